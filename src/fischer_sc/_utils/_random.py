@@ -1,0 +1,35 @@
+"""Seeds: one ``random_state`` argument becomes a numpy Generator, a numba state or a torch Generator."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+_SEED_MAX = np.iinfo(np.int64).max
+
+
+def resolve_rng(random_state: int | np.random.Generator | None) -> np.random.Generator:
+    """A :class:`numpy.random.Generator` from an int seed, a Generator (used as is) or ``None`` (fresh entropy).
+
+    Accepting a Generator keeps us ready for scanpy's move from ``random_state`` to ``rng``.
+    """
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if random_state is None:
+        return np.random.default_rng()
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        if random_state < 0:
+            msg = f"random_state must be a non-negative integer, a numpy Generator or None, got {random_state}."
+            raise ValueError(msg)
+        return np.random.default_rng(int(random_state))
+    msg = (
+        f"random_state must be an int, a numpy.random.Generator or None, got {type(random_state).__name__}. "
+        "Pass e.g. random_state=0."
+    )
+    raise TypeError(msg)
+
+
+def numba_seed(rng: np.random.Generator, size: int = 3) -> np.ndarray:
+    """An explicit int64 state for numba kernels, drawn from ``rng`` (never a global RNG)."""
+    return rng.integers(1, _SEED_MAX, size=size, dtype=np.int64)

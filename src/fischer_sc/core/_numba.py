@@ -1,0 +1,24 @@
+"""The one way to compile a numba kernel in fischer_sc (raw ``numba.njit`` is banned by ruff)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import numba
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def njit(func: F | None = None, /, *, parallel: bool = False, fastmath: bool = False, **options: Any) -> Any:
+    """Compile ``func`` with numba in nopython mode, ``cache=True`` and ``nogil=True``.
+
+    Caching keeps a second import from paying the compile time again; releasing the GIL lets
+    callers run kernels from threads. Use ``parallel=True`` only on kernels whose outer loop is a
+    ``numba.prange``; ``fastmath`` only where reassociation cannot change a result that a test
+    compares exactly.
+
+    Usable bare (``@njit``) or with options (``@njit(parallel=True)``).
+    """
+    decorate = numba.njit(cache=True, nogil=True, parallel=parallel, fastmath=fastmath, **options)  # noqa: TID251
+    return decorate if func is None else decorate(func)
