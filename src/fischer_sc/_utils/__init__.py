@@ -6,7 +6,7 @@
 from ._keys import OutputKeys, resolve_keys
 from ._progress import progress_enabled, resolve_n_jobs
 from ._random import numba_seed, resolve_rng
-from ._rep import choose_representation, check_finite
+from ._rep import check_finite, choose_representation
 from ._uns import clean_params
 
 __all__ = [

@@ -19,7 +19,8 @@ from typing import Any
 
 import pluggy
 
-from .._version import __version__
+from fischer_sc._version import __version__
+
 from ._builtin import BUILTIN_PLUGIN, BuiltinMethods
 from ._errors import DuplicateMethodError, PluginWarning, UnknownMethodError
 from ._spec import PROJECT, HookSpecs, MethodSpec
@@ -163,7 +164,9 @@ def build_registry(
             pm.register(obj, name=name)
         except Exception as e:  # noqa: BLE001 (pluggy raises ValueError or PluginValidationError)
             reg.failed[name] = f"could not be registered: {e}"
-            _warn(f"fischer_sc plugin {name!r} from {provider.distribution} could not be registered and is skipped: {e}")
+            _warn(
+                f"fischer_sc plugin {name!r} from {provider.distribution} could not be registered and is skipped: {e}"
+            )
             return
         providers[name] = provider
 
@@ -206,15 +209,18 @@ def _drop_unknown_hooks(pm: pluggy.PluginManager, reg: Registry) -> None:
 
 
 def _collect(pm: pluggy.PluginManager, reg: Registry, providers: dict[str, Provider]) -> None:
-    # Call each implementation on its own (in registration order) so every record keeps its provider.
-    for impl in reversed(pm.hook.fischer_sc_register_methods.get_hookimpls()):
+    # Call each implementation on its own so every record keeps its provider. get_hookimpls() is in
+    # registration order (built-ins first), so a conflict names the earlier provider first.
+    for impl in pm.hook.fischer_sc_register_methods.get_hookimpls():
         provider = providers[impl.plugin_name]
         try:
             records = impl.function() or ()
             records = list(records)
         except Exception as e:  # noqa: BLE001
             reg.failed[impl.plugin_name] = f"raised in fischer_sc_register_methods: {type(e).__name__}: {e}"
-            _warn(f"fischer_sc plugin {impl.plugin_name!r} from {provider.distribution} raised {type(e).__name__}: {e}; skipped.")
+            _warn(
+                f"fischer_sc plugin {impl.plugin_name!r} from {provider.distribution} raised {type(e).__name__}: {e}; skipped."
+            )
             continue
         for spec in records:
             if not isinstance(spec, MethodSpec):

@@ -13,7 +13,6 @@ if TYPE_CHECKING:
 _CAPABILITY = "DiffNaps and BinaPs: differential patterns at 100k features on a CPU"
 
 
-
 def binaps(
     adata: AnnData,
     *,
@@ -175,4 +174,3 @@ def diffnaps(
         ``classes``; ``history`` (per-epoch loss parts).
     """
     not_implemented("diffnaps", _CAPABILITY)
-

@@ -1,0 +1,114 @@
+"""The helpers every tool uses: representation choice, finiteness, keys, seeds, params, progress."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scanpy as sc
+from scipy import sparse
+
+from fischer_sc._utils import (
+    check_finite,
+    choose_representation,
+    clean_params,
+    numba_seed,
+    progress_enabled,
+    resolve_keys,
+    resolve_n_jobs,
+    resolve_rng,
+)
+from fischer_sc.testing import small_adata
+
+
+def test_representation_uses_x_when_it_has_few_variables(adata):
+    np.testing.assert_array_equal(choose_representation(adata), np.asarray(adata.X, dtype=np.float64))
+
+
+def test_representation_uses_x_pca_for_many_variables():
+    adata = small_adata(n_vars=60)
+    np.testing.assert_array_equal(choose_representation(adata), adata.obsm["X_pca"])
+    np.testing.assert_array_equal(choose_representation(adata, n_pcs=3), adata.obsm["X_pca"][:, :3])
+
+
+def test_representation_computes_pca_with_a_warning_and_writes_nothing():
+    adata = small_adata(n_vars=60)
+    del adata.obsm["X_pca"]
+    with pytest.warns(UserWarning, match=r"adata.obsm\['X_pca'\] is missing; computing 50"):
+        x = choose_representation(adata)
+    assert x.shape == (adata.n_obs, 50)
+    assert "X_pca" not in adata.obsm and "pca" not in adata.uns
+    expected = sc.pp.pca(np.asarray(adata.X, dtype=np.float64), n_comps=50, random_state=0)
+    np.testing.assert_allclose(np.abs(x), np.abs(expected), atol=1e-8)
+
+
+def test_representation_densifies_sparse_x():
+    adata = small_adata(sparse_x=True)
+    assert sparse.issparse(adata.X)
+    np.testing.assert_array_equal(choose_representation(adata, use_rep="X"), adata.X.toarray())
+
+
+def test_representation_errors_name_the_parameter(adata):
+    with pytest.raises(KeyError, match=r"use_rep='X_umap' is not in adata.obsm \(keys: 'X_pca'\)"):
+        choose_representation(adata, use_rep="X_umap")
+    with pytest.raises(ValueError, match="n_pcs=11 exceeds the 10 columns"):
+        choose_representation(adata, use_rep="X_pca", n_pcs=11)
+    with pytest.raises(ValueError, match="n_pcs must be a positive integer"):
+        choose_representation(adata, n_pcs=0)
+
+
+def test_nan_and_inf_are_reported_with_their_row(adata):
+    adata.X[4, 2] = np.nan
+    adata.X[7, 1] = np.inf
+    with pytest.raises(ValueError, match=r"adata.X contains 2 NaN or infinite values \(first in row 4\)"):
+        choose_representation(adata)
+    assert check_finite(np.ones((2, 2)), "x") is not None
+
+
+def test_keys_follow_scanpy():
+    assert (resolve_keys("dtsne", None).obsm, resolve_keys("dtsne", None).uns) == ("X_dtsne", "dtsne")
+    keys = resolve_keys("mercat", "sphere")
+    assert (keys.obsm, keys.uns, keys.suffixed("2d")) == ("sphere", "sphere", "sphere_2d")
+    with pytest.raises(TypeError, match="key_added must be a non-empty string"):
+        resolve_keys("dtsne", "")
+
+
+def test_seeds_are_reproducible_and_generators_pass_through():
+    a, b = resolve_rng(0).normal(size=3), resolve_rng(0).normal(size=3)
+    np.testing.assert_array_equal(a, b)
+    gen = np.random.default_rng(5)
+    assert resolve_rng(gen) is gen
+    np.testing.assert_array_equal(numba_seed(resolve_rng(1)), numba_seed(resolve_rng(1)))
+    assert numba_seed(resolve_rng(1)).dtype == np.int64
+    with pytest.raises(ValueError, match="non-negative"):
+        resolve_rng(-1)
+    with pytest.raises(TypeError, match="random_state must be an int"):
+        resolve_rng(1.5)
+
+
+def test_params_drop_none_and_stay_h5ad_safe():
+    params = clean_params({"a": 1, "b": None, "c": (1.0, 2.0), "d": "x", "e": np.random.default_rng(0)})
+    assert params["a"] == 1 and "b" not in params and params["c"] == [1.0, 2.0] and params["d"] == "x"
+    assert isinstance(params["e"], str)
+
+
+@pytest.fixture
+def scanpy_settings():
+    """Restore scanpy's settings (a class with properties that monkeypatch cannot undo)."""
+    saved = (sc.settings.verbosity, sc.settings.n_jobs)
+    yield sc.settings
+    sc.settings.verbosity, sc.settings.n_jobs = saved
+
+
+def test_progress_follows_scanpy_verbosity(scanpy_settings):
+    scanpy_settings.verbosity = 0
+    assert not progress_enabled(True)
+    scanpy_settings.verbosity = 2
+    assert progress_enabled(True) and not progress_enabled(False)
+
+
+def test_n_jobs_defaults_to_scanpy(scanpy_settings):
+    scanpy_settings.n_jobs = 3
+    assert resolve_n_jobs(None) == 3
+    assert resolve_n_jobs(-1) >= 1
+    with pytest.raises(TypeError, match="n_jobs must be an int"):
+        resolve_n_jobs(2.0)
