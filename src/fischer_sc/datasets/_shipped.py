@@ -33,6 +33,15 @@ def krumsiek11() -> AnnData:
     -------
     The annotated data matrix.
     """
+    import warnings
+
     import scanpy as sc
 
-    return sc.datasets.krumsiek11()
+    # The shipped file repeats observation names (one block per simulated lineage). anndata
+    # warns on load; we fix the names here so that users never see the warning and joins on
+    # obs_names are safe. The filter is local to this call, never global.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Observation names are not unique")  # noqa: TID251 (scoped)
+        adata = sc.datasets.krumsiek11()
+    adata.obs_names_make_unique()
+    return adata
