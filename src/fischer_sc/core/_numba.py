@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import numba
@@ -22,3 +23,21 @@ def njit(func: F | None = None, /, *, parallel: bool = False, fastmath: bool = F
     """
     decorate = numba.njit(cache=True, nogil=True, parallel=parallel, fastmath=fastmath, **options)  # noqa: TID251
     return decorate if func is None else decorate(func)
+
+
+@contextmanager
+def num_threads(n_jobs: int | None) -> Iterator[None]:
+    """Run numba's parallel kernels on ``n_jobs`` threads inside the block (``None``: leave as is).
+
+    numba's thread count is process-wide, so it is restored on exit; values above the launched
+    pool size are capped to it rather than raising.
+    """
+    if n_jobs is None:
+        yield
+        return
+    previous = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(int(n_jobs), numba.config.NUMBA_NUM_THREADS)))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)

@@ -1,0 +1,163 @@
+"""High-dimensional affinities from kNN distances: perplexity calibration and sparse symmetric P.
+
+Stages (each a pure function over arrays, so a caller can swap one):
+
+1. :func:`calibrate_beta` finds beta_i = 1 / (2 sigma_i^2) per point so that the perplexity of
+   p_{j|i} ~ exp(-beta_i d_ij^2) over the k neighbours equals the target (bisection in log beta).
+2. :func:`conditional_affinities` recomputes p_{j|i} with the pair bandwidth beta_ij of a pair
+   scale (see :mod:`._pair_scale`); with ``pair_scale=None`` this is plain t-SNE's p_{j|i}.
+3. :func:`symmetrise` gives p_ij = (p_{j|i} + p_{i|j}) / (2n) as CSR: O(n k) memory, never n x n.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+from scipy import sparse
+
+from ._numba import njit
+from ._pair_scale import pair_beta, pair_scale_code
+
+# The bisection runs over log(beta * scale_i), scale_i the mean squared neighbour distance of
+# row i, inside +-LOG_BETA_SPAN. The upper end caps beta for rows of near-duplicates (pitfall 3):
+# such a row stops at beta = e^40 / scale_i instead of running to overflow.
+LOG_BETA_SPAN = 40.0
+
+
+@njit(parallel=True)
+def calibrate_beta(d2: np.ndarray, perplexity: float, tol: float, max_iter: int) -> np.ndarray:
+    """Per-row beta whose Gaussian over the squared distances ``d2`` (n, k) has the given perplexity.
+
+    Entropies are in nats; a row meets the target when ``|H - log(perplexity)| < tol``.
+    """
+    n, k = d2.shape
+    target = math.log(perplexity)
+    beta = np.empty(n)
+    for i in numba.prange(n):
+        dmin = d2[i, 0]
+        mean = 0.0
+        for j in range(k):
+            dmin = min(dmin, d2[i, j])
+            mean += d2[i, j]
+        mean = mean / k - dmin
+        # Shifting by the row minimum leaves p unchanged and keeps exp() from underflowing.
+        scale = mean if mean > 0.0 else 1.0
+        lo = -LOG_BETA_SPAN - math.log(scale)
+        hi = LOG_BETA_SPAN - math.log(scale)
+        logb = -math.log(scale)
+        for _ in range(max_iter):
+            b = math.exp(logb)
+            z = 0.0
+            m1 = 0.0
+            for j in range(k):
+                dd = d2[i, j] - dmin
+                e = math.exp(-b * dd)
+                z += e
+                m1 += dd * e
+            h = math.log(z) + b * m1 / z
+            if abs(h - target) < tol:
+                break
+            if h > target:  # too flat: sharpen
+                lo = logb
+            else:
+                hi = logb
+            logb = 0.5 * (lo + hi)
+        beta[i] = math.exp(logb)
+    return beta
+
+
+@njit(parallel=True)
+def conditional_affinities(indices: np.ndarray, d2: np.ndarray, beta: np.ndarray, code: int) -> np.ndarray:
+    """p_{j|i} over the kNN of each row with the pair bandwidth of ``code``; rows sum to 1."""
+    n, k = d2.shape
+    p = np.empty((n, k))
+    for i in numba.prange(n):
+        emax = -np.inf
+        for j in range(k):
+            e = -pair_beta(code, beta[i], beta[indices[i, j]]) * d2[i, j]
+            p[i, j] = e
+            emax = max(emax, e)
+        z = 0.0
+        for j in range(k):
+            p[i, j] = math.exp(p[i, j] - emax)
+            z += p[i, j]
+        for j in range(k):
+            p[i, j] /= z
+    return p
+
+
+def symmetrise(indices: np.ndarray, p_cond: np.ndarray) -> sparse.csr_matrix:
+    """p_ij = (p_{j|i} + p_{i|j}) / (2n) as a CSR matrix with sorted indices; entries sum to 1."""
+    n, k = p_cond.shape
+    rows = np.repeat(np.arange(n), k)
+    p = sparse.csr_matrix((p_cond.ravel(), (rows, indices.ravel())), shape=(n, n))
+    p = (p + p.T).tocsr()
+    p.data /= 2.0 * n
+    p.sum_duplicates()
+    p.sort_indices()
+    p.eliminate_zeros()
+    return p
+
+
+@dataclass(frozen=True, slots=True)
+class Affinities:
+    """The input similarities of an embedding.
+
+    Attributes
+    ----------
+    P
+        Symmetric joint affinities p_ij (CSR, entries sum to 1).
+    beta
+        Calibrated bandwidth beta_i = 1 / (2 sigma_i^2) of every point (length n).
+    perplexity
+        The perplexity the bandwidths were calibrated to.
+    """
+
+    P: sparse.csr_matrix
+    beta: np.ndarray
+    perplexity: float
+
+
+def perplexity_affinities(
+    indices: np.ndarray,
+    distances: np.ndarray,
+    perplexity: float,
+    *,
+    pair_scale: str | None = "mean",
+    tol: float = 1e-5,
+    max_iter: int = 50,
+) -> Affinities:
+    """Sparse symmetric t-SNE/dtSNE affinities from kNN ``indices``/``distances`` (n, k), self excluded.
+
+    Parameters
+    ----------
+    indices, distances
+        Neighbours of every point and their (not squared) distances.
+    perplexity
+        Target perplexity; must be below the number of neighbours k.
+    pair_scale
+        Pair-bandwidth rule of :data:`PAIR_SCALES`; ``None`` gives plain t-SNE affinities.
+    tol, max_iter
+        Bisection tolerance on the entropy (nats) and step limit.
+
+    Returns
+    -------
+    The joint affinities and the calibrated bandwidths.
+    """
+    code = pair_scale_code(pair_scale)
+    indices = np.ascontiguousarray(indices, dtype=np.int64)
+    distances = np.asarray(distances, dtype=np.float64)
+    if indices.shape != distances.shape or indices.ndim != 2:
+        msg = f"indices {indices.shape} and distances {distances.shape} must be 2-D arrays of the same shape."
+        raise ValueError(msg)
+    k = indices.shape[1]
+    if not 1.0 <= perplexity < k:
+        msg = f"perplexity={perplexity} must be in [1, {k}) for {k} neighbours; lower it or use more neighbours."
+        raise ValueError(msg)
+    d2 = np.ascontiguousarray(distances**2)
+    beta = calibrate_beta(d2, float(perplexity), float(tol), int(max_iter))
+    p_cond = conditional_affinities(indices, d2, beta, code)
+    return Affinities(P=symmetrise(indices, p_cond), beta=beta, perplexity=float(perplexity))

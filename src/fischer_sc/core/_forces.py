@@ -1,0 +1,128 @@
+"""t-SNE/dtSNE forces with a per-pair kernel scale, as parallel numba kernels.
+
+With w_ij = 1 / (1 + gamma_ij ||y_i - y_j||^2) and Z = sum_{k != l} w_kl, the gradient of
+KL(P || Q) is 4 sum_j (p_ij - w_ij / Z) gamma_ij w_ij (y_i - y_j). We keep the two halves apart
+(and drop the constant 4, as openTSNE does, so its learning-rate convention carries over):
+
+* attraction  A_i = sum_j p_ij gamma_ij w_ij (y_i - y_j) over the sparse edges of P;
+* repulsion   R_i = sum_j gamma_ij w_ij^2 (y_i - y_j), to be divided by Z.
+
+gamma_ij depends on the pair, not only on y_i - y_j, so Barnes-Hut and FFT interpolation do not
+apply as they stand (spec pitfall 2). Here the repulsion is exact (O(n^2) per iteration, O(n)
+memory); :mod:`._bhtree` gives the Barnes-Hut approximation for large data. Every kernel writes
+only its own rows, so results do not depend on the thread count (spec pitfall 7).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from ._numba import njit
+from ._pair_scale import pair_gamma
+
+
+@njit(parallel=True, fastmath=True)
+def attraction(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    y: np.ndarray,
+    s: np.ndarray,
+    code: int,
+    out: np.ndarray,
+) -> None:
+    """``out[i] = sum_j p_ij gamma_ij w_ij (y_i - y_j)`` over the CSR edges of P."""
+    n, dim = y.shape
+    for i in numba.prange(n):
+        for c in range(dim):
+            out[i, c] = 0.0
+        for e in range(indptr[i], indptr[i + 1]):
+            j = indices[e]
+            d2 = 0.0
+            for c in range(dim):
+                diff = y[i, c] - y[j, c]
+                d2 += diff * diff
+            g = pair_gamma(code, s[i], s[j])
+            f = data[e] * g / (1.0 + g * d2)
+            for c in range(dim):
+                out[i, c] += f * (y[i, c] - y[j, c])
+
+
+@njit(parallel=True, fastmath=True)
+def repulsion_exact(y: np.ndarray, s: np.ndarray, code: int, out: np.ndarray, z_rows: np.ndarray) -> None:
+    """``out[i] = sum_{j != i} gamma_ij w_ij^2 (y_i - y_j)`` and ``z_rows[i] = sum_{j != i} w_ij``."""
+    n, dim = y.shape
+    for i in numba.prange(n):
+        for c in range(dim):
+            out[i, c] = 0.0
+        z = 0.0
+        for j in range(n):
+            if j == i:
+                continue
+            d2 = 0.0
+            for c in range(dim):
+                diff = y[i, c] - y[j, c]
+                d2 += diff * diff
+            g = pair_gamma(code, s[i], s[j])
+            w = 1.0 / (1.0 + g * d2)
+            z += w
+            f = g * w * w
+            for c in range(dim):
+                out[i, c] += f * (y[i, c] - y[j, c])
+        z_rows[i] = z
+
+
+@njit(parallel=True)
+def edge_log_kernel(
+    indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, y: np.ndarray, s: np.ndarray, code: int
+) -> np.ndarray:
+    """Per row, ``sum_j p_ij log w_ij`` over the edges of P (the data term of the KL divergence)."""
+    n, dim = y.shape
+    rows = np.zeros(n)
+    for i in numba.prange(n):
+        acc = 0.0
+        for e in range(indptr[i], indptr[i + 1]):
+            j = indices[e]
+            d2 = 0.0
+            for c in range(dim):
+                diff = y[i, c] - y[j, c]
+                d2 += diff * diff
+            acc -= data[e] * math.log1p(pair_gamma(code, s[i], s[j]) * d2)
+        rows[i] = acc
+    return rows
+
+
+@njit(parallel=True)
+def gradient_step(
+    y: np.ndarray,
+    grad: np.ndarray,
+    update: np.ndarray,
+    gains: np.ndarray,
+    learning_rate: float,
+    momentum: float,
+    max_step_norm: float,
+) -> None:
+    """One delta-bar-delta step with momentum and a per-point step-norm cap, in place.
+
+    Gains grow by 0.2 where the gradient reverses the last update's direction and shrink by a
+    factor 0.8 where it keeps it (floor 0.01); steps longer than ``max_step_norm`` are cut to it.
+    """
+    n, dim = y.shape
+    for i in numba.prange(n):
+        norm2 = 0.0
+        for c in range(dim):
+            if grad[i, c] * update[i, c] < 0.0:
+                gains[i, c] += 0.2
+            else:
+                gains[i, c] = max(gains[i, c] * 0.8, 0.01)
+            update[i, c] = momentum * update[i, c] - learning_rate * gains[i, c] * grad[i, c]
+            norm2 += update[i, c] * update[i, c]
+        if max_step_norm > 0.0 and norm2 > max_step_norm * max_step_norm:
+            shrink = max_step_norm / math.sqrt(norm2)
+            for c in range(dim):
+                update[i, c] *= shrink
+        for c in range(dim):
+            y[i, c] += update[i, c]

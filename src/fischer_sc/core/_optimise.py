@@ -1,0 +1,195 @@
+"""Initialisation and the gradient-descent loop of t-SNE-like embeddings with per-pair kernel scales.
+
+The loop follows openTSNE's conventions (spec §3): early exaggeration on the attraction only,
+momentum 0.5 then 0.8, delta-bar-delta gains, a per-point step-norm cap, re-centring, and
+``learning_rate="auto"`` = max(n / exaggeration, 50) in each phase with the gradient taken
+without its constant factor 4. The repulsion estimator is picked by name from
+:data:`REPULSIONS`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from scipy import sparse
+
+from ._bhtree import repulsion_barnes_hut
+from ._forces import attraction, edge_log_kernel, gradient_step, repulsion_exact
+from ._numba import num_threads
+from ._pair_scale import pair_scale_code
+
+#: ``repulsion="auto"`` is exact up to this many points and Barnes-Hut above. Measured on two
+#: cores: an exact iteration at 2 000 points takes ~10 ms, Barnes-Hut ~3 ms with 1-3 % error.
+EXACT_MAX_N = 2_000
+
+RepulsionName = Literal["auto", "exact", "barnes_hut"]
+REPULSIONS: tuple[str, ...] = ("auto", "exact", "barnes_hut")
+
+
+def pca_init(x: np.ndarray, n_components: int = 2, *, std: float = 1e-4) -> np.ndarray:
+    """Top principal components of ``x`` rescaled so that the first has standard deviation ``std``.
+
+    Signs are fixed (largest loading positive) so that the start, and hence the result, is
+    reproducible across BLAS builds.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.shape[1] < n_components:
+        msg = f"n_components={n_components} exceeds the {x.shape[1]} input dimensions; lower n_components."
+        raise ValueError(msg)
+    xc = x - x.mean(axis=0)
+    # Eigenvectors of the d x d covariance: O(n d^2), no n x n Gram matrix.
+    _, vecs = np.linalg.eigh(xc.T @ xc)
+    vecs = vecs[:, ::-1][:, :n_components]
+    signs = np.sign(vecs[np.abs(vecs).argmax(axis=0), np.arange(n_components)])
+    y = xc @ (vecs * signs)
+    sd = y[:, 0].std()
+    return y * (std / sd) if sd > 0 else y
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddingResult:
+    """What the optimiser returns.
+
+    Attributes
+    ----------
+    embedding
+        The optimised coordinates (n, n_components).
+    kl_divergence
+        KL(P || Q) at the end; with Barnes-Hut repulsion Z is the Barnes-Hut estimate.
+    repulsion
+        The estimator that ran (``"exact"`` or ``"barnes_hut"``).
+    """
+
+    embedding: np.ndarray
+    kl_divergence: float
+    repulsion: str
+
+
+def resolve_repulsion(repulsion: str, n: int) -> str:
+    """``"auto"`` -> exact for small data, sampled otherwise; unknown names raise."""
+    if repulsion not in REPULSIONS:
+        msg = f"repulsion={repulsion!r} is not one of {', '.join(map(repr, REPULSIONS))}."
+        raise ValueError(msg)
+    if repulsion == "auto":
+        return "exact" if n <= EXACT_MAX_N else "barnes_hut"
+    return repulsion
+
+
+def _repulsion(
+    method: str, y: np.ndarray, s: np.ndarray, code: int, theta: float, rep: np.ndarray, z_rows: np.ndarray
+) -> float:
+    """Fill ``rep`` with the unnormalised repulsion and return Z."""
+    if method == "exact":
+        repulsion_exact(y, s, code, rep, z_rows)
+    else:
+        repulsion_barnes_hut(y, s, code, theta, rep, z_rows)
+    return float(np.sum(z_rows))
+
+
+def kl_divergence(P: sparse.csr_matrix, y: np.ndarray, s: np.ndarray, code: int, z: float) -> float:
+    """KL(P || Q) = sum p log p - sum p log w + log Z, with Q = w / Z."""
+    p = P.data
+    entropy_term = float(np.sum(p * np.log(p)))
+    data_term = float(np.sum(edge_log_kernel(P.indptr, P.indices, p, y, s, code)))
+    return entropy_term - data_term + math.log(z)
+
+
+def optimise(
+    P: sparse.csr_matrix,
+    y0: np.ndarray,
+    *,
+    scales: np.ndarray | None = None,
+    pair_scale: str | None = "mean",
+    n_iter: int = 750,
+    early_exaggeration: float = 12.0,
+    early_exaggeration_iter: int = 250,
+    learning_rate: float | Literal["auto"] = "auto",
+    momentum: tuple[float, float] = (0.5, 0.8),
+    repulsion: RepulsionName = "auto",
+    theta: float = 0.5,
+    max_step_norm: float = 5.0,
+    n_jobs: int | None = None,
+    progress: bool = False,
+    callback: Callable[[int, np.ndarray], None] | None = None,
+) -> EmbeddingResult:
+    """Minimise KL(P || Q) for the kernel w_ij = 1 / (1 + gamma_ij ||y_i - y_j||^2).
+
+    Parameters
+    ----------
+    P
+        Symmetric joint affinities (CSR, sums to 1), e.g. from :func:`perplexity_affinities`.
+    y0
+        Start coordinates (n, n_components), e.g. from :func:`pca_init`; not modified.
+    scales
+        Relative radii s_i of the points (:func:`point_scales`); ``None`` means all 1.
+    pair_scale
+        How gamma_ij combines s_i and s_j (:data:`PAIR_SCALES`); ``None`` is plain t-SNE.
+    n_iter, early_exaggeration, early_exaggeration_iter
+        Total iterations, and the factor on the attraction during the first iterations.
+    learning_rate
+        Step size, or ``"auto"`` for max(n / exaggeration, 50) in each phase.
+    momentum
+        Momentum during and after early exaggeration.
+    repulsion, theta
+        ``"exact"``, ``"barnes_hut"`` (cells whose side is below ``theta`` times their distance
+        act as one pseudo-point, see :mod:`._bhtree`) or ``"auto"`` (exact up to
+        :data:`EXACT_MAX_N` points).
+    max_step_norm
+        Longest step a point may take in one iteration (``0`` disables the cap).
+    n_jobs
+        Threads of the numba kernels; ``None`` keeps numba's setting.
+    progress
+        Show a tqdm progress bar with the current KL divergence.
+    callback
+        Called as ``callback(iteration, y)`` after each iteration (``y`` is live: copy to keep).
+
+    Returns
+    -------
+    The embedding, the final KL divergence and the repulsion estimator used.
+    """
+    P = sparse.csr_matrix(P, dtype=np.float64)
+    n = P.shape[0]
+    y = np.array(y0, dtype=np.float64, order="C")
+    if y.ndim != 2 or y.shape[0] != n:
+        msg = f"y0 has shape {y.shape}; expected ({n}, n_components) to match P."
+        raise ValueError(msg)
+    code = pair_scale_code(pair_scale)
+    s = np.ones(n) if scales is None else np.ascontiguousarray(scales, dtype=np.float64)
+    method = resolve_repulsion(repulsion, n)
+    if method == "barnes_hut" and not 0.0 < theta <= 1.5:
+        msg = f"theta={theta} must lie in (0, 1.5]; 0.5 is the usual trade-off."
+        raise ValueError(msg)
+    if not 0 <= early_exaggeration_iter <= n_iter:
+        msg = f"early_exaggeration_iter={early_exaggeration_iter} must lie in [0, n_iter={n_iter}]."
+        raise ValueError(msg)
+    indptr, indices, data = P.indptr.astype(np.int64), P.indices.astype(np.int64), P.data
+
+    attr, rep = np.empty_like(y), np.empty_like(y)
+    grad, update, gains = np.empty_like(y), np.zeros_like(y), np.ones_like(y)
+    z_rows = np.empty(n)
+    from tqdm.auto import tqdm
+
+    with num_threads(n_jobs), tqdm(total=n_iter, desc="embedding", disable=not progress, leave=False) as bar:
+        for it in range(n_iter):
+            early = it < early_exaggeration_iter
+            exaggeration = early_exaggeration if early else 1.0
+            lr = max(n / exaggeration, 50.0) if learning_rate == "auto" else float(learning_rate)
+            attraction(indptr, indices, data, y, s, code, attr)
+            z = _repulsion(method, y, s, code, theta, rep, z_rows)
+            np.multiply(attr, exaggeration, out=grad)
+            grad -= rep / z
+            gradient_step(y, grad, update, gains, lr, momentum[0] if early else momentum[1], max_step_norm)
+            y -= y.mean(axis=0)
+            if callback is not None:
+                callback(it, y)
+            bar.update()
+            if progress and (it % 50 == 49 or it == n_iter - 1):
+                bar.set_postfix(kl=f"{kl_divergence(P, y, s, code, z):.4f}")
+        # The objective at the final coordinates (Z by the same estimator as the forces).
+        z = _repulsion(method, y, s, code, theta, rep, z_rows)
+        kl = kl_divergence(P, y, s, code, z)
+    return EmbeddingResult(embedding=y, kl_divergence=kl, repulsion=method)
