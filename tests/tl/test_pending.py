@@ -8,7 +8,6 @@ import fischer_sc as fs
 from fischer_sc.testing import small_adata
 
 PENDING = {
-    "dtsne": {},
     "mercat": {},
     "factor_out": {"prior_key": "batch"},
     "binaps": {},

@@ -2,8 +2,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ._pending import not_implemented
-
 if TYPE_CHECKING:
     import numpy as np
     from anndata import AnnData
@@ -21,9 +19,9 @@ def dtsne(
     early_exaggeration: float = 12.0,
     early_exaggeration_iter: int = 250,
     learning_rate: float | Literal["auto"] = "auto",
-    pair_scale: str = "mean",
-    repulsion: Literal["auto", "exact", "sampled"] = "auto",
-    n_negative: int = 10,
+    pair_scale: Literal["mean", "geometric"] | None = "mean",
+    repulsion: Literal["auto", "exact", "barnes_hut"] = "auto",
+    theta: float = 0.5,
     metric: str = "euclidean",
     random_state: int | np.random.Generator | None = 0,
     n_jobs: int | None = None,
@@ -59,21 +57,29 @@ def dtsne(
     early_exaggeration_iter
         Length of the early exaggeration phase.
     learning_rate
-        Step size; ``"auto"`` is ``n / 12``.
+        Step size; ``"auto"`` is max(n / exaggeration, 50) in each phase (openTSNE's convention,
+        with the gradient taken without its constant factor 4), so ``n / 12`` during early
+        exaggeration.
     pair_scale
-        How the per-pair kernel scale combines the two points' radii.
+        How the kernel scale of a pair combines the two points' radii sigma_i, sigma_j from
+        perplexity calibration: ``"mean"`` (default) uses (sigma_i + sigma_j) / 2,
+        ``"geometric"`` sqrt(sigma_i sigma_j); ``None`` gives plain t-SNE from the same engine.
+        The same rule sets the high-dimensional bandwidth of the pair.
     repulsion
-        Estimator of the repulsive forces: exact (small data) or sampled.
-    n_negative
-        Negative samples per point and iteration for the sampled repulsion.
+        Estimator of the repulsive forces: ``"exact"`` (O(n^2) per iteration, O(n) memory),
+        ``"barnes_hut"`` (O(n log n)), or ``"auto"``: exact up to 2 000 observations.
+    theta
+        Barnes-Hut accuracy: cells whose side is below ``theta`` times their distance act as
+        one point. Smaller is more accurate and slower.
     metric
-        Distance of the input space.
+        Distance of the input space for the kNN search (``"euclidean"``, ``"cosine"``, or any
+        metric pynndescent knows).
     random_state
-        Seed or generator; the same seed gives the same embedding.
+        Seed or generator of the approximate kNN search; the same seed gives the same embedding.
     n_jobs
-        Threads; ``None`` uses :attr:`scanpy.settings.n_jobs`.
+        Threads; ``None`` uses :attr:`scanpy.settings.n_jobs`. The result does not depend on it.
     device
-        ``None`` or ``"cpu"``; ``"cuda"`` runs the optimiser with torch on a GPU.
+        ``None`` or ``"cpu"``. This version runs on the CPU only; other devices raise.
     progress
         Show a progress bar.
     key_added
@@ -90,6 +96,20 @@ def dtsne(
     ``adata.uns['dtsne' | key_added]['params']`` : :class:`dict`
         The parameters used.
     ``adata.uns['dtsne' | key_added]['kl_divergence']`` : :class:`float`
-        The final objective.
+        The final objective (with Barnes-Hut repulsion, its normalisation is approximate).
+    ``adata.uns['dtsne' | key_added]['repulsion']`` : :class:`str`
+        The repulsion estimator that ran.
+    ``adata.uns['dtsne' | key_added]['perplexity']`` : :class:`float`
+        The perplexity used (lower than asked when a ``neighbors_key`` graph has too few neighbours).
+
+    Examples
+    --------
+    >>> import scanpy as sc
+    >>> import fischer_sc as fs
+    >>> adata = sc.datasets.pbmc68k_reduced()
+    >>> fs.tl.dtsne(adata, progress=False)
+    >>> fs.pl.dtsne(adata, color="bulk_labels")  # doctest: +SKIP
     """
-    not_implemented("dtsne", "dtSNE on a fast shared embedding engine")
+    from ._dtsne_impl import run_dtsne
+
+    return run_dtsne(adata, locals())
