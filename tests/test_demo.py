@@ -16,7 +16,7 @@ import fischer_sc as fs
 from fischer_sc.demo import SECTIONS, Section, expected_warnings, run, save_figure, write_report
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-EXPECTED_FIGURES = {"pbmc_pca.png", "pbmc_umap.png", "krumsiek_pca.png"}
+EXPECTED_FIGURES = {"pbmc_pca.png", "pbmc_umap.png", "pbmc_dtsne.png", "pbmc_tsne_core.png", "krumsiek_pca.png"}
 
 
 @pytest.fixture(scope="module")

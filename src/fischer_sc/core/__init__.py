@@ -6,7 +6,7 @@ slow numpy/scipy reference.
 
 Embedding stages (openTSNE-style, each swappable): :func:`knn` (or :func:`knn_from_graph` for a
 scanpy graph) -> :func:`perplexity_affinities` -> :func:`pca_init` -> :func:`optimise`, with the
-per-pair kernel scale chosen by name from :data:`PAIR_SCALES`.
+per-pair kernel scale chosen by name (``PAIR_SCALES``).
 """
 
 from ._affinities import Affinities, perplexity_affinities

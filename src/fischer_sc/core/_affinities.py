@@ -139,7 +139,7 @@ def perplexity_affinities(
     perplexity
         Target perplexity; must be below the number of neighbours k.
     pair_scale
-        Pair-bandwidth rule of :data:`PAIR_SCALES`; ``None`` gives plain t-SNE affinities.
+        Pair-bandwidth rule, ``"mean"`` or ``"geometric"``; ``None`` gives plain t-SNE affinities.
     tol, max_iter
         Bisection tolerance on the entropy (nats) and step limit.
 

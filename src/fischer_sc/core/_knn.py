@@ -41,7 +41,7 @@ def knn(
         Neighbours per point, 1 <= k <= n - 1.
     method
         ``"exact"`` (blocked distances, O(n * block) memory), ``"pynndescent"`` (approximate), or
-        ``"auto"``: exact while n^2 d <= :data:`EXACT_MAX_COST` and the metric allows it.
+        ``"auto"``: exact while n^2 d <= ``EXACT_MAX_COST`` (20 000^2 x 50) and the metric allows it.
     metric
         ``"euclidean"`` or ``"cosine"`` (1 - cosine similarity) for exact search; pynndescent
         accepts its own metrics too.

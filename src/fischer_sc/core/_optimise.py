@@ -4,7 +4,7 @@ The loop follows openTSNE's conventions (spec §3): early exaggeration on the at
 momentum 0.5 then 0.8, delta-bar-delta gains, a per-point step-norm cap, re-centring, and
 ``learning_rate="auto"`` = max(n / exaggeration, 50) in each phase with the gradient taken
 without its constant factor 4. The repulsion estimator is picked by name from
-:data:`REPULSIONS`.
+``REPULSIONS``.
 """
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ def optimise(
     scales
         Relative radii s_i of the points (:func:`point_scales`); ``None`` means all 1.
     pair_scale
-        How gamma_ij combines s_i and s_j (:data:`PAIR_SCALES`); ``None`` is plain t-SNE.
+        How gamma_ij combines s_i and s_j (``"mean"``, ``"geometric"``); ``None`` is plain t-SNE.
     n_iter, early_exaggeration, early_exaggeration_iter
         Total iterations, and the factor on the attraction during the first iterations.
     learning_rate
@@ -136,8 +136,8 @@ def optimise(
         Momentum during and after early exaggeration.
     repulsion, theta
         ``"exact"``, ``"barnes_hut"`` (cells whose side is below ``theta`` times their distance
-        act as one pseudo-point, see :mod:`._bhtree`) or ``"auto"`` (exact up to
-        :data:`EXACT_MAX_N` points).
+        act as one pseudo-point, a Barnes-Hut tree) or ``"auto"`` (exact up to
+        2 000 points).
     max_step_norm
         Longest step a point may take in one iteration (``0`` disables the cap).
     n_jobs

@@ -1,5 +1,6 @@
 """Data: synthetic generators with planted ground truth, and loaders for data that ships with installed packages."""
 
+from ._blobs import PRESETS, gaussian_blobs, gaussian_mixture
 from ._shipped import krumsiek11, pbmc68k_reduced
 
-__all__ = ["krumsiek11", "pbmc68k_reduced"]
+__all__ = ["PRESETS", "gaussian_blobs", "gaussian_mixture", "krumsiek11", "pbmc68k_reduced"]

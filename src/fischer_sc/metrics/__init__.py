@@ -1,7 +1,28 @@
 """Quality measures for embeddings, patterns and networks, used by the tests, the benchmarks and users.
 
-Each method's capability adds its measures here (density correlation, kNN recall, trustworthiness,
-neighbourhood-overlap curves, soft pattern F1, ...), each tested on hand-computed cases.
+All take plain arrays: the data ``X`` and its embedding ``Y`` for the same points, rows aligned.
 """
 
-__all__: list[str] = []
+from ._distances import (
+    cluster_size_ratios,
+    density_correlation,
+    global_distance_correlation,
+    local_distance_correlation,
+    local_radius,
+    log_radius_correlation,
+)
+from ._neighbours import continuity, knn_recall, neighbourhood_overlap, neighbourhood_overlap_auc, trustworthiness
+
+__all__ = [
+    "cluster_size_ratios",
+    "continuity",
+    "density_correlation",
+    "global_distance_correlation",
+    "knn_recall",
+    "local_distance_correlation",
+    "local_radius",
+    "log_radius_correlation",
+    "neighbourhood_overlap",
+    "neighbourhood_overlap_auc",
+    "trustworthiness",
+]
