@@ -22,8 +22,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from ._forces import add_pair_repulsion
 from ._numba import njit
-from ._pair_scale import pair_gamma
 
 LEAF_SIZE = 4
 _BLOCK = 256  # points per traversal block (one stack each)
@@ -195,18 +195,8 @@ def traverse(
                 if count[node] == 0:
                     for q in range(a, b):
                         j = order[q]
-                        if j == i:
-                            continue
-                        d2 = 0.0
-                        for c in range(dim):
-                            diff = y[i, c] - y[j, c]
-                            d2 += diff * diff
-                        g = pair_gamma(code, s[i], s[j])
-                        w = 1.0 / (1.0 + g * d2)
-                        z += w
-                        f = g * w * w
-                        for c in range(dim):
-                            rep[i, c] += f * (y[i, c] - y[j, c])
+                        if j != i:
+                            z += add_pair_repulsion(y, s, code, i, j, rep)
                     continue
                 d2 = 0.0
                 for c in range(dim):

@@ -24,6 +24,27 @@ from ._numba import njit
 from ._pair_scale import pair_gamma
 
 
+@njit(inline="always")
+def sq_dist(y: np.ndarray, i: int, j: int) -> float:
+    """||y_i - y_j||^2."""
+    d2 = 0.0
+    for c in range(y.shape[1]):
+        diff = y[i, c] - y[j, c]
+        d2 += diff * diff
+    return d2
+
+
+@njit(inline="always")
+def add_pair_repulsion(y: np.ndarray, s: np.ndarray, code: int, i: int, j: int, out: np.ndarray) -> float:
+    """Add gamma_ij w_ij^2 (y_i - y_j) to ``out[i]`` and return w_ij."""
+    g = pair_gamma(code, s[i], s[j])
+    w = 1.0 / (1.0 + g * sq_dist(y, i, j))
+    f = g * w * w
+    for c in range(y.shape[1]):
+        out[i, c] += f * (y[i, c] - y[j, c])
+    return w
+
+
 @njit(parallel=True, fastmath=True)
 def attraction(
     indptr: np.ndarray,
@@ -41,12 +62,8 @@ def attraction(
             out[i, c] = 0.0
         for e in range(indptr[i], indptr[i + 1]):
             j = indices[e]
-            d2 = 0.0
-            for c in range(dim):
-                diff = y[i, c] - y[j, c]
-                d2 += diff * diff
             g = pair_gamma(code, s[i], s[j])
-            f = data[e] * g / (1.0 + g * d2)
+            f = data[e] * g / (1.0 + g * sq_dist(y, i, j))
             for c in range(dim):
                 out[i, c] += f * (y[i, c] - y[j, c])
 
@@ -60,18 +77,8 @@ def repulsion_exact(y: np.ndarray, s: np.ndarray, code: int, out: np.ndarray, z_
             out[i, c] = 0.0
         z = 0.0
         for j in range(n):
-            if j == i:
-                continue
-            d2 = 0.0
-            for c in range(dim):
-                diff = y[i, c] - y[j, c]
-                d2 += diff * diff
-            g = pair_gamma(code, s[i], s[j])
-            w = 1.0 / (1.0 + g * d2)
-            z += w
-            f = g * w * w
-            for c in range(dim):
-                out[i, c] += f * (y[i, c] - y[j, c])
+            if j != i:
+                z += add_pair_repulsion(y, s, code, i, j, out)
         z_rows[i] = z
 
 
@@ -86,11 +93,7 @@ def edge_log_kernel(
         acc = 0.0
         for e in range(indptr[i], indptr[i + 1]):
             j = indices[e]
-            d2 = 0.0
-            for c in range(dim):
-                diff = y[i, c] - y[j, c]
-                d2 += diff * diff
-            acc -= data[e] * math.log1p(pair_gamma(code, s[i], s[j]) * d2)
+            acc -= data[e] * math.log1p(pair_gamma(code, s[i], s[j]) * sq_dist(y, i, j))
         rows[i] = acc
     return rows
 
