@@ -1,0 +1,277 @@
+"""The embedding engine against slow numpy references: calibration, affinities, forces, Barnes-Hut, gradient."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import optimize, sparse
+
+from fischer_sc.core import num_threads, optimise, pca_init, perplexity_affinities, point_scales
+from fischer_sc.core._affinities import calibrate_beta, conditional_affinities, symmetrise
+from fischer_sc.core._bhtree import build_tree, morton_keys, repulsion_barnes_hut
+from fischer_sc.core._forces import attraction, edge_log_kernel, gradient_step, repulsion_exact
+from fischer_sc.core._optimise import kl_divergence
+from fischer_sc.core._pair_scale import pair_beta, pair_gamma
+
+CODES = {"mean": 0, "geometric": 1, None: 2}
+RNG = np.random.default_rng(0)
+
+
+# --- slow references -------------------------------------------------------------------------
+
+
+def ref_gamma(code: int, si: float, sj: float) -> float:
+    return {0: 1.0 / ((si + sj) / 2) ** 2, 1: 1.0 / (si * sj), 2: 1.0}[code]
+
+
+def ref_pair_beta(code: int, bi: float, bj: float) -> float:
+    sig_i, sig_j = 1 / np.sqrt(2 * bi), 1 / np.sqrt(2 * bj)
+    return {0: 1 / (2 * ((sig_i + sig_j) / 2) ** 2), 1: 1 / (2 * sig_i * sig_j), 2: bi}[code]
+
+
+def ref_kernel(y: np.ndarray, s: np.ndarray, code: int) -> tuple[np.ndarray, np.ndarray]:
+    n = len(y)
+    g = np.array([[ref_gamma(code, s[i], s[j]) for j in range(n)] for i in range(n)])
+    d2 = ((y[:, None] - y[None]) ** 2).sum(-1)
+    w = 1 / (1 + g * d2)
+    np.fill_diagonal(w, 0.0)
+    return g, w
+
+
+def ref_kl(y: np.ndarray, p: np.ndarray, s: np.ndarray, code: int) -> float:
+    _, w = ref_kernel(y, s, code)
+    q = w / w.sum()
+    m = p > 0
+    return float(np.sum(p[m] * np.log(p[m] / q[m])))
+
+
+def random_p(n: int, density: float = 0.3) -> sparse.csr_matrix:
+    a = RNG.random((n, n)) * (RNG.random((n, n)) < density)
+    a = a + a.T
+    np.fill_diagonal(a, 0)
+    a[0, 1] = a[1, 0] = 0.5  # no empty rows
+    p = sparse.csr_matrix(a / a.sum())
+    p.sort_indices()
+    return p
+
+
+# --- pair scales -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", [0, 1, 2])
+def test_pair_scales_match_closed_forms(code):
+    for bi, bj in [(1.0, 1.0), (0.3, 5.0), (20.0, 0.01)]:
+        assert pair_beta(code, bi, bj) == pytest.approx(ref_pair_beta(code, bi, bj), rel=1e-12)
+        si, sj = np.sqrt(1 / bi), np.sqrt(1 / bj)
+        assert pair_gamma(code, si, sj) == pytest.approx(ref_gamma(code, si, sj), rel=1e-12)
+
+
+def test_point_scales_median_and_clip():
+    s = point_scales(np.array([1.0, 4.0, 0.25, 1e12]))
+    # median beta = 2.5: s = sqrt(2.5 / beta); the near-duplicate is clipped at 1e-3
+    np.testing.assert_allclose(s[:3], np.sqrt(2.5 / np.array([1.0, 4.0, 0.25])))
+    assert s[3] == pytest.approx(1e-3)
+
+
+# --- calibration and affinities --------------------------------------------------------------
+
+
+def test_calibration_reaches_the_perplexity_like_a_root_finder():
+    d2 = RNG.random((30, 20)) * RNG.uniform(0.1, 10, (30, 1))
+    d2[3, :5] = 0.0  # duplicates
+    beta = calibrate_beta(d2, 7.0, 1e-10, 200)
+    for i in range(30):
+
+        def entropy_gap(log_b, row=d2[i]):
+            p = np.exp(-np.exp(log_b) * (row - row.min()))
+            p /= p.sum()
+            return -np.sum(p * np.log(np.maximum(p, 1e-300))) - np.log(7.0)
+
+        ref = np.exp(optimize.brentq(entropy_gap, -40, 40, xtol=1e-14))
+        assert beta[i] == pytest.approx(ref, rel=1e-6)
+
+
+def test_calibration_survives_all_equal_rows():
+    beta = calibrate_beta(np.ones((2, 10)), 5.0, 1e-5, 50)
+    assert np.isfinite(beta).all()
+
+
+@pytest.mark.parametrize("code", [0, 1, 2])
+def test_conditional_and_symmetric_affinities_match_numpy(code):
+    n, k = 25, 6
+    idx = np.array([RNG.choice(np.delete(np.arange(n), i), k, replace=False) for i in range(n)])
+    d2 = RNG.random((n, k)) * 4
+    beta = RNG.uniform(0.2, 3, n)
+    p = conditional_affinities(idx, d2, beta, code)
+    for i in range(n):
+        e = np.exp(-np.array([ref_pair_beta(code, beta[i], beta[j]) for j in idx[i]]) * d2[i])
+        np.testing.assert_allclose(p[i], e / e.sum(), rtol=1e-12)
+    dense = np.zeros((n, n))
+    dense[np.repeat(np.arange(n), k), idx.ravel()] = p.ravel()
+    P = symmetrise(idx, p)
+    np.testing.assert_allclose(P.toarray(), (dense + dense.T) / (2 * n), rtol=1e-12)
+    assert P.has_sorted_indices and P.sum() == pytest.approx(1.0)
+
+
+def test_perplexity_affinities_errors():
+    idx, dist = np.zeros((5, 3), dtype=np.int64), np.ones((5, 3))
+    with pytest.raises(ValueError, match=r"perplexity=3 must be in \[1, 3\)"):
+        perplexity_affinities(idx, dist, 3)
+    with pytest.raises(ValueError, match="same shape"):
+        perplexity_affinities(idx, dist[:, :2], 1.5)
+
+
+# --- forces ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", [0, 1, 2])
+def test_forces_match_dense_numpy(code):
+    n = 40
+    y, s, P = RNG.normal(size=(n, 2)) * 3, RNG.uniform(0.5, 2, n), random_p(n)
+    g, w = ref_kernel(y, s, code)
+    diff = y[:, None] - y[None]
+    attr, rep, z = np.empty_like(y), np.empty_like(y), np.empty(n)
+    attraction(P.indptr, P.indices, P.data, y, s, code, attr)
+    repulsion_exact(y, s, code, rep, z)
+    pd = P.toarray()
+    np.testing.assert_allclose(attr, ((pd * g * w)[:, :, None] * diff).sum(1), rtol=1e-9, atol=1e-14)
+    np.testing.assert_allclose(rep, ((g * w * w)[:, :, None] * diff).sum(1), rtol=1e-9)
+    np.testing.assert_allclose(z, w.sum(1), rtol=1e-12)
+    logk = edge_log_kernel(P.indptr, P.indices, P.data, y, s, code)
+    with np.errstate(divide="ignore"):
+        np.testing.assert_allclose(logk, np.where(pd > 0, pd * np.log(np.where(w > 0, w, 1)), 0).sum(1), rtol=1e-9)
+
+
+@pytest.mark.parametrize("code", [0, 1, 2])
+def test_gradient_matches_finite_differences(code):
+    n = 12
+    y, s, P = RNG.normal(size=(n, 2)), RNG.uniform(0.5, 2, n), random_p(n, 0.5)
+    attr, rep, z = np.empty_like(y), np.empty_like(y), np.empty(n)
+    attraction(P.indptr, P.indices, P.data, y, s, code, attr)
+    repulsion_exact(y, s, code, rep, z)
+    grad = 4 * (attr - rep / z.sum())
+    fd = np.empty_like(y)
+    h = 1e-6
+    for i in range(n):
+        for c in range(2):
+            yp, ym = y.copy(), y.copy()
+            yp[i, c] += h
+            ym[i, c] -= h
+            fd[i, c] = (ref_kl(yp, P.toarray(), s, code) - ref_kl(ym, P.toarray(), s, code)) / (2 * h)
+    np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-9)
+    assert kl_divergence(P, y, s, code, z.sum()) == pytest.approx(ref_kl(y, P.toarray(), s, code), rel=1e-10)
+
+
+def test_gradient_step_matches_its_definition():
+    y, grad = RNG.normal(size=(30, 2)), RNG.normal(size=(30, 2)) * 10
+    update, gains = RNG.normal(size=(30, 2)), RNG.uniform(0.005, 2, (30, 2))
+    ref_gains = np.where(grad * update < 0, gains + 0.2, np.maximum(gains * 0.8, 0.01))
+    ref_update = 0.8 * update - 2.0 * ref_gains * grad
+    norms = np.linalg.norm(ref_update, axis=1, keepdims=True)
+    ref_update = np.where(norms > 5, ref_update * 5 / norms, ref_update)
+    ref_y = y + ref_update
+    gradient_step(y, grad, update, gains, 2.0, 0.8, 5.0)
+    np.testing.assert_allclose(gains, ref_gains)
+    np.testing.assert_allclose(update, ref_update)
+    np.testing.assert_allclose(y, ref_y)
+
+
+# --- Barnes-Hut ------------------------------------------------------------------------------
+
+
+def clustered(n: int, dim: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    centres = RNG.normal(size=(5, dim)) * 20
+    lab = RNG.integers(0, 5, n)
+    spread = np.array([0.5, 1, 2, 3, 4])[lab]
+    return centres[lab] + RNG.normal(size=(n, dim)) * spread[:, None], spread / 2
+
+
+@pytest.mark.parametrize("code", [0, 1, 2])
+@pytest.mark.parametrize("dim", [2, 3])
+def test_barnes_hut_approaches_exact(code, dim):
+    y, s = clustered(1500, dim)
+    rep, z = np.empty_like(y), np.empty(len(y))
+    repulsion_exact(y, s, code, rep, z)
+    errors = {}
+    for theta in (0.5, 0.1):
+        rb, zb = np.empty_like(y), np.empty(len(y))
+        repulsion_barnes_hut(y, s, code, theta, rb, zb)
+        errors[theta] = np.linalg.norm(rb - rep) / np.linalg.norm(rep), abs(zb.sum() / z.sum() - 1)
+    assert errors[0.5][0] < 0.03 and errors[0.5][1] < 0.02
+    assert errors[0.1][0] < 2e-3 and errors[0.1][1] < 2e-3
+
+
+def test_tree_partitions_points_and_survives_duplicates():
+    y = np.vstack([np.zeros((50, 2)), RNG.normal(size=(100, 2))])
+    keys, _, _ = morton_keys(y, 21)
+    order = np.argsort(keys, kind="stable")
+    start, stop, _, first, count = build_tree(keys[order], 2, 21, 4)
+    leaves = count == 0
+    covered = np.zeros(len(y), dtype=int)
+    for a, b in zip(start[leaves], stop[leaves], strict=True):
+        covered[a:b] += 1
+    assert (covered == 1).all()
+    for node in np.flatnonzero(~leaves):
+        kids = range(first[node], first[node] + count[node])
+        assert start[kids[0]] == start[node] and stop[kids[-1]] == stop[node]
+        assert all(stop[a] == start[b] for a, b in zip(kids[:-1], kids[1:], strict=True))
+    rb, zb = np.empty_like(y), np.empty(len(y))
+    repulsion_barnes_hut(y, np.ones(len(y)), 0, 0.5, rb, zb)
+    assert np.isfinite(rb).all() and np.isfinite(zb).all()
+
+
+# --- optimiser -------------------------------------------------------------------------------
+
+
+def small_problem(n_per: int = 60):
+    from sklearn.neighbors import NearestNeighbors
+
+    x = np.vstack([RNG.normal(size=(n_per, 5)) * sd + 30 * c for c, sd in enumerate((1, 2, 4))])
+    dist, idx = NearestNeighbors(n_neighbors=31).fit(x).kneighbors(x)
+    aff = perplexity_affinities(idx[:, 1:], dist[:, 1:], 10, pair_scale="mean")
+    return x, aff
+
+
+def test_optimise_is_deterministic_across_threads_and_lowers_kl():
+    x, aff = small_problem()
+    s, y0 = point_scales(aff.beta), pca_init(x)
+    kw = {"scales": s, "n_iter": 200, "early_exaggeration_iter": 50}
+    with num_threads(1):
+        a = optimise(aff.P, y0, n_jobs=1, **kw)
+    b = optimise(aff.P, y0, n_jobs=2, **kw)
+    np.testing.assert_array_equal(a.embedding, b.embedding)
+    z = np.empty(len(x))
+    repulsion_exact(y0, s, 0, np.empty_like(y0), z)
+    assert a.kl_divergence < kl_divergence(aff.P, y0, s, 0, z.sum()) - 0.5
+    bh = optimise(aff.P, y0, repulsion="barnes_hut", **kw)
+    assert bh.repulsion == "barnes_hut"
+    # judged by the exact objective, the Barnes-Hut optimum is nearly as good as the exact one
+    repulsion_exact(bh.embedding, s, 0, np.empty_like(y0), z)
+    exact_kl_of_bh = kl_divergence(aff.P, bh.embedding, s, 0, z.sum())
+    assert exact_kl_of_bh < 1.1 * a.kl_divergence, (exact_kl_of_bh, a.kl_divergence)
+
+
+def test_pca_init_scale_and_signs():
+    x = RNG.normal(size=(100, 6)) * np.arange(1, 7)
+    y = pca_init(x)
+    assert y[:, 0].std() == pytest.approx(1e-4)
+    np.testing.assert_array_equal(y, pca_init(x.copy()))
+    with pytest.raises(ValueError, match="n_components=7 exceeds the 6 input dimensions"):
+        pca_init(x, 7)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"repulsion": "fft"}, r"repulsion='fft' is not one of"),
+        ({"pair_scale": "max"}, r"pair_scale='max' is not one of"),
+        ({"repulsion": "barnes_hut", "theta": 2.0}, r"theta=2.0 must lie in"),
+        ({"early_exaggeration_iter": 900}, r"early_exaggeration_iter=900 must lie in \[0, n_iter=750\]"),
+    ],
+)
+def test_optimise_errors(kwargs, match):
+    x, aff = small_problem(20)
+    with pytest.raises(ValueError, match=match):
+        optimise(aff.P, pca_init(x), **kwargs)
+    with pytest.raises(ValueError, match=r"y0 has shape \(3, 2\)"):
+        optimise(aff.P, np.zeros((3, 2)))
