@@ -24,7 +24,7 @@ METHODS = ("dtsne", "dtsne_geometric", "tsne_core", "opentsne", "umap", "densmap
 TOYS = ("2d", "2d_density", "2d_size", "g3s", "g3d", "g10d", "u5d")
 
 CHILD = r"""
-import json, resource, sys, time
+import json, sys, time
 import numpy as np
 method, data_path, out_path, threads = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 x = np.load(data_path)
@@ -44,7 +44,9 @@ else:
     y = umap.UMAP(densmap=method == "densmap", n_jobs=threads).fit_transform(x)
 seconds = time.perf_counter() - t
 np.save(out_path, np.asarray(y, dtype=np.float64))
-print(json.dumps({"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across fork + exec
+hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
+print(json.dumps({"seconds": seconds, "peak_mb": hwm / 1024}))
 """
 
 
