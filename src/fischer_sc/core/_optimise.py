@@ -69,11 +69,16 @@ class EmbeddingResult:
     repulsion: str
 
 
-def resolve_repulsion(repulsion: str, n: int) -> str:
-    """``"auto"`` -> exact for small data, sampled otherwise; unknown names raise."""
+def check_repulsion(repulsion: str) -> None:
+    """Raise a ``ValueError`` listing the options when ``repulsion`` is not one of them."""
     if repulsion not in REPULSIONS:
         msg = f"repulsion={repulsion!r} is not one of {', '.join(map(repr, REPULSIONS))}."
         raise ValueError(msg)
+
+
+def resolve_repulsion(repulsion: str, n: int) -> str:
+    """``"auto"`` -> exact for small data, Barnes-Hut otherwise; unknown names raise."""
+    check_repulsion(repulsion)
     if repulsion == "auto":
         return "exact" if n <= EXACT_MAX_N else "barnes_hut"
     return repulsion

@@ -28,8 +28,9 @@ def _row_blocks(n: int):
 
 def _sq_dists(x: np.ndarray, lo: int, hi: int) -> np.ndarray:
     """Squared distances of rows lo..hi to all rows, with each row's own entry set to inf."""
-    d2 = ((x[lo:hi, None, :] - x[None, :, :]) ** 2).sum(-1) if x.shape[1] <= 3 else None
-    if d2 is None:
+    if x.shape[1] <= 3:  # embeddings: exact differences, no cancellation for close pairs
+        d2 = ((x[lo:hi, None, :] - x[None, :, :]) ** 2).sum(-1)
+    else:
         sq = np.einsum("ij,ij->i", x, x)
         d2 = np.maximum(sq[lo:hi, None] - 2.0 * x[lo:hi] @ x.T + sq[None, :], 0.0)
     d2[np.arange(hi - lo), np.arange(lo, hi)] = np.inf

@@ -31,14 +31,11 @@ MIN_OBS = 4
 
 def _check_options(a: dict[str, Any]) -> None:
     """Raise on bad options before any work is done (``adata`` is untouched on error)."""
-    from fischer_sc.core import PAIR_SCALES, REPULSIONS
+    from fischer_sc.core._optimise import check_repulsion
+    from fischer_sc.core._pair_scale import pair_scale_code
 
-    if a["pair_scale"] not in PAIR_SCALES:
-        msg = f"pair_scale={a['pair_scale']!r} is not one of {', '.join(map(repr, PAIR_SCALES))}."
-        raise ValueError(msg)
-    if a["repulsion"] not in REPULSIONS:
-        msg = f"repulsion={a['repulsion']!r} is not one of {', '.join(map(repr, REPULSIONS))}."
-        raise ValueError(msg)
+    pair_scale_code(a["pair_scale"])
+    check_repulsion(a["repulsion"])
     if not isinstance(a["perplexity"], numbers.Real) or not math.isfinite(a["perplexity"]) or a["perplexity"] < 1:
         msg = f"perplexity must be a number >= 1, got {a['perplexity']!r}; 30 is the usual choice."
         raise ValueError(msg)
