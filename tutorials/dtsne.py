@@ -148,6 +148,6 @@ pbmc.uns["dtsne"]["params"], round(pbmc.uns["dtsne"]["kl_divergence"], 3)
 #   geometric mean (`"geometric"`) is available; see the API page for why `"mean"` is the default.
 # - **Repulsion.** The per-pair kernel is not translation-invariant, so FFT acceleration does not
 #   apply. Up to 2 000 cells the repulsion is exact; above, a Barnes-Hut tree whose cells carry
-#   the first two moments of the radii (`repulsion="barnes_hut"`, `theta=0.5`).
+#   the first two moments of the radii (`repulsion="barnes_hut"`, `theta=0.8`).
 # - **Optimisation** follows openTSNE: early exaggeration 12 for 250 iterations, then 500 more,
 #   learning rate n / exaggeration, PCA initialisation scaled to standard deviation 1e-4.

@@ -115,7 +115,7 @@ def optimise(
     learning_rate: float | Literal["auto"] = "auto",
     momentum: tuple[float, float] = (0.5, 0.8),
     repulsion: RepulsionName = "auto",
-    theta: float = 0.5,
+    theta: float = 0.8,
     max_step_norm: float = 5.0,
     n_jobs: int | None = None,
     progress: bool = False,
@@ -166,7 +166,7 @@ def optimise(
     s = np.ones(n) if scales is None else np.ascontiguousarray(scales, dtype=np.float64)
     method = resolve_repulsion(repulsion, n)
     if method == "barnes_hut" and not 0.0 < theta <= 1.5:
-        msg = f"theta={theta} must lie in (0, 1.5]; 0.5 is the usual trade-off."
+        msg = f"theta={theta} must lie in (0, 1.5]; 0.8 (default) or 0.5 (more accurate, slower)."
         raise ValueError(msg)
     if not 0 <= early_exaggeration_iter <= n_iter:
         msg = f"early_exaggeration_iter={early_exaggeration_iter} must lie in [0, n_iter={n_iter}]."

@@ -21,7 +21,7 @@ def dtsne(
     learning_rate: float | Literal["auto"] = "auto",
     pair_scale: Literal["mean", "geometric"] | None = "mean",
     repulsion: Literal["auto", "exact", "barnes_hut"] = "auto",
-    theta: float = 0.5,
+    theta: float = 0.8,
     metric: str = "euclidean",
     random_state: int | np.random.Generator | None = 0,
     n_jobs: int | None = None,
@@ -70,7 +70,8 @@ def dtsne(
         ``"barnes_hut"`` (O(n log n)), or ``"auto"``: exact up to 2 000 observations.
     theta
         Barnes-Hut accuracy: cells whose side is below ``theta`` times their distance act as
-        one point. Smaller is more accurate and slower.
+        one point. Smaller is more accurate and slower: on 20 000 points, 0.8 (default) ran in
+        0.6x the time of 0.5 with kNN recall 0.157 instead of 0.161.
     metric
         Distance of the input space for the kNN search (``"euclidean"``, ``"cosine"``, or any
         metric pynndescent knows).
