@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Literal
 
+import numba
 import numpy as np
 from scipy import sparse
 
-from ._numba import num_threads
+from ._numba import njit, num_threads
 
 KNNMethod = Literal["auto", "exact", "pynndescent"]
 KNN_METHODS: tuple[str, ...] = ("auto", "exact", "pynndescent")
@@ -84,29 +85,88 @@ def _exact(x: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
     if metric == "cosine":
         norms = np.linalg.norm(x, axis=1, keepdims=True)
         x = x / np.where(norms > 0, norms, 1.0)
+    x = np.ascontiguousarray(x)
     n = x.shape[0]
     sq = np.einsum("ij,ij->i", x, x)
     block = max(1, min(n, _BLOCK_BYTES // (8 * n)))
     indices = np.empty((n, k), dtype=np.int64)
     distances = np.empty((n, k))
+    m = min(k + 1, n - 1)  # one spare candidate absorbs rounding in the BLAS expansion
     for lo in range(0, n, block):
         hi = min(n, lo + block)
-        d2 = sq[lo:hi, None] - 2.0 * (x[lo:hi] @ x.T) + sq[None, :]
-        rows = np.arange(hi - lo)
-        d2[rows, rows + lo] = np.inf  # never yourself
-        # k + 1 candidates by partial sort, then an exact (stable) order among them
-        cand = np.argpartition(d2, k, axis=1)[:, : k + 1] if k < n - 1 else np.argsort(d2, axis=1)[:, :k]
-        cand.sort(axis=1)  # ascending index: the stable sort below then breaks ties by index
-        # recompute candidate distances directly: the BLAS expansion loses precision for close pairs
-        diff = x[lo:hi, None, :] - x[cand]
-        dc = np.einsum("ijk,ijk->ij", diff, diff)
-        dc[cand == (rows + lo)[:, None]] = np.inf
-        order = np.argsort(dc, axis=1, kind="stable")[:, :k]
-        indices[lo:hi] = np.take_along_axis(cand, order, axis=1)
-        distances[lo:hi] = np.take_along_axis(dc, order, axis=1)
+        select_refine(x[lo:hi] @ x.T, sq, x, lo, m, indices[lo:hi], distances[lo:hi])
     if metric == "cosine":  # squared chord length of unit vectors = 2 (1 - cos)
         return indices, distances / 2.0
     return indices, np.sqrt(distances)
+
+
+@njit(parallel=True)
+def select_refine(
+    gram: np.ndarray, sq: np.ndarray, x: np.ndarray, lo: int, m: int, out_idx: np.ndarray, out_d2: np.ndarray
+) -> None:
+    """The k nearest of every row of a distance block, by (distance, index).
+
+    Squared distances |x_i|^2 + |x_j|^2 - 2 x_i.x_j come from the block's Gram rows ``gram``; the
+    ``m`` smallest (self excluded) are kept in a bounded max-heap, their
+    squared distances are recomputed directly (the BLAS expansion loses precision for close
+    pairs), and the first k of them are written out.
+    """
+    rows, n = gram.shape
+    k = out_idx.shape[1]
+    dim = x.shape[1]
+    for r in numba.prange(rows):
+        i = lo + r
+        heap_d = np.empty(m)
+        heap_j = np.empty(m, dtype=np.int64)
+        size = 0
+        for j in range(n):
+            if j == i:
+                continue
+            v = sq[i] + sq[j] - 2.0 * gram[r, j]
+            if size < m:
+                # sift up
+                pos = size
+                size += 1
+                while pos > 0:
+                    parent = (pos - 1) >> 1
+                    if heap_d[parent] >= v:
+                        break
+                    heap_d[pos] = heap_d[parent]
+                    heap_j[pos] = heap_j[parent]
+                    pos = parent
+                heap_d[pos] = v
+                heap_j[pos] = j
+            elif v < heap_d[0]:
+                # replace the root and sift down
+                pos = 0
+                while True:
+                    child = 2 * pos + 1
+                    if child >= m:
+                        break
+                    if child + 1 < m and heap_d[child + 1] > heap_d[child]:
+                        child += 1
+                    if heap_d[child] <= v:
+                        break
+                    heap_d[pos] = heap_d[child]
+                    heap_j[pos] = heap_j[child]
+                    pos = child
+                heap_d[pos] = v
+                heap_j[pos] = j
+        for t in range(m):
+            j = heap_j[t]
+            acc = 0.0
+            for c in range(dim):
+                diff = x[i, c] - x[j, c]
+                acc += diff * diff
+            heap_d[t] = acc
+        # order by (distance, index): lexsort-like via a stable argsort on index then distance
+        order = np.argsort(heap_j)
+        heap_d = heap_d[order]
+        heap_j = heap_j[order]
+        order = np.argsort(heap_d, kind="mergesort")
+        for t in range(k):
+            out_idx[r, t] = heap_j[order[t]]
+            out_d2[r, t] = heap_d[order[t]]
 
 
 def _pynndescent(
