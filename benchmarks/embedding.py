@@ -53,10 +53,23 @@ print(json.dumps({"seconds": seconds, "peak_mb": hwm / 1024}))
 def run_method(method: str, x: np.ndarray, threads: int, workdir: Path) -> tuple[dict, np.ndarray | None]:
     data, out = workdir / "x.npy", workdir / f"{method}.npy"
     np.save(data, x)
-    env = {**os.environ, **{v: str(threads) for v in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}}
-    proc = subprocess.run([sys.executable, "-c", CHILD, method, str(data), str(out), str(threads)], capture_output=True, text=True, env=env, check=False)
+    env = {
+        **os.environ,
+        **{
+            v: str(threads) for v in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+        },
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, method, str(data), str(out), str(threads)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     if proc.returncode != 0:
-        return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"}, None
+        return {
+            "error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"
+        }, None
     return json.loads(proc.stdout.strip().splitlines()[-1]), np.load(out)
 
 

@@ -102,7 +102,7 @@ def scanpy_settings():
 def test_progress_follows_scanpy_verbosity(scanpy_settings):
     scanpy_settings.verbosity = 0
     assert not progress_enabled(True)
-    scanpy_settings.verbosity = 2
+    scanpy_settings.verbosity = 1  # scanpy's default
     assert progress_enabled(True) and not progress_enabled(False)
 
 

@@ -25,6 +25,7 @@
 # dtSNE with plain t-SNE from the same engine (`pair_scale=None`), and then embeds real cells.
 
 # %%
+# %matplotlib inline
 import matplotlib.pyplot as plt
 import pandas as pd
 import scanpy as sc
@@ -49,7 +50,8 @@ def side_by_side(adata, title):
         ax.set_xticks([])
         ax.set_yticks([])
     axes[0].legend(title="cluster", markerscale=4, fontsize=8)
-    fig.suptitle(title)
+    fig.suptitle(title, y=1.04)
+    plt.close(fig)  # returned, so the notebook shows it once whatever the matplotlib backend
     return fig
 
 
@@ -73,7 +75,7 @@ def size_ratios(adata):
 dens = fs.datasets.gaussian_blobs("2d_density", random_state=0)
 fs.tl.dtsne(dens)
 fs.tl.dtsne(dens, pair_scale=None, key_added="X_tsne_core")
-fig = side_by_side(dens, "Different spreads, equal sizes")
+side_by_side(dens, "Different spreads, equal sizes")
 
 # %% [markdown]
 # t-SNE draws the three clusters at nearly the same size. dtSNE keeps their ratio: the table
@@ -93,7 +95,7 @@ size_ratios(dens)
 size = fs.datasets.gaussian_blobs("2d_size", random_state=0)
 fs.tl.dtsne(size)
 fs.tl.dtsne(size, pair_scale=None, key_added="X_tsne_core")
-fig = side_by_side(size, "Equal spreads, different sizes")
+side_by_side(size, "Equal spreads, different sizes")
 
 # %%
 size_ratios(size)

@@ -145,3 +145,10 @@ def test_too_few_observations():
     adata = ad.AnnData(np.random.default_rng(0).normal(size=(3, 4)).astype(np.float32))
     with pytest.raises(ValueError, match=r"at least 4 observations, got 3"):
         fs.tl.dtsne(adata, perplexity=1, progress=False)
+
+
+def test_progress_bar_reports_the_iterations(capsys):
+    adata = blobs(n_per=40)
+    fs.tl.dtsne(adata, perplexity=10, n_iter=60, early_exaggeration_iter=20, progress=True)
+    err = capsys.readouterr().err
+    assert "embedding" in err and "60/60" in err and "kl=" in err

@@ -6,12 +6,16 @@ import os
 
 
 def progress_enabled(progress: bool) -> bool:
-    """Bars show when the caller asks for them and scanpy's verbosity is at least ``info``."""
+    """Bars show when the caller asks for them, unless scanpy's verbosity is 0 (errors only).
+
+    scanpy's default verbosity (1, warnings) shows them, as users of long-running tools expect;
+    ``sc.settings.verbosity = 0`` silences every bar at once.
+    """
     if not progress:
         return False
     import scanpy as sc
 
-    return sc.settings.verbosity >= 2  # scanpy's Verbosity.info
+    return sc.settings.verbosity >= 1  # scanpy's Verbosity.warning, its default
 
 
 def resolve_n_jobs(n_jobs: int | None) -> int:

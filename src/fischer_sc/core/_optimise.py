@@ -103,6 +103,31 @@ def kl_divergence(P: sparse.csr_matrix, y: np.ndarray, s: np.ndarray, code: int,
     return entropy_term - data_term + math.log(z)
 
 
+class _NoBar:
+    """Stands in for a tqdm bar when progress is off, so tqdm (and its notebook check) is not imported."""
+
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def update(self, n: int = 1) -> None:
+        return None
+
+    def set_postfix(self, **kwargs: object) -> None:
+        return None
+
+
+def progress_bar(total: int, desc: str, *, enabled: bool):
+    """A ``tqdm.auto`` bar when ``enabled``, otherwise a no-op with the same methods."""
+    if not enabled:
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, leave=False)
+
+
 def optimise(
     P: sparse.csr_matrix,
     y0: np.ndarray,
@@ -176,9 +201,7 @@ def optimise(
     attr, rep = np.empty_like(y), np.empty_like(y)
     grad, update, gains = np.empty_like(y), np.zeros_like(y), np.ones_like(y)
     z_rows = np.empty(n)
-    from tqdm.auto import tqdm
-
-    with num_threads(n_jobs), tqdm(total=n_iter, desc="embedding", disable=not progress, leave=False) as bar:
+    with num_threads(n_jobs), progress_bar(n_iter, "embedding", enabled=progress) as bar:
         for it in range(n_iter):
             early = it < early_exaggeration_iter
             exaggeration = early_exaggeration if early else 1.0
