@@ -12,17 +12,20 @@ from ._distances import (
     log_radius_correlation,
 )
 from ._neighbours import continuity, knn_recall, neighbourhood_overlap, neighbourhood_overlap_auc, trustworthiness
+from ._patterns import jaccard_matrix, soft_precision_recall_f1
 
 __all__ = [
     "cluster_size_ratios",
     "continuity",
     "density_correlation",
     "global_distance_correlation",
+    "jaccard_matrix",
     "knn_recall",
     "local_distance_correlation",
     "local_radius",
     "log_radius_correlation",
     "neighbourhood_overlap",
     "neighbourhood_overlap_auc",
+    "soft_precision_recall_f1",
     "trustworthiness",
 ]
