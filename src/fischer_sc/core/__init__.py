@@ -10,7 +10,25 @@ per-pair kernel scale chosen by name (``PAIR_SCALES``).
 """
 
 from ._affinities import Affinities, perplexity_affinities
+from ._itemsets import (
+    binary_csr,
+    cooccurring_pairs,
+    cooccurring_pairs_reference,
+    item_label_counts,
+    item_label_counts_reference,
+    nonzero_positions,
+    nonzero_positions_reference,
+    pattern_rows,
+    pattern_rows_reference,
+)
 from ._knn import knn, knn_from_graph
+from ._mdl import (
+    log2_binom,
+    log2_factorial_table,
+    nml_binomial_complexity,
+    nml_multinomial_complexity,
+    universal_int_length,
+)
 from ._numba import njit, num_threads
 from ._optimise import REPULSIONS, EmbeddingResult, optimise, pca_init
 from ._pair_scale import PAIR_SCALES, point_scales
@@ -20,12 +38,26 @@ __all__ = [
     "REPULSIONS",
     "Affinities",
     "EmbeddingResult",
+    "binary_csr",
+    "cooccurring_pairs",
+    "cooccurring_pairs_reference",
+    "item_label_counts",
+    "item_label_counts_reference",
     "knn",
     "knn_from_graph",
+    "log2_binom",
+    "log2_factorial_table",
     "njit",
+    "nml_binomial_complexity",
+    "nml_multinomial_complexity",
+    "nonzero_positions",
+    "nonzero_positions_reference",
     "num_threads",
     "optimise",
+    "pattern_rows",
+    "pattern_rows_reference",
     "pca_init",
     "perplexity_affinities",
     "point_scales",
+    "universal_int_length",
 ]
