@@ -115,8 +115,9 @@ def test_bounds_never_exceed_exact_gains():
         for r in step.replaced:
             pools.drop_rule(r)
         pools.add_rule(step.rule, model.rules)
-    bounds, kinds, idx = _bounds(model, pools)
+    bounds, kinds, idx, exact = _bounds(model, pools)
     assert set(kinds.tolist()) >= {0, 1, 3}
+    assert not exact.any()  # nothing cached yet in this fresh pool
     checked = 0
     for b, k, i in zip(bounds, kinds, idx, strict=True):
         cand, removed = _materialise(model, pools, int(k), int(i))
@@ -239,3 +240,19 @@ def test_max_rules_and_history():
 def test_errors_name_the_problem(args, kwargs, exc, match):
     with pytest.raises(exc, match=match):
         premise(*args, progress=False, **kwargs)
+
+
+def test_hypergeom_tail_kernel_matches_scipy():
+    from scipy.stats import hypergeom
+
+    from fischer_sc_premise._fisher import hypergeom_tail
+
+    rng = np.random.default_rng(0)
+    for population in (10, 500, 200_000):
+        group = rng.integers(0, population + 1, size=200)
+        draws = rng.integers(0, population + 1, size=200)
+        hits = np.minimum(draws, group) - rng.integers(0, 30, size=200)
+        hits = np.maximum(hits, 0)
+        got = hypergeom_tail(hits, population, group, draws)
+        ref = hypergeom.sf(hits - 1, population, group, draws)
+        np.testing.assert_allclose(got, np.clip(ref, 0, 1), rtol=1e-9, atol=1e-300)

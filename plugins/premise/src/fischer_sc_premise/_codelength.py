@@ -8,6 +8,7 @@ label it holds in. All lengths are in bits.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 
@@ -58,6 +59,7 @@ class CodeLengths:
         return float(out) if out.ndim == 0 else out
 
     @staticmethod
+    @lru_cache(maxsize=4096)
     def table(n_rules: int) -> float:
         """Bits for the number of rules: ``L_N(R)``, 0 for an empty table."""
         return 0.0 if n_rules <= 0 else float(universal_int_length(n_rules))
@@ -68,8 +70,9 @@ class CodeLengths:
         ``log C(n0, c0) + log C(n1, c1) + COMP(n0) + COMP(n1) + L_N(#clauses)
         + sum_c (log C(m, |c|) + COMP(m))``.
         """
-        clause_part = float(universal_int_length(len(clause_sizes))) + sum(
-            float(self.log_binom(self.m, s)) + self.comp_m for s in clause_sizes
+        clause_part = self.table(len(clause_sizes)) + sum(
+            float(self.log_fact[self.m] - self.log_fact[s] - self.log_fact[self.m - s]) + self.comp_m
+            for s in clause_sizes
         )
         return self.log_binom(self.n0, c0) + self.log_binom(self.n1, c1) + self.comp_n0 + self.comp_n1 + clause_part
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from scipy import sparse
-from scipy.stats import hypergeom
 
 from fischer_sc.core import nonzero_positions, pattern_rows
 
 from ._codelength import CodeLengths
+from ._fisher import hypergeom_tail
 
 Clauses = tuple[tuple[int, ...], ...]
 
@@ -44,8 +45,8 @@ def fisher_p(data: Data, c0: np.ndarray | int, c1: np.ndarray | int) -> tuple[np
     """One-sided Fisher exact p-value of pattern vs label, towards the label the pattern is biased to.
 
     Equal to ``scipy.stats.fisher_exact`` on ``[[c1, c0], [n1 - c1, n0 - c0]]`` with
-    ``alternative="greater"`` (error bias) or ``"less"`` (correct bias); the hypergeometric tail is
-    used directly because it vectorises over candidates.
+    ``alternative="greater"`` (error bias) or ``"less"`` (correct bias), computed as the
+    hypergeometric tail that vectorises over candidates.
 
     Returns
     -------
@@ -59,7 +60,7 @@ def fisher_p(data: Data, c0: np.ndarray | int, c1: np.ndarray | int) -> tuple[np
     to_error = c1 * data.n0 >= c0 * data.n1
     hits = np.where(to_error, c1, c0)
     group = np.where(to_error, data.n1, data.n0)
-    p = hypergeom.sf(hits - 1, data.n, group, total)
+    p = hypergeom_tail(hits, data.n, group, total)
     return np.clip(p, 0.0, 1.0), to_error.astype(np.int8)
 
 
@@ -76,8 +77,22 @@ class Rule:
     positions: np.ndarray
     cost: float
     origin: str
-    fisher_p: float
-    direction: int
+    data: Data = field(repr=False)
+
+    @cached_property
+    def _test(self) -> tuple[float, int]:
+        p, direction = fisher_p(self.data, self.c0, self.c1)
+        return float(p), int(direction)
+
+    @property
+    def fisher_p(self) -> float:
+        """One-sided Fisher exact p-value towards the label the rule is biased to."""
+        return self._test[0]
+
+    @property
+    def direction(self) -> int:
+        """1 if the rule is biased towards errors, else 0."""
+        return self._test[1]
 
     @property
     def key(self) -> frozenset:
@@ -115,8 +130,7 @@ def build_rule(data: Data, clauses: Sequence[Sequence[int]], origin: str, rows: 
             for y, size in ((0, c0), (1, c1)):
                 counts = [int(np.count_nonzero((pos_items == a) & (pos_labels == y))) for a in c]
                 cost += data.code.or_clause(size, counts)
-    p, direction = fisher_p(data, c0, c1)
-    return Rule(cl, rows, c0, c1, items, item_counts, positions, cost, origin, float(p), int(direction))
+    return Rule(cl, rows, c0, c1, items, item_counts, positions, cost, origin, data)
 
 
 class Model:

@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import hypergeom
 
 from fischer_sc.core import cooccurring_pairs, item_label_counts
 
+from ._fisher import hypergeom_tail
 from ._rules import Data, Model, Rule, build_rule, fisher_p
 
 
@@ -37,18 +37,49 @@ def min_significant_count(data: Data, alpha: float) -> int:
     can never pass, so they are pruned before any counting without changing the result.
     """
     small = min(data.n0, data.n1)
-    for c in range(1, small + 1):
-        if hypergeom.sf(c - 1, data.n, small, c) <= alpha:
-            return c
-    return data.n + 1
+    counts = np.arange(1, small + 1)
+    ok = np.flatnonzero(hypergeom_tail(counts, data.n, small, counts) <= alpha)
+    return int(counts[ok[0]]) if ok.size else data.n + 1
+
+
+@dataclass(eq=False)
+class _Extensions:
+    """Candidates ``rule & b`` for the items ``b`` that co-occur with a rule, replacing the rule."""
+
+    rule: Rule
+    b: np.ndarray
+    k: np.ndarray
+    head: np.ndarray
+    core: np.ndarray
+    stamp: np.ndarray
+
+
+@dataclass(eq=False)
+class _Merge:
+    """Candidate ``r1 & r2`` replacing both rules."""
+
+    r1: Rule
+    r2: Rule
+    merged: Rule
+    core: float = np.nan
+    stamp: int = -1
+
+
+def _cache(size: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.full(size, np.nan), np.full(size, -1, dtype=np.int64)
 
 
 class _Pools:
-    """Candidate pools with the counts their bounds need."""
+    """Candidate pools with the counts their bounds need and a cache of exact gains.
+
+    An exact gain, minus its rule-count term, stays valid until the cover of one of the
+    candidate's items changes; ``changed_at[item]`` holds the step of the last such change.
+    """
 
     def __init__(self, data: Data, or_rules: Sequence[Rule], alpha: float, min_overlap: float, min_count: int) -> None:
         code = data.code
         self.data, self.alpha, self.min_count = data, alpha, min_count
+        self.changed_at = np.full(data.m, -1, dtype=np.int64)
         p, _ = fisher_p(data, data.support0, data.support1)
         self.singles = np.flatnonzero((data.support >= min_count) & (p <= alpha))
         self.single_head = np.asarray(
@@ -61,9 +92,16 @@ class _Pools:
         keep = p <= alpha
         self.pair_a, self.pair_b, self.pair_k = a[keep], b[keep], (c0 + c1)[keep]
         self.pair_head = np.asarray(code.rule_head(c0[keep], c1[keep], [1, 1]), dtype=np.float64).reshape(-1)
+        self.pair_core, self.pair_stamp = _cache(self.pair_a.size)
         self.or_rules = [r for r in or_rules if r.fisher_p <= alpha]
-        self.extensions: list[tuple[Rule, np.ndarray, np.ndarray, np.ndarray]] = []
-        self.merges: list[tuple[Rule, Rule, Rule]] = []
+        self.or_core, self.or_stamp = _cache(len(self.or_rules))
+        self.extensions: list[_Extensions] = []
+        self.merges: list[_Merge] = []
+
+    def mark_changed(self, rules: Sequence[Rule], step: int) -> None:
+        """Invalidate the cached gains of candidates sharing an item with ``rules``."""
+        for r in rules:
+            self.changed_at[r.items] = step
 
     def add_rule(self, rule: Rule, table: Sequence[Rule]) -> None:
         """Extension candidates of a newly accepted rule and its merges with the other rules."""
@@ -76,7 +114,7 @@ class _Pools:
         b = b[p <= self.alpha]
         sizes = [len(c) for c in rule.clauses] + [1]
         head = np.asarray(data.code.rule_head(c0[b], c1[b], sizes), dtype=np.float64).reshape(-1)
-        self.extensions.append((rule, b, c0[b] + c1[b], head))
+        self.extensions.append(_Extensions(rule, b, c0[b] + c1[b], head, *_cache(b.size)))
         for other in table:
             if other is rule or np.intersect1d(other.items, rule.items).size:
                 continue
@@ -87,12 +125,12 @@ class _Pools:
             if fisher_p(data, rows.size - r1, r1)[0] > self.alpha:
                 continue
             merged = build_rule(data, rule.clauses + other.clauses, "merge", rows=rows)
-            self.merges.append((rule, other, merged))
+            self.merges.append(_Merge(rule, other, merged))
 
     def drop_rule(self, rule: Rule) -> None:
         """Forget the extension and merge candidates of a rule that left the table."""
-        self.extensions = [e for e in self.extensions if e[0] is not rule]
-        self.merges = [mg for mg in self.merges if mg[0] is not rule and mg[1] is not rule]
+        self.extensions = [e for e in self.extensions if e.rule is not rule]
+        self.merges = [mg for mg in self.merges if mg.r1 is not rule and mg.r2 is not rule]
 
 
 def _gain_bound(code, u: np.ndarray, k: np.ndarray) -> np.ndarray:
@@ -108,48 +146,77 @@ def _loss_bound(code, u: np.ndarray, k: np.ndarray) -> np.ndarray:
     return np.minimum(code.singleton(u + np.maximum(k, 0)) - fu, 0.0)
 
 
-def _bounds(model: Model, pools: _Pools) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Optimistic gain per candidate, with its pool (0 single, 1 pair, 2 or, 3 extension, 4 merge) and index."""
+def _use_cache(bound: np.ndarray, core: np.ndarray, stamp: np.ndarray, last_change: np.ndarray, table_term: float):
+    """Replace bounds by cached exact gains where those are still valid; returns (values, exact flags)."""
+    valid = (stamp > last_change) & ~np.isnan(core)
+    return np.where(valid, core + table_term, bound), valid
+
+
+def _bounds(model: Model, pools: _Pools) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per candidate: optimistic (or cached exact) gain, pool (0 single, 1 pair, 2 or, 3 extension, 4 merge), index, exactness."""
     code = model.data.code
     u = model.usage
+    ch = pools.changed_at
     n_rules = len(model.rules)
     t_add = code.table(n_rules + 1) - code.table(n_rules)
     t_merge = code.table(n_rules - 1) - code.table(n_rules)
-    vals, kinds, idx = [], [], []
+    vals, kinds, idx, exact = [], [], [], []
 
-    def push(kind: int, v: np.ndarray) -> None:
+    def push(kind: int, v: np.ndarray, ex: np.ndarray) -> None:
         vals.append(np.asarray(v, dtype=np.float64).reshape(-1))
         kinds.append(np.full(vals[-1].size, kind, dtype=np.int8))
         idx.append(np.arange(vals[-1].size, dtype=np.int64))
+        exact.append(np.asarray(ex, dtype=bool).reshape(-1))
 
-    # Singletons: every uncovered occurrence of the item lies in its own cover, so this is exact.
-    push(0, pools.single_head + t_add - code.singleton(u[pools.singles]))
-    push(
-        1,
-        pools.pair_head
-        + t_add
-        + _gain_bound(code, u[pools.pair_a], pools.pair_k)
-        + _gain_bound(code, u[pools.pair_b], pools.pair_k),
-    )
-    push(2, [r.cost + t_add + _gain_bound(code, u[r.items], r.item_counts).sum() for r in pools.or_rules])
-    ext_vals = []
-    for rule, b, k, head in pools.extensions:
-        v = head - rule.cost + _gain_bound(code, u[b], k)
+    # Singletons: every uncovered occurrence of the item lies in its own cover, so this is exact
+    # (an item already in the table as a singleton is skipped when materialised).
+    push(0, pools.single_head + t_add - code.singleton(u[pools.singles]), np.zeros(pools.singles.size, bool))
+    pa, pb = pools.pair_a, pools.pair_b
+    bound = pools.pair_head + t_add + _gain_bound(code, u[pa], pools.pair_k) + _gain_bound(code, u[pb], pools.pair_k)
+    push(1, *_use_cache(bound, pools.pair_core, pools.pair_stamp, np.maximum(ch[pa], ch[pb]), t_add))
+    bound = np.array([r.cost + t_add + _gain_bound(code, u[r.items], r.item_counts).sum() for r in pools.or_rules])
+    last = np.array([ch[r.items].max() for r in pools.or_rules], dtype=np.int64)
+    push(2, *_use_cache(bound, pools.or_core, pools.or_stamp, last, t_add))
+    ext_vals, ext_exact = [], []
+    for e in pools.extensions:
+        rule, b, k = e.rule, e.b, e.k
+        v = e.head - rule.cost + _gain_bound(code, u[b], k)
         for clause in rule.clauses:
             for a in clause:
                 lost = rule.count(a) - (k if len(clause) == 1 else 0)
                 v = v + _loss_bound(code, np.full(b.size, u[a]), lost)
+        v, ex = _use_cache(v, e.core, e.stamp, np.maximum(ch[b], ch[rule.items].max()), 0.0)
         ext_vals.append(v)
-    push(3, np.concatenate(ext_vals) if ext_vals else np.empty(0))
-    merge_vals = []
-    for r1, r2, merged in pools.merges:
-        v = merged.cost - r1.cost - r2.cost + t_merge
-        for r in (r1, r2):
-            lost = r.item_counts - merged.item_counts[np.searchsorted(merged.items, r.items)]
+        ext_exact.append(ex)
+    push(
+        3,
+        np.concatenate(ext_vals) if ext_vals else np.empty(0),
+        np.concatenate(ext_exact) if ext_exact else np.empty(0, bool),
+    )
+    merge_vals, merge_exact = [], []
+    for mg in pools.merges:
+        last = max(ch[mg.r1.items].max(), ch[mg.r2.items].max())
+        if mg.stamp > last and not np.isnan(mg.core):
+            merge_vals.append(mg.core + t_merge)
+            merge_exact.append(True)
+            continue
+        v = mg.merged.cost - mg.r1.cost - mg.r2.cost + t_merge
+        for r in (mg.r1, mg.r2):
+            lost = r.item_counts - mg.merged.item_counts[np.searchsorted(mg.merged.items, r.items)]
             v += _loss_bound(code, u[r.items], lost).sum()
         merge_vals.append(v)
-    push(4, merge_vals)
-    return np.concatenate(vals), np.concatenate(kinds), np.concatenate(idx)
+        merge_exact.append(False)
+    push(4, merge_vals, merge_exact)
+    return np.concatenate(vals), np.concatenate(kinds), np.concatenate(idx), np.concatenate(exact)
+
+
+def _locate_extension(pools: _Pools, i: int) -> tuple[_Extensions, int]:
+    for e in pools.extensions:
+        if i < e.b.size:
+            return e, i
+        i -= e.b.size
+    msg = "extension index out of range"  # internal invariant, not user input
+    raise RuntimeError(msg)
 
 
 def _materialise(model: Model, pools: _Pools, kind: int, i: int) -> tuple[Rule | None, tuple[Rule, ...]]:
@@ -168,16 +235,24 @@ def _materialise(model: Model, pools: _Pools, kind: int, i: int) -> tuple[Rule |
         r = pools.or_rules[i]
         return (None, ()) if r.key in model.keys else (r, ())
     if kind == 3:
-        offset = i
-        for rule, b, _, _ in pools.extensions:
-            if offset < b.size:
-                new = build_rule(data, [*rule.clauses, (int(b[offset]),)], "extension")
-                return (None, ()) if new.key in model.keys else (new, (rule,))
-            offset -= b.size
-        msg = "extension index out of range"  # internal invariant, not user input
-        raise RuntimeError(msg)
-    r1, r2, merged = pools.merges[i]
-    return (None, ()) if merged.key in model.keys else (merged, (r1, r2))
+        e, j = _locate_extension(pools, i)
+        new = build_rule(data, [*e.rule.clauses, (int(e.b[j]),)], "extension")
+        return (None, ()) if new.key in model.keys else (new, (e.rule,))
+    mg = pools.merges[i]
+    return (None, ()) if mg.merged.key in model.keys else (mg.merged, (mg.r1, mg.r2))
+
+
+def _store(pools: _Pools, kind: int, i: int, core: float, step: int) -> None:
+    """Cache an exact gain without its rule-count term."""
+    if kind == 1:
+        pools.pair_core[i], pools.pair_stamp[i] = core, step
+    elif kind == 2:
+        pools.or_core[i], pools.or_stamp[i] = core, step
+    elif kind == 3:
+        e, j = _locate_extension(pools, i)
+        e.core[j], e.stamp[j] = core, step
+    elif kind == 4:
+        pools.merges[i].core, pools.merges[i].stamp = core, step
 
 
 def greedy_search(
@@ -197,30 +272,43 @@ def greedy_search(
     min_count = min_significant_count(data, fisher_p_value)
     pools = _Pools(data, or_rules, fisher_p_value, min_overlap, min_count)
     steps: list[Step] = []
+    table_change = {0: 1, 1: 1, 2: 1, 3: 0, 4: -1}
     bar = tqdm(total=max_rules, desc="premise", unit="rule", disable=not progress)
     try:
         while max_rules is None or len(steps) < max_rules:
-            bounds, kinds, idx = _bounds(model, pools)
+            step = len(steps)
+            bounds, kinds, idx, exact = _bounds(model, pools)
             hopeful = np.flatnonzero(bounds < 0)
             order = hopeful[np.argsort(bounds[hopeful], kind="stable")]
-            best: tuple[float, Rule, tuple[Rule, ...]] | None = None
+            n_rules = len(model.rules)
+            best: tuple[float, int, int] | None = None
             n_eval = 0
             for j in order:
                 if best is not None and bounds[j] >= best[0]:
                     break
-                cand, removed = _materialise(model, pools, int(kinds[j]), int(idx[j]))
-                if cand is None or cand.fisher_p > fisher_p_value:
-                    continue
-                d = model.delta(cand, removed)
-                n_eval += 1
+                kind, i = int(kinds[j]), int(idx[j])
+                if exact[j]:
+                    d = float(bounds[j])
+                else:
+                    cand, removed = _materialise(model, pools, kind, i)
+                    t_term = data.code.table(n_rules + table_change[kind]) - data.code.table(n_rules)
+                    # Every pool is filtered by the Fisher test when it is filled (the p-value depends
+                    # only on the two counts), so only rules already in the table are skipped here.
+                    if cand is None:
+                        _store(pools, kind, i, np.inf, step)
+                        continue
+                    d = model.delta(cand, removed)
+                    _store(pools, kind, i, d - t_term, step)
+                    n_eval += 1
                 if d < 0 and (best is None or d < best[0]):
-                    best = (d, cand, removed)
+                    best = (d, kind, i)
                 if n_eval >= max_evaluations:
                     break
             if best is None:
                 break
-            _, rule, removed = best
+            rule, removed = _materialise(model, pools, best[1], best[2])
             gain = model.accept(rule, removed)
+            pools.mark_changed([rule, *removed], step)
             for r in removed:
                 pools.drop_rule(r)
             pools.add_rule(rule, model.rules)
