@@ -10,8 +10,6 @@ from fischer_sc.testing import small_adata
 PENDING = {
     "mercat": {},
     "factor_out": {"prior_key": "batch"},
-    "binaps": {},
-    "diffnaps": {"groupby": "group"},
     "dash_grn": {},
 }
 

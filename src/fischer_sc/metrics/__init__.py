@@ -12,11 +12,14 @@ from ._distances import (
     log_radius_correlation,
 )
 from ._neighbours import continuity, knn_recall, neighbourhood_overlap, neighbourhood_overlap_auc, trustworthiness
+from ._pattern_auc import class_soft_f1, coverage_specificity_auc, pattern_set_summary
 from ._patterns import jaccard_matrix, soft_precision_recall_f1
 
 __all__ = [
+    "class_soft_f1",
     "cluster_size_ratios",
     "continuity",
+    "coverage_specificity_auc",
     "density_correlation",
     "global_distance_correlation",
     "jaccard_matrix",
@@ -26,6 +29,7 @@ __all__ = [
     "log_radius_correlation",
     "neighbourhood_overlap",
     "neighbourhood_overlap_auc",
+    "pattern_set_summary",
     "soft_precision_recall_f1",
     "trustworthiness",
 ]
