@@ -162,3 +162,35 @@ def test_bernoulli_draws_follow_the_weights_and_the_generator():
 def test_importing_the_package_does_not_import_torch():
     code = "import fischer_sc, fischer_sc.core, fischer_sc.metrics, fischer_sc.datasets, sys; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_fast_weighted_xor_gradient_matches_autograd_of_the_relu_form():
+    from fischer_sc.core._binary import weighted_xor_loss_reference
+
+    g = torch.Generator().manual_seed(0)
+    x = (torch.rand(6, 11, generator=g) < 0.4).float()
+    x_hat0 = (torch.rand(6, 11, generator=g) < 0.5).float()
+    a, b = x_hat0.clone().requires_grad_(True), x_hat0.clone().requires_grad_(True)
+    fast, ref = weighted_xor_loss(a, x, 0.15), weighted_xor_loss_reference(b, x, 0.15)
+    torch.testing.assert_close(fast, ref)
+    (3.0 * fast).backward()
+    (3.0 * ref).backward()
+    torch.testing.assert_close(a.grad, b.grad)
+
+
+@pytest.mark.parametrize("n_active", [1, 5])
+def test_both_product_paths_agree(n_active):
+    # few active units -> gathered rows; most active -> full products; the same gradients either way
+    x, w0, b0, w_b, up_z, up_x = _toy(3, n=8, m=12, h=6)
+    w_b = w_b.clone()
+    w_b[n_active:] = 0.0  # units without sampled weights never fire
+    w_b[:n_active] = 1.0
+    w = w0.clone().requires_grad_(True)
+    b = b0.clone().requires_grad_(True)
+    z, x_hat = binary_autoencode(x, w, b, w_b)
+    ((z * up_z).sum() + (x_hat * up_x).sum()).backward()
+    ws, bs = w0.clone().requires_grad_(True), b0.clone().requires_grad_(True)
+    z_s, x_hat_s = _surrogate(x, ws, bs, w_b)
+    ((z_s * up_z).sum() + (x_hat_s * up_x).sum()).backward()
+    torch.testing.assert_close(w.grad, ws.grad, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(b.grad, bs.grad, rtol=1e-5, atol=1e-5)

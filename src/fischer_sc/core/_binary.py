@@ -126,7 +126,10 @@ class BinaryAutoencoderFunction(torch.autograd.Function):
     ) -> Any:
         z = gated_step(x @ w_b.t(), b)
         active = torch.nonzero(z.any(0)).flatten()
-        x_hat = (z[:, active] @ w_b[active] > 0.5).to(x.dtype)  # OR of the active patterns: [W_b^T z >= 1]
+        if 2 * len(active) > z.shape[1]:  # most units fire (early training): skip the gathers
+            x_hat = (z @ w_b > 0.5).to(x.dtype)
+        else:
+            x_hat = (z[:, active] @ w_b[active] > 0.5).to(x.dtype)  # OR of the active patterns: [W_b^T z >= 1]
         ctx.save_for_backward(x, w_enc, z, active)
         return z, x_hat
 
@@ -137,15 +140,22 @@ class BinaryAutoencoderFunction(torch.autograd.Function):
         grad_dec = None
         if grad_x_hat is not None:
             # Output step: identity. Decoder x_hat = W_b^T z, straight through to the continuous W:
-            # dW[a] = z[:, a]^T g for the active units a (the others have z = 0), dz = g W^T.
-            grad_dec = torch.zeros_like(w)
-            grad_dec[active] = z[:, active].t() @ grad_x_hat
+            # dW = z^T g (rows of inactive units are 0), dz = g W^T.
+            grad_dec = _rows_product(z, grad_x_hat, active)
             grad_z += grad_x_hat @ w.t()
         grad_pre, grad_b = gated_step_backward(grad_z, z)
         # Encoder pre = W_b x: dW = grad_pre^T x, non-zero only in the rows of active units.
-        grad_enc = torch.zeros_like(w)
-        grad_enc[active] = grad_pre[:, active].t() @ x
+        grad_enc = _rows_product(grad_pre, x, active)
         return None, grad_enc, grad_dec, grad_b, None
+
+
+def _rows_product(a: torch.Tensor, b: torch.Tensor, active: torch.Tensor) -> torch.Tensor:
+    """``a^T b`` when the columns of ``a`` outside ``active`` are zero: only active rows are computed."""
+    if 2 * len(active) > a.shape[1]:
+        return a.t() @ b
+    out = torch.zeros(a.shape[1], b.shape[1], dtype=b.dtype, device=b.device)
+    out[active] = a[:, active].t() @ b
+    return out
 
 
 def binary_autoencode(
@@ -177,8 +187,52 @@ def binary_autoencode(
     return BinaryAutoencoderFunction.apply(x, w, w if w_dec is None else w_dec, b, w_b)
 
 
+class _WeightedXorFunction(torch.autograd.Function):
+    """The weighted XOR loss of 0/1 tensors in one pass, with its gradient written out.
+
+    ``L = mean_rows sum_j alpha [x_hat > x] + (1 - alpha) [x_hat < x]``; the gradient with respect to
+    ``x_hat`` is that of ``alpha relu(x_hat - x) + (1 - alpha) relu(x - x_hat)`` (0 where they agree,
+    as torch's relu'(0) = 0), divided by the number of rows.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, x_hat: torch.Tensor, x: torch.Tensor, alpha: float) -> torch.Tensor:  # noqa: D102
+        false_one = x_hat > x
+        missed = x_hat < x
+        ctx.save_for_backward(false_one, missed)
+        ctx.alpha = alpha
+        n = x.shape[0]
+        return (alpha * false_one.sum() + (1.0 - alpha) * missed.sum()).to(x.dtype) / n
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> Any:  # noqa: D102
+        false_one, missed = ctx.saved_tensors
+        n = false_one.shape[0]
+        g = (ctx.alpha * false_one.to(grad.dtype) - (1.0 - ctx.alpha) * missed.to(grad.dtype)) * (grad / n)
+        return g, None, None
+
+
 def weighted_xor_loss(x_hat: torch.Tensor, x: torch.Tensor, alpha: float) -> torch.Tensor:
     """BinaPs reconstruction loss: a false 1 costs ``alpha``, a missed 1 costs ``1 - alpha``.
+
+    Parameters
+    ----------
+    x_hat
+        Reconstruction (batch x m), 0/1.
+    x
+        Data (batch x m), 0/1.
+    alpha
+        Density of the whole data matrix (ones / entries).
+
+    Returns
+    -------
+    Scalar: the per-row sum of weighted errors, averaged over the batch.
+    """
+    return _WeightedXorFunction.apply(x_hat, x, float(alpha))
+
+
+def weighted_xor_loss_reference(x_hat: torch.Tensor, x: torch.Tensor, alpha: float) -> torch.Tensor:
+    """The same loss by plain autograd (``alpha relu(x_hat - x) + (1 - alpha) relu(x - x_hat)``), for tests.
 
     Parameters
     ----------
@@ -187,11 +241,11 @@ def weighted_xor_loss(x_hat: torch.Tensor, x: torch.Tensor, alpha: float) -> tor
     x
         Data (batch x m).
     alpha
-        Density of the whole data matrix (ones / entries).
+        Weight of a false 1.
 
     Returns
     -------
-    Scalar: the per-row sum of weighted errors, averaged over the batch.
+    Scalar loss.
     """
     diff = x_hat - x
     return (alpha * torch.relu(diff) + (1.0 - alpha) * torch.relu(-diff)).sum(1).mean()

@@ -1,0 +1,140 @@
+"""Plots of DiffNaps/BinaPs patterns: a patterns x groups support heatmap and a membership dot plot."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from anndata import AnnData
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+
+def _label(row: pd.Series, max_features: int) -> str:
+    feats = str(row["features"]).split(",")
+    text = ",".join(feats[:max_features]) + (f",+{len(feats) - max_features}" if len(feats) > max_features else "")
+    group = row.get("group")
+    return f"{group}: {text}" if isinstance(group, str) else text
+
+
+def _top_patterns(table: pd.DataFrame, n_patterns: int) -> pd.DataFrame:
+    if "group" in table:
+        assigned = table[table["group"].notna()].copy()
+        if len(assigned):
+            assigned["group"] = assigned["group"].astype(str)
+            # the best patterns of every group, so that no group is crowded out
+            per = max(1, n_patterns // max(1, assigned["group"].nunique()))
+            keep = assigned.sort_values(["group", "precision"], ascending=[True, False]).groupby("group").head(per)
+            return keep.head(n_patterns)
+        return table.head(0)
+    return table.head(n_patterns)
+
+
+def diffnaps(
+    adata: AnnData,
+    groupby: str | None = None,
+    *,
+    key: str = "diffnaps",
+    kind: Literal["both", "heatmap", "dotplot"] = "both",
+    n_patterns: int = 20,
+    max_features: int = 4,
+    cmap: str = "viridis",
+    ax: Axes | None = None,
+    show: bool | None = None,
+    return_fig: bool = False,
+) -> Figure | list[Axes] | None:
+    """Patterns found by :func:`fischer_sc.tl.diffnaps` (or :func:`~fischer_sc.tl.binaps`).
+
+    The heatmap shows, for the top patterns of each group, the fraction of every group's observations
+    that hold the whole pattern (``obsm['X_' + key]``): a differential pattern is bright in its own
+    group only. The dot plot shows which features make up each pattern (``varm[key]``), dots sized
+    by the pattern's support in its group.
+
+    Parameters
+    ----------
+    adata
+        Annotated data matrix after :func:`fischer_sc.tl.diffnaps`.
+    groupby
+        ``obs`` column of the heatmap's columns; ``None`` takes the tool's ``groupby``.
+    key
+        The ``key_added`` of the tool (``"diffnaps"``, or ``"binaps"`` together with a ``groupby``).
+    kind
+        ``"heatmap"``, ``"dotplot"`` or ``"both"`` side by side.
+    n_patterns
+        Patterns shown, the most precise of each group first.
+    max_features
+        Features written in a pattern's label before ``+k``.
+    cmap
+        Colour map of the heatmap.
+    ax
+        Axes to draw into (``kind`` must then be ``"heatmap"`` or ``"dotplot"``).
+    show
+        Show the figure (``plt.show()``); otherwise the axes are returned.
+    return_fig
+        Return the figure instead of the axes.
+
+    Returns
+    -------
+    The figure with ``return_fig=True``; ``None`` with ``show=True``; otherwise the list of axes.
+    """
+    import matplotlib.pyplot as plt
+
+    if key not in adata.uns or "patterns" not in adata.uns[key] or f"X_{key}" not in adata.obsm:
+        msg = f"No patterns under key {key!r}; run fs.tl.diffnaps(adata, groupby) (or pass key= the key_added used)."
+        raise KeyError(msg)
+    if kind not in ("both", "heatmap", "dotplot"):
+        msg = f"kind must be 'both', 'heatmap' or 'dotplot', got {kind!r}."
+        raise ValueError(msg)
+    if ax is not None and kind == "both":
+        msg = "With ax=, choose kind='heatmap' or kind='dotplot' (kind='both' needs two axes)."
+        raise ValueError(msg)
+    groupby = groupby or adata.uns[key].get("params", {}).get("groupby")
+    if groupby is None or groupby not in adata.obs:
+        msg = f"groupby={groupby!r} is not a column of adata.obs; pass the obs column to compare groups."
+        raise KeyError(msg)
+    table = _top_patterns(adata.uns[key]["patterns"], n_patterns)
+    ids = table["pattern_id"].to_numpy().astype(int)
+    labels = [_label(r, max_features) for _, r in table.iterrows()]
+    groups = adata.obs[groupby].astype("category")
+    present = np.asarray(adata.obsm[f"X_{key}"])[:, ids].astype(float)
+    support = pd.DataFrame(present).groupby(groups.to_numpy(), observed=True).mean().T
+    support.index = labels
+
+    kinds = ["heatmap", "dotplot"] if kind == "both" else [kind]
+    if ax is None:
+        width = 4.0 + 0.45 * len(support.columns) + (4.0 if kind == "both" else 0.0)
+        fig, axes = plt.subplots(1, len(kinds), figsize=(width, 1.5 + 0.3 * max(1, len(labels))), squeeze=False)
+        axes = list(axes[0])
+    else:
+        fig, axes = ax.figure, [ax]
+    for which, a in zip(kinds, axes, strict=True):
+        if which == "heatmap":
+            im = a.imshow(
+                support.to_numpy(), aspect="auto", cmap=cmap, vmin=0.0, vmax=max(1e-9, support.to_numpy().max())
+            )
+            a.set_xticks(range(len(support.columns)), [str(c) for c in support.columns], rotation=90)
+            a.set_yticks(range(len(labels)), labels)
+            a.set_xlabel(groupby)
+            a.set_title("support per group")
+            fig.colorbar(im, ax=a, fraction=0.05, label="fraction holding the pattern")
+        else:
+            member = np.asarray(adata.varm[key])[:, ids]
+            feats = np.flatnonzero(member.any(axis=1))[:60]
+            yy, xx = np.nonzero(member[feats].T)
+            size_col = "support_in" if "support_in" in table else "support"
+            sizes = 20 + 180 * table[size_col].fillna(0).to_numpy()[yy]
+            a.scatter(np.arange(len(feats))[xx], yy, s=sizes, c="k")
+            a.set_xticks(range(len(feats)), [str(v) for v in adata.var_names[feats]], rotation=90)
+            a.set_yticks(range(len(labels)), labels if kind != "both" else [""] * len(labels))
+            a.set_ylim(len(labels) - 0.5, -0.5)
+            a.set_title("pattern membership")
+    fig.tight_layout()
+    if return_fig:
+        return fig
+    if show:
+        plt.show()
+        return None
+    return axes
