@@ -126,10 +126,11 @@ class BinaryAutoencoderFunction(torch.autograd.Function):
     ) -> Any:
         z = gated_step(x @ w_b.t(), b)
         active = torch.nonzero(z.any(0)).flatten()
+        # OR of the active patterns: [W_b^T z >= 1], i.e. min(W_b^T z, 1) on these integer counts.
         if 2 * len(active) > z.shape[1]:  # most units fire (early training): skip the gathers
-            x_hat = (z @ w_b > 0.5).to(x.dtype)
+            x_hat = (z @ w_b).clamp_(max=1.0)
         else:
-            x_hat = (z[:, active] @ w_b[active] > 0.5).to(x.dtype)  # OR of the active patterns: [W_b^T z >= 1]
+            x_hat = (z[:, active] @ w_b[active]).clamp_(max=1.0)
         ctx.save_for_backward(x, w_enc, z, active)
         return z, x_hat
 
@@ -196,20 +197,20 @@ class _WeightedXorFunction(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx: Any, x_hat: torch.Tensor, x: torch.Tensor, alpha: float) -> torch.Tensor:  # noqa: D102
-        false_one = x_hat > x
-        missed = x_hat < x
-        ctx.save_for_backward(false_one, missed)
+    def forward(ctx: Any, x_hat: torch.Tensor, x: torch.Tensor, alpha: float) -> torch.Tensor:
+        diff = x_hat - x  # in {-1, 0, 1}: +1 a false one, -1 a missed one
+        total, net = diff.abs().sum(), diff.sum()  # float reductions (no bool -> int copies)
+        ctx.save_for_backward(diff)
         ctx.alpha = alpha
-        n = x.shape[0]
-        return (alpha * false_one.sum() + (1.0 - alpha) * missed.sum()).to(x.dtype) / n
+        false_ones, missed = (total + net) / 2, (total - net) / 2
+        return (alpha * false_ones + (1.0 - alpha) * missed) / x.shape[0]
 
     @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> Any:  # noqa: D102
-        false_one, missed = ctx.saved_tensors
-        n = false_one.shape[0]
-        g = (ctx.alpha * false_one.to(grad.dtype) - (1.0 - ctx.alpha) * missed.to(grad.dtype)) * (grad / n)
-        return g, None, None
+    def backward(ctx: Any, grad: torch.Tensor) -> Any:
+        (diff,) = ctx.saved_tensors
+        # alpha [diff > 0] - (1 - alpha) [diff < 0], written with clamps since diff is -1, 0 or 1
+        g = diff.clamp(min=0.0).mul_(ctx.alpha).add_(diff.clamp(max=0.0), alpha=1.0 - ctx.alpha)
+        return g.mul_(grad / diff.shape[0]), None, None
 
 
 def weighted_xor_loss(x_hat: torch.Tensor, x: torch.Tensor, alpha: float) -> torch.Tensor:
