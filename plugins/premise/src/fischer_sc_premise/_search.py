@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -255,6 +256,24 @@ def _store(pools: _Pools, kind: int, i: int, core: float, step: int) -> None:
         pools.merges[i].core, pools.merges[i].stamp = core, step
 
 
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress_bar(total: int | None, show: bool) -> Any:
+    # tqdm.auto is imported only when a bar is shown: in a notebook without ipywidgets the import
+    # itself warns, which a progress=False call must not do.
+    if not show:
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="premise", unit="rule")
+
+
 def greedy_search(
     data: Data,
     or_rules: Sequence[Rule],
@@ -266,14 +285,12 @@ def greedy_search(
     progress: bool,
 ) -> tuple[Model, list[Step]]:
     """Run the greedy search; returns the final model and the accepted moves in order."""
-    from tqdm.auto import tqdm
-
     model = Model(data)
     min_count = min_significant_count(data, fisher_p_value)
     pools = _Pools(data, or_rules, fisher_p_value, min_overlap, min_count)
     steps: list[Step] = []
     table_change = {0: 1, 1: 1, 2: 1, 3: 0, 4: -1}
-    bar = tqdm(total=max_rules, desc="premise", unit="rule", disable=not progress)
+    bar = _progress_bar(max_rules, progress)
     try:
         while max_rules is None or len(steps) < max_rules:
             step = len(steps)

@@ -29,6 +29,7 @@ def planted_errors(
     base_error_rate: float = 0.15,
     mean_length: float = 12.0,
     zipf_exponent: float = 1.1,
+    rule_token_ranks: tuple[int, int] | None = None,
     random_state: int = 0,
 ) -> PlantedErrors:
     """Instances of Zipf-distributed background tokens with planted conjunctive error rules.
@@ -54,6 +55,9 @@ def planted_errors(
         Mean number of background tokens per instance.
     zipf_exponent
         Exponent of the background token distribution.
+    rule_token_ranks
+        ``(lo, hi)``: rule tokens are drawn from the background ranks ``lo..hi - 1`` (0 = most
+        frequent). Default: mid-frequency ranks from ``min(20, n_tokens // 10)`` on.
     random_state
         Seed.
 
@@ -64,10 +68,13 @@ def planted_errors(
     """
     rng = np.random.default_rng(random_state)
     n_rule_tokens = int(sum(rule_sizes))
-    lo = min(20, n_tokens // 10)
-    hi = max(lo + n_rule_tokens, min(n_tokens, 20 * n_rule_tokens + lo))
-    if hi > n_tokens:
-        msg = f"n_tokens={n_tokens} is too small for {n_rule_tokens} planted rule tokens."
+    if rule_token_ranks is None:
+        lo = min(20, n_tokens // 10)
+        hi = max(lo + n_rule_tokens, min(n_tokens, 20 * n_rule_tokens + lo))
+    else:
+        lo, hi = (int(v) for v in rule_token_ranks)
+    if hi > n_tokens or hi - lo < n_rule_tokens or lo < 0:
+        msg = f"ranks {lo}..{hi - 1} of n_tokens={n_tokens} cannot hold {n_rule_tokens} planted rule tokens."
         raise ValueError(msg)
     rule_tokens = rng.choice(np.arange(lo, hi), size=n_rule_tokens, replace=False)
     rules = []
