@@ -1,0 +1,52 @@
+"""pypremise (the reference C++ binary) as an optional oracle on small random inputs (spec §6)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fischer_sc_premise import planted_errors, premise
+
+pypremise = pytest.importorskip("pypremise")
+
+
+def _inputs(seed: int):
+    rng = np.random.default_rng(seed)
+    n, m = int(rng.integers(200, 501)), int(rng.integers(10, 31))
+    d = planted_errors(
+        n,
+        m,
+        rule_sizes=(2, 2),
+        rule_rate=0.08,
+        mean_length=4,
+        zipf_exponent=0.8,
+        rule_token_ranks=(0, m),
+        random_state=seed,
+    )
+    keep = np.diff(d.X.indptr) > 0  # the binary cannot read instances without tokens
+    return d.X[keep], d.is_error[keep]
+
+
+# pypremise's wrapper leaves its temporary files open; that is the peer's leak, not ours.
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_rule_sets_agree_with_pypremise_on_most_small_inputs():
+    from pypremise import Premise, data_loaders
+
+    agree = 0
+    for seed in range(20):
+        X, is_error = _inputs(seed)
+        rows = [X.indices[X.indptr[i] : X.indptr[i + 1]].tolist() for i in range(X.shape[0])]
+        try:
+            res = Premise().find_patterns(data_loaders.from_sparse_index_lists(rows, [0 if e else 1 for e in is_error]))
+        except Exception as e:  # noqa: BLE001 - a binary that cannot run here is a skip, not a failure
+            pytest.skip(f"pypremise's binary does not run here: {e}")
+        theirs = {(frozenset(frozenset(c) for c in r.pattern.clauses), r.direction.value == 0) for r in res}
+        df = premise(X, is_error, progress=False)
+        ours = {
+            (frozenset(frozenset(c) for c in cl), d == "error")
+            for cl, d in zip(df["clauses"], df["direction"], strict=True)
+        }
+        agree += ours == theirs
+    # Measured 18 / 20: both disagreements are an extra singleton of ours with a gain above -0.3 bits.
+    assert agree >= 18
