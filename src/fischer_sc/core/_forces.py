@@ -7,6 +7,9 @@ KL(P || Q) is 4 sum_j (p_ij - w_ij / Z) gamma_ij w_ij (y_i - y_j). We keep the t
 * attraction  A_i = sum_j p_ij gamma_ij w_ij (y_i - y_j) over the sparse edges of P;
 * repulsion   R_i = sum_j gamma_ij w_ij^2 (y_i - y_j), to be divided by Z.
 
+The kernels work with the squared width u_ij = 1 / gamma_ij (:func:`~._pair_scale.pair_width`):
+w = u / (u + d^2), gamma w = 1 / (u + d^2) and gamma w^2 = u / (u + d^2)^2, one division a pair.
+
 gamma_ij depends on the pair, not only on y_i - y_j, so Barnes-Hut and FFT interpolation do not
 apply as they stand (spec pitfall 2). Here the repulsion is exact (O(n^2) per iteration, O(n)
 memory); :mod:`._bhtree` gives the Barnes-Hut approximation for large data. Every kernel writes
@@ -21,7 +24,7 @@ import numba
 import numpy as np
 
 from ._numba import njit
-from ._pair_scale import pair_gamma
+from ._pair_scale import pair_width
 
 
 @njit(inline="always")
@@ -37,12 +40,12 @@ def sq_dist(y: np.ndarray, i: int, j: int) -> float:
 @njit(inline="always")
 def add_pair_repulsion(y: np.ndarray, s: np.ndarray, code: int, i: int, j: int, out: np.ndarray) -> float:
     """Add gamma_ij w_ij^2 (y_i - y_j) to ``out[i]`` and return w_ij."""
-    g = pair_gamma(code, s[i], s[j])
-    w = 1.0 / (1.0 + g * sq_dist(y, i, j))
-    f = g * w * w
+    u = pair_width(code, s[i], s[j])
+    inv = 1.0 / (u + sq_dist(y, i, j))
+    f = u * inv * inv
     for c in range(y.shape[1]):
         out[i, c] += f * (y[i, c] - y[j, c])
-    return w
+    return u * inv
 
 
 @njit(parallel=True, fastmath=True)
@@ -62,8 +65,7 @@ def attraction(
             out[i, c] = 0.0
         for e in range(indptr[i], indptr[i + 1]):
             j = indices[e]
-            g = pair_gamma(code, s[i], s[j])
-            f = data[e] * g / (1.0 + g * sq_dist(y, i, j))
+            f = data[e] / (pair_width(code, s[i], s[j]) + sq_dist(y, i, j))
             for c in range(dim):
                 out[i, c] += f * (y[i, c] - y[j, c])
 
@@ -93,7 +95,7 @@ def edge_log_kernel(
         acc = 0.0
         for e in range(indptr[i], indptr[i + 1]):
             j = indices[e]
-            acc -= data[e] * math.log1p(pair_gamma(code, s[i], s[j]) * sq_dist(y, i, j))
+            acc -= data[e] * math.log1p(sq_dist(y, i, j) / pair_width(code, s[i], s[j]))
         rows[i] = acc
     return rows
 

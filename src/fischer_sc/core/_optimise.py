@@ -17,7 +17,7 @@ from typing import Literal
 import numpy as np
 from scipy import sparse
 
-from ._bhtree import repulsion_barnes_hut
+from ._bhtree import MAX_DIM, repulsion_barnes_hut
 from ._forces import attraction, edge_log_kernel, gradient_step, repulsion_exact
 from ._numba import num_threads
 from ._pair_scale import pair_scale_code
@@ -76,23 +76,31 @@ def check_repulsion(repulsion: str) -> None:
         raise ValueError(msg)
 
 
-def resolve_repulsion(repulsion: str, n: int) -> str:
-    """``"auto"`` -> exact for small data, Barnes-Hut otherwise; unknown names raise."""
+def resolve_repulsion(repulsion: str, n: int, dim: int = 2) -> str:
+    """``"auto"`` -> exact for small data or more than 3 dimensions, Barnes-Hut otherwise; unknown names raise."""
     check_repulsion(repulsion)
     if repulsion == "auto":
-        return "exact" if n <= EXACT_MAX_N else "barnes_hut"
+        return "exact" if n <= EXACT_MAX_N or dim > MAX_DIM else "barnes_hut"
+    if repulsion == "barnes_hut" and dim > MAX_DIM:
+        msg = f"repulsion='barnes_hut' supports at most {MAX_DIM} embedding dimensions, got {dim}; use repulsion='exact'."
+        raise ValueError(msg)
     return repulsion
 
 
-def _repulsion(
-    method: str, y: np.ndarray, s: np.ndarray, code: int, theta: float, rep: np.ndarray, z_rows: np.ndarray
-) -> float:
-    """Fill ``rep`` with the unnormalised repulsion and return Z."""
-    if method == "exact":
-        repulsion_exact(y, s, code, rep, z_rows)
-    else:
-        repulsion_barnes_hut(y, s, code, theta, rep, z_rows)
-    return float(np.sum(z_rows))
+class _Repulsion:
+    """The repulsion estimator of one optimisation, with what it carries from one iteration to the next."""
+
+    def __init__(self, method: str, s: np.ndarray, code: int, theta: float) -> None:
+        self.method, self.s, self.code, self.theta = method, s, code, theta
+        self.order: np.ndarray | None = None  # last Morton order: a head start for the next sort
+
+    def __call__(self, y: np.ndarray, rep: np.ndarray, z_rows: np.ndarray) -> float:
+        """Fill ``rep`` with the unnormalised repulsion and return Z."""
+        if self.method == "exact":
+            repulsion_exact(y, self.s, self.code, rep, z_rows)
+        else:
+            self.order = repulsion_barnes_hut(y, self.s, self.code, self.theta, rep, z_rows, self.order)
+        return float(np.sum(z_rows))
 
 
 def kl_divergence(P: sparse.csr_matrix, y: np.ndarray, s: np.ndarray, code: int, z: float) -> float:
@@ -140,7 +148,7 @@ def optimise(
     learning_rate: float | Literal["auto"] = "auto",
     momentum: tuple[float, float] = (0.5, 0.8),
     repulsion: RepulsionName = "auto",
-    theta: float = 0.8,
+    theta: float = 1.0,
     max_step_norm: float = 5.0,
     n_jobs: int | None = None,
     progress: bool = False,
@@ -166,8 +174,8 @@ def optimise(
         Momentum during and after early exaggeration.
     repulsion, theta
         ``"exact"``, ``"barnes_hut"`` (cells whose side is below ``theta`` times their distance
-        act as one pseudo-point, a Barnes-Hut tree) or ``"auto"`` (exact up to
-        2 000 points).
+        act as one pseudo-point, a Barnes-Hut tree; at most 3 embedding dimensions) or
+        ``"auto"`` (exact up to 2 000 points or above 3 dimensions).
     max_step_norm
         Longest step a point may take in one iteration (``0`` disables the cap).
     n_jobs
@@ -189,9 +197,9 @@ def optimise(
         raise ValueError(msg)
     code = pair_scale_code(pair_scale)
     s = np.ones(n) if scales is None else np.ascontiguousarray(scales, dtype=np.float64)
-    method = resolve_repulsion(repulsion, n)
+    method = resolve_repulsion(repulsion, n, y.shape[1])
     if method == "barnes_hut" and not 0.0 < theta <= 1.5:
-        msg = f"theta={theta} must lie in (0, 1.5]; 0.8 (default) or 0.5 (more accurate, slower)."
+        msg = f"theta={theta} must lie in (0, 1.5]; 1.0 (default) or 0.5 (more accurate, slower)."
         raise ValueError(msg)
     if not 0 <= early_exaggeration_iter <= n_iter:
         msg = f"early_exaggeration_iter={early_exaggeration_iter} must lie in [0, n_iter={n_iter}]."
@@ -201,13 +209,14 @@ def optimise(
     attr, rep = np.empty_like(y), np.empty_like(y)
     grad, update, gains = np.empty_like(y), np.zeros_like(y), np.ones_like(y)
     z_rows = np.empty(n)
+    repel = _Repulsion(method, s, code, theta)
     with num_threads(n_jobs), progress_bar(n_iter, "embedding", enabled=progress) as bar:
         for it in range(n_iter):
             early = it < early_exaggeration_iter
             exaggeration = early_exaggeration if early else 1.0
             lr = max(n / exaggeration, 50.0) if learning_rate == "auto" else float(learning_rate)
             attraction(indptr, indices, data, y, s, code, attr)
-            z = _repulsion(method, y, s, code, theta, rep, z_rows)
+            z = repel(y, rep, z_rows)
             np.multiply(attr, exaggeration, out=grad)
             grad -= rep / z
             gradient_step(y, grad, update, gains, lr, momentum[0] if early else momentum[1], max_step_norm)
@@ -218,6 +227,6 @@ def optimise(
             if progress and (it % 50 == 49 or it == n_iter - 1):
                 bar.set_postfix(kl=f"{kl_divergence(P, y, s, code, z):.4f}")
         # The objective at the final coordinates (Z by the same estimator as the forces).
-        z = _repulsion(method, y, s, code, theta, rep, z_rows)
+        z = repel(y, rep, z_rows)
         kl = kl_divergence(P, y, s, code, z)
     return EmbeddingResult(embedding=y, kl_divergence=kl, repulsion=method)

@@ -17,7 +17,7 @@ import numpy as np
 
 from ._numba import njit
 
-#: name -> code understood by :func:`pair_gamma` and :func:`pair_beta`.
+#: name -> code understood by :func:`pair_width`, :func:`pair_gamma` and :func:`pair_beta`.
 PAIR_SCALES: dict[str | None, int] = {
     "mean": 0,  # sigma_ij = (sigma_i + sigma_j) / 2   (arithmetic mean of the radii)
     "geometric": 1,  # sigma_ij = sqrt(sigma_i * sigma_j)
@@ -52,14 +52,25 @@ def point_scales(beta: np.ndarray) -> np.ndarray:
 
 
 @njit(inline="always")
-def pair_gamma(code: int, s_i: float, s_j: float) -> float:
-    """gamma_ij from the relative radii of the two points."""
+def pair_width(code: int, s_i: float, s_j: float) -> float:
+    """u_ij = 1 / gamma_ij, the squared width of the pair's kernel, from the two relative radii.
+
+    The kernels are written in u rather than gamma because then w = u / (u + d^2) and
+    gamma w^2 = u / (u + d^2)^2 cost one division per pair instead of two, and because u is a
+    polynomial in the radii, so its average over a Barnes-Hut cell follows from the cell's moments.
+    """
     if code == 0:
         m = s_i + s_j
-        return 4.0 / (m * m)
+        return 0.25 * m * m
     if code == 1:
-        return 1.0 / (s_i * s_j)
+        return s_i * s_j
     return 1.0
+
+
+@njit(inline="always")
+def pair_gamma(code: int, s_i: float, s_j: float) -> float:
+    """gamma_ij = 1 / u_ij from the relative radii of the two points."""
+    return 1.0 / pair_width(code, s_i, s_j)
 
 
 @njit(inline="always")

@@ -21,7 +21,7 @@ def dtsne(
     learning_rate: float | Literal["auto"] = "auto",
     pair_scale: Literal["mean", "geometric"] | None = "mean",
     repulsion: Literal["auto", "exact", "barnes_hut"] = "auto",
-    theta: float = 0.8,
+    theta: float = 1.0,
     metric: str = "euclidean",
     random_state: int | np.random.Generator | None = 0,
     n_jobs: int | None = None,
@@ -67,11 +67,13 @@ def dtsne(
         The same rule sets the high-dimensional bandwidth of the pair.
     repulsion
         Estimator of the repulsive forces: ``"exact"`` (O(n^2) per iteration, O(n) memory),
-        ``"barnes_hut"`` (O(n log n)), or ``"auto"``: exact up to 2 000 observations.
+        ``"barnes_hut"`` (O(n log n), up to 3 embedding dimensions), or ``"auto"``: exact up to
+        2 000 observations or above 3 dimensions, Barnes-Hut otherwise.
     theta
         Barnes-Hut accuracy: cells whose side is below ``theta`` times their distance act as
-        one point. Smaller is more accurate and slower: on 20 000 points, 0.8 (default) ran in
-        0.6x the time of 0.5 with kNN recall 0.157 instead of 0.161.
+        one point (with second-order corrections for the spread of their points and radii).
+        Smaller is more accurate and slower: on a converged 20 000-point embedding the
+        repulsion is within 0.3 % of the exact sum at 0.5, 1.3 % at 0.8 and 4 % at 1.0 (default).
     metric
         Distance of the input space for the kNN search (``"euclidean"``, ``"cosine"``, or any
         metric pynndescent knows).
