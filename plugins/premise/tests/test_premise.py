@@ -117,13 +117,18 @@ def test_bounds_never_exceed_exact_gains():
         pools.add_rule(step.rule, model.rules)
     bounds, kinds, idx, exact = _bounds(model, pools)
     assert set(kinds.tolist()) >= {0, 1, 3}
-    assert not exact.any()  # nothing cached yet in this fresh pool
+    assert exact[kinds == 0].all()  # singleton gains are exact by construction
+    assert not exact[kinds != 0].any()  # nothing cached yet in this fresh pool
     checked = 0
     for b, k, i in zip(bounds, kinds, idx, strict=True):
         cand, removed = _materialise(model, pools, int(k), int(i))
         if cand is None:
+            assert k != 0 or b == np.inf  # a singleton already in the table is no candidate
             continue
-        assert b <= model.delta(cand, removed) + 1e-9
+        d = model.delta(cand, removed)
+        assert b <= d + 1e-9
+        if k == 0:
+            assert b == pytest.approx(d, abs=1e-9)
         checked += 1
     assert checked > 20
 

@@ -269,8 +269,8 @@ def item_label_counts(X: sparse.csr_matrix, rows: np.ndarray, labels: np.ndarray
     """
     labels = _check_labels(X, labels)
     return _item_label_counts(
-        X.indptr.astype(np.int64, copy=False),
-        X.indices.astype(np.int64, copy=False),
+        X.indptr,
+        X.indices,
         np.asarray(rows, dtype=np.int64),
         labels,
         X.shape[1],
@@ -325,9 +325,10 @@ def nonzero_positions(X: sparse.csr_matrix, rows: np.ndarray, items: np.ndarray)
     numpy.ndarray
         ``int64`` positions, row by row in the order of ``rows`` and ``items``.
     """
+    # The kernel is compiled for the index dtype as given: a cast would copy all of X on every call.
     return _nonzero_positions(
-        X.indptr.astype(np.int64, copy=False),
-        X.indices.astype(np.int64, copy=False),
+        X.indptr,
+        X.indices,
         np.asarray(rows, dtype=np.int64),
         np.asarray(items, dtype=np.int64),
     )

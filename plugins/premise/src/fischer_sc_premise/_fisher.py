@@ -38,7 +38,9 @@ def _tail(hits: np.ndarray, population: int, group: np.ndarray, draws: np.ndarra
     return out
 
 
-def hypergeom_tail(hits: np.ndarray, population: int, group: np.ndarray, draws: np.ndarray) -> np.ndarray:
+def hypergeom_tail(
+    hits: np.ndarray, population: int, group: np.ndarray, draws: np.ndarray, ln_fact: np.ndarray | None = None
+) -> np.ndarray:
     """``P(H >= hits)`` for ``H ~ Hypergeometric(population, group, draws)``, elementwise.
 
     Parameters
@@ -47,6 +49,8 @@ def hypergeom_tail(hits: np.ndarray, population: int, group: np.ndarray, draws: 
         Integer arrays (broadcast together).
     population
         Total number of rows.
+    ln_fact
+        ``ln k!`` for ``k = 0..population``, if the caller keeps one.
 
     Returns
     -------
@@ -56,6 +60,7 @@ def hypergeom_tail(hits: np.ndarray, population: int, group: np.ndarray, draws: 
     h, g, d = np.broadcast_arrays(
         np.asarray(hits, dtype=np.int64), np.asarray(group, dtype=np.int64), np.asarray(draws, dtype=np.int64)
     )
-    ln_fact = gammaln(np.arange(population + 1, dtype=np.float64) + 1.0)
+    if ln_fact is None:
+        ln_fact = gammaln(np.arange(population + 1, dtype=np.float64) + 1.0)
     out = _tail(h.ravel().copy(), int(population), g.ravel().copy(), d.ravel().copy(), ln_fact)
     return out.reshape(h.shape)

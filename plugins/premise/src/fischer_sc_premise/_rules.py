@@ -34,6 +34,7 @@ class Data:
         self.n1 = int(self.labels.sum())
         self.n0 = self.n - self.n1
         self.code = CodeLengths(self.n0, self.n1, self.m)
+        self.ln_fact = self.code.log_fact[: self.n + 1] * np.log(2.0)  # natural-log factorials for Fisher
         self.support = np.diff(self.X_csc.indptr).astype(np.int64)
         self.support1 = np.bincount(
             np.repeat(np.arange(self.m), self.support), weights=self.labels[self.X_csc.indices], minlength=self.m
@@ -60,7 +61,7 @@ def fisher_p(data: Data, c0: np.ndarray | int, c1: np.ndarray | int) -> tuple[np
     to_error = c1 * data.n0 >= c0 * data.n1
     hits = np.where(to_error, c1, c0)
     group = np.where(to_error, data.n1, data.n0)
-    p = hypergeom_tail(hits, data.n, group, total)
+    p = hypergeom_tail(hits, data.n, group, total, ln_fact=data.ln_fact)
     return np.clip(p, 0.0, 1.0), to_error.astype(np.int8)
 
 
@@ -75,6 +76,7 @@ class Rule:
     items: np.ndarray
     item_counts: np.ndarray
     positions: np.ndarray
+    slots: np.ndarray  # index into ``items`` of each position's item
     cost: float
     origin: str
     data: Data = field(repr=False)
@@ -119,7 +121,8 @@ def build_rule(data: Data, clauses: Sequence[Sequence[int]], origin: str, rows: 
     items = np.array(sorted(a for c in cl for a in c), dtype=np.int64)
     positions = nonzero_positions(data.X, rows, items)
     pos_items = data.X.indices[positions]
-    item_counts = np.array([np.count_nonzero(pos_items == a) for a in items], dtype=np.int64)
+    slots = np.searchsorted(items, pos_items)
+    item_counts = np.bincount(slots, minlength=items.size).astype(np.int64)
     cost = float(data.code.rule_head(c0, c1, [len(c) for c in cl]))
     or_clauses = [c for c in cl if len(c) > 1]
     if or_clauses:
@@ -130,7 +133,7 @@ def build_rule(data: Data, clauses: Sequence[Sequence[int]], origin: str, rows: 
             for y, size in ((0, c0), (1, c1)):
                 counts = [int(np.count_nonzero((pos_items == a) & (pos_labels == y))) for a in c]
                 cost += data.code.or_clause(size, counts)
-    return Rule(cl, rows, c0, c1, items, item_counts, positions, cost, origin, data)
+    return Rule(cl, rows, c0, c1, items, item_counts, positions, slots, cost, origin, data)
 
 
 class Model:
@@ -147,6 +150,11 @@ class Model:
         self.rules: list[Rule] = []
         self.keys: set[frozenset] = set()
         self.total = float(np.sum(data.code.singleton(self.usage)))
+
+    def sole_counts(self, rule: Rule) -> np.ndarray:
+        """Per item of ``rule``: its occurrences covered by ``rule`` and by no other rule."""
+        sole = self.cover[rule.positions] == 1
+        return np.bincount(rule.slots, weights=sole, minlength=rule.items.size).astype(np.int64)
 
     def _usage_change(self, add: Rule, remove: Sequence[Rule]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         parts = [add.positions] + [r.positions for r in remove]

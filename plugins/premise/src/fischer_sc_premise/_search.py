@@ -83,6 +83,7 @@ class _Pools:
         self.changed_at = np.full(data.m, -1, dtype=np.int64)
         p, _ = fisher_p(data, data.support0, data.support1)
         self.singles = np.flatnonzero((data.support >= min_count) & (p <= alpha))
+        self.single_in_table = np.zeros(self.singles.size, dtype=bool)
         self.single_head = np.asarray(
             code.rule_head(data.support0[self.singles], data.support1[self.singles], [1]), dtype=np.float64
         ).reshape(-1)
@@ -106,6 +107,7 @@ class _Pools:
 
     def add_rule(self, rule: Rule, table: Sequence[Rule]) -> None:
         """Extension candidates of a newly accepted rule and its merges with the other rules."""
+        self._mark_single(rule, True)
         data = self.data
         c0, c1 = item_label_counts(data.X, rule.rows, data.labels)
         c0[rule.items] = 0
@@ -128,8 +130,15 @@ class _Pools:
             merged = build_rule(data, rule.clauses + other.clauses, "merge", rows=rows)
             self.merges.append(_Merge(rule, other, merged))
 
+    def _mark_single(self, rule: Rule, in_table: bool) -> None:
+        if len(rule.clauses) == 1 and len(rule.clauses[0]) == 1:
+            i = np.searchsorted(self.singles, rule.clauses[0][0])
+            if i < self.singles.size and self.singles[i] == rule.clauses[0][0]:
+                self.single_in_table[i] = in_table
+
     def drop_rule(self, rule: Rule) -> None:
         """Forget the extension and merge candidates of a rule that left the table."""
+        self._mark_single(rule, False)
         self.extensions = [e for e in self.extensions if e.rule is not rule]
         self.merges = [mg for mg in self.merges if mg.r1 is not rule and mg.r2 is not rule]
 
@@ -141,10 +150,21 @@ def _gain_bound(code, u: np.ndarray, k: np.ndarray) -> np.ndarray:
     return np.minimum(code.singleton(u - np.minimum(u, k)) - fu, 0.0)
 
 
-def _loss_bound(code, u: np.ndarray, k: np.ndarray) -> np.ndarray:
-    # At most k occurrences lose their cover; same endpoint argument as above.
+def _loss_bound(code, u: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    # Between lo and hi occurrences lose their cover; same endpoint argument as above.
     fu = code.singleton(u)
-    return np.minimum(code.singleton(u + np.maximum(k, 0)) - fu, 0.0)
+    lo = np.maximum(lo, 0)
+    hi = np.maximum(hi, lo)
+    return np.minimum(code.singleton(u + lo), code.singleton(u + hi)) - fu
+
+
+def _lost_range(sole: int, k: int, in_lo: np.ndarray, in_hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Occurrences of an item that lose their cover when its rule shrinks to rows holding ``in`` of them.
+
+    ``sole`` of the item's ``k`` covered occurrences are covered by no other rule; the refined rule
+    keeps between ``in_lo`` and ``in_hi`` of the ``k``.
+    """
+    return np.maximum(sole - in_hi, 0), np.minimum(sole, k - in_lo)
 
 
 def _use_cache(bound: np.ndarray, core: np.ndarray, stamp: np.ndarray, last_change: np.ndarray, table_term: float):
@@ -170,8 +190,9 @@ def _bounds(model: Model, pools: _Pools) -> tuple[np.ndarray, np.ndarray, np.nda
         exact.append(np.asarray(ex, dtype=bool).reshape(-1))
 
     # Singletons: every uncovered occurrence of the item lies in its own cover, so this is exact
-    # (an item already in the table as a singleton is skipped when materialised).
-    push(0, pools.single_head + t_add - code.singleton(u[pools.singles]), np.zeros(pools.singles.size, bool))
+    # (an item already in the table as a singleton is not a candidate).
+    single = pools.single_head + t_add - code.singleton(u[pools.singles])
+    push(0, np.where(pools.single_in_table, np.inf, single), np.ones(pools.singles.size, bool))
     pa, pb = pools.pair_a, pools.pair_b
     bound = pools.pair_head + t_add + _gain_bound(code, u[pa], pools.pair_k) + _gain_bound(code, u[pb], pools.pair_k)
     push(1, *_use_cache(bound, pools.pair_core, pools.pair_stamp, np.maximum(ch[pa], ch[pb]), t_add))
@@ -182,10 +203,15 @@ def _bounds(model: Model, pools: _Pools) -> tuple[np.ndarray, np.ndarray, np.nda
     for e in pools.extensions:
         rule, b, k = e.rule, e.b, e.k
         v = e.head - rule.cost + _gain_bound(code, u[b], k)
+        sole = model.sole_counts(rule)
         for clause in rule.clauses:
             for a in clause:
-                lost = rule.count(a) - (k if len(clause) == 1 else 0)
-                v = v + _loss_bound(code, np.full(b.size, u[a]), lost)
+                slot = int(np.searchsorted(rule.items, a))
+                k_a = int(rule.item_counts[slot])
+                # rows of the refined rule holding a: all k of them for a one-token clause
+                in_lo, in_hi = (k, k) if len(clause) == 1 else (0, np.minimum(k, k_a))
+                lo, hi = _lost_range(int(sole[slot]), k_a, in_lo, in_hi)
+                v = v + _loss_bound(code, np.full(b.size, u[a]), lo, hi)
         v, ex = _use_cache(v, e.core, e.stamp, np.maximum(ch[b], ch[rule.items].max()), 0.0)
         ext_vals.append(v)
         ext_exact.append(ex)
@@ -203,8 +229,9 @@ def _bounds(model: Model, pools: _Pools) -> tuple[np.ndarray, np.ndarray, np.nda
             continue
         v = mg.merged.cost - mg.r1.cost - mg.r2.cost + t_merge
         for r in (mg.r1, mg.r2):
-            lost = r.item_counts - mg.merged.item_counts[np.searchsorted(mg.merged.items, r.items)]
-            v += _loss_bound(code, u[r.items], lost).sum()
+            kept = mg.merged.item_counts[np.searchsorted(mg.merged.items, r.items)]
+            lo, hi = _lost_range(model.sole_counts(r), r.item_counts, kept, kept)
+            v += _loss_bound(code, u[r.items], lo, hi).sum()
         merge_vals.append(v)
         merge_exact.append(False)
     push(4, merge_vals, merge_exact)
