@@ -160,6 +160,14 @@ def test_or_clause_from_embeddings():
     assert set(top["clauses"][0]) == {"w0", "w1", "w2"}
     assert top["pattern"] == "w0 | w1 | w2"
     assert top["direction"] == "error"
+    # The same vectors as a token -> vector mapping, with the tokens as strings.
+    rows = [[names[j] for j in np.flatnonzero(r)] for r in X]
+    mapped = premise(rows, y, embeddings=dict(zip(names, emb, strict=True)), max_neighbor_distance=3, progress=False)
+    assert set(mapped.iloc[0]["clauses"][0]) == {"w0", "w1", "w2"}
+    with pytest.raises(ValueError, match="pass vocabulary="):
+        premise(rows, y, embeddings=emb, progress=False)
+    with pytest.raises(ValueError, match="no token"):
+        premise(rows, y, embeddings={"zzz": emb[0]}, progress=False)
     # Without embeddings the synonyms can only come as singletons.
     plain = premise(sparse.csr_matrix(X), y, vocabulary=names, progress=False)
     assert not plain["pattern"].str.contains("|", regex=False).any()

@@ -142,6 +142,14 @@ def premise(
     data = Data(X, sparse.csc_matrix(X), labels)
     data.X_csc.sort_indices()
 
+    string_tokens = adata is None and not sparse.issparse(instances) and not isinstance(instances, np.ndarray)
+    string_tokens = string_tokens and bool(names) and isinstance(names[0], str)
+    if embeddings is not None and not isinstance(embeddings, Mapping) and vocabulary is None and string_tokens:
+        msg = (
+            "embeddings is an array but the tokens are strings without a vocabulary, so its rows cannot be "
+            "matched to tokens; pass vocabulary= (one token per row) or a mapping token -> vector."
+        )
+        raise ValueError(msg)
     or_rules: list[Rule] = []
     if embeddings is not None and max_neighbor_distance > 0:
         vocab_size = len(vocabulary) if vocabulary is not None and not isinstance(embeddings, Mapping) else None
