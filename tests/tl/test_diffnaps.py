@@ -234,3 +234,11 @@ def test_select_thresholds_returns_a_grid_point():
     pats = extract_patterns(np.vstack([w, w[:1]]), 0.5, min_size=2)
     assert pats.n_patterns == 2 and [list(u) for u in pats.units] == [[0, 2], [1]]
     np.testing.assert_array_equal(contains(x, pats.membership), [[True, False], [False, True], [True, True]])
+
+
+def test_progress_bar_shows_and_can_be_silenced(capfd):
+    adata = small_adata()
+    fs.tl.binaps(adata, n_epochs=2, progress=True)
+    assert "epoch" in capfd.readouterr().err
+    fs.tl.binaps(adata, n_epochs=2, progress=False)
+    assert capfd.readouterr().err == ""
