@@ -269,3 +269,27 @@ def test_hypergeom_tail_kernel_matches_scipy():
         got = hypergeom_tail(hits, population, group, draws)
         ref = hypergeom.sf(hits - 1, population, group, draws)
         np.testing.assert_allclose(got, np.clip(ref, 0, 1), rtol=1e-9, atol=1e-300)
+
+
+def test_planted_disjunction_recovered_only_with_embeddings():
+    # Spec §6: (one of three synonyms) & one token, planted as an error rule; the synonyms get
+    # nearby synthetic vectors.
+    rng = np.random.default_rng(1)
+    n, m = 5000, 200
+    X = (rng.random((n, m)) < rng.uniform(0.01, 0.1, size=m)).astype(np.int8)
+    syn, other = [0, 1, 2], 3
+    X[:, syn] = 0
+    hit = rng.random(n) < 0.05
+    X[hit, other] = 1
+    X[np.flatnonzero(hit), rng.choice(syn, size=hit.sum())] = 1
+    background = rng.random(n) < 0.06
+    X[np.flatnonzero(background & ~hit), rng.choice(syn, size=(background & ~hit).sum())] = 1
+    y = np.where(hit, rng.random(n) < 0.8, rng.random(n) < 0.15)
+    emb = rng.normal(size=(m, 20))
+    emb[syn] = rng.normal(size=20) + 0.1 * rng.normal(size=(3, 20))
+    names = [f"w{j}" for j in range(m)]
+    with_emb = premise(sparse.csr_matrix(X), y, vocabulary=names, embeddings=emb, progress=False)
+    assert with_emb["pattern"].tolist() == ["(w0 | w1 | w2) & w3"]
+    assert with_emb.iloc[0]["direction"] == "error"
+    plain = premise(sparse.csr_matrix(X), y, vocabulary=names, progress=False)
+    assert sorted(plain["pattern"]) == ["w0 & w3", "w1 & w3", "w2 & w3"]

@@ -90,12 +90,14 @@ class _Pools:
         a, b, c0, c1 = cooccurring_pairs(
             data.X, data.labels, min_overlap=min_overlap, min_count=min_count, X_csc=data.X_csc
         )
+        or_rules = [*or_rules, *_or_pairs(data, or_rules, a, b)]
         p, _ = fisher_p(data, c0, c1)
         keep = p <= alpha
         self.pair_a, self.pair_b, self.pair_k = a[keep], b[keep], (c0 + c1)[keep]
         self.pair_head = np.asarray(code.rule_head(c0[keep], c1[keep], [1, 1]), dtype=np.float64).reshape(-1)
         self.pair_core, self.pair_stamp = _cache(self.pair_a.size)
-        self.or_rules = [r for r in or_rules if r.fisher_p <= alpha]
+        unique = {r.key: r for r in reversed(or_rules)}  # one rule per pattern, the first one kept
+        self.or_rules = [r for r in or_rules if unique[r.key] is r and r.fisher_p <= alpha]
         self.or_core, self.or_stamp = _cache(len(self.or_rules))
         self.extensions: list[_Extensions] = []
         self.merges: list[_Merge] = []
@@ -141,6 +143,33 @@ class _Pools:
         self._mark_single(rule, False)
         self.extensions = [e for e in self.extensions if e.rule is not rule]
         self.merges = [mg for mg in self.merges if mg.r1 is not rule and mg.r2 is not rule]
+
+
+def _or_pairs(data: Data, or_rules: Sequence[Rule], a: np.ndarray, b: np.ndarray) -> list[Rule]:
+    """Pair candidates with a token's or-clause in place of the token: ``(a | a') & b``, ``(a | a') & (b | b')``.
+
+    Built from the prefiltered token pairs (before their own Fisher test: the or-clause may be
+    significant where the single token is not).
+    """
+    if not or_rules:
+        return []
+    clause_of: dict[int, tuple[int, ...]] = {}
+    for r in or_rules:
+        for item in r.clauses[0]:
+            clause_of.setdefault(item, r.clauses[0])
+    out, seen = [], set()
+    for x, z in zip(a.tolist(), b.tolist(), strict=True):
+        cx, cz = clause_of.get(x, (x,)), clause_of.get(z, (z,))
+        options = [(cx, (z,)), ((x,), cz), (cx, cz)]
+        for c1, c2 in options:
+            if (len(c1) == 1 and len(c2) == 1) or set(c1) & set(c2):
+                continue
+            key = frozenset((frozenset(c1), frozenset(c2)))
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append(build_rule(data, [c1, c2], "or-clause"))
+    return out
 
 
 def _gain_bound(code, u: np.ndarray, k: np.ndarray) -> np.ndarray:
