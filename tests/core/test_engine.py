@@ -379,3 +379,21 @@ def test_optimise_errors(kwargs, match):
         optimise(aff.P, pca_init(x), **kwargs)
     with pytest.raises(ValueError, match=r"y0 has shape \(3, 2\)"):
         optimise(aff.P, np.zeros((3, 2)))
+
+
+def test_repulsive_gradient_hook_replaces_rep_over_z():
+    x, aff = small_problem(30)
+    y0 = pca_init(x)
+    kw = {"scales": point_scales(aff.beta), "n_iter": 120, "early_exaggeration_iter": 40}
+    plain = optimise(aff.P, y0, **kw)
+    calls = []
+
+    def same(it, y, rep, z):
+        calls.append(it)
+        return rep / z
+
+    np.testing.assert_array_equal(optimise(aff.P, y0, repulsive_gradient=same, **kw).embedding, plain.embedding)
+    assert calls == list(range(120))
+    # twice the repulsion spreads the points: the objective the hook defines is what is optimised
+    doubled = optimise(aff.P, y0, repulsive_gradient=lambda it, y, rep, z: 2 * rep / z, **kw)
+    assert np.ptp(doubled.embedding, axis=0).min() > 1.2 * np.ptp(plain.embedding, axis=0).min()

@@ -27,6 +27,8 @@ from ._pair_scale import pair_scale_code
 EXACT_MAX_N = 2_000
 
 RepulsionName = Literal["auto", "exact", "barnes_hut"]
+#: ``(iteration, y, rep, z) -> array`` subtracted from the attraction; see :func:`optimise`.
+RepulsiveGradient = Callable[[int, np.ndarray, np.ndarray, float], np.ndarray]
 REPULSIONS: tuple[str, ...] = ("auto", "exact", "barnes_hut")
 
 
@@ -153,6 +155,7 @@ def optimise(
     n_jobs: int | None = None,
     progress: bool = False,
     callback: Callable[[int, np.ndarray], None] | None = None,
+    repulsive_gradient: RepulsiveGradient | None = None,
 ) -> EmbeddingResult:
     """Minimise KL(P || Q) for the kernel w_ij = 1 / (1 + gamma_ij ||y_i - y_j||^2).
 
@@ -184,6 +187,13 @@ def optimise(
         Show a tqdm progress bar with the current KL divergence.
     callback
         Called as ``callback(iteration, y)`` after each iteration (``y`` is live: copy to keep).
+    repulsive_gradient
+        Turns the repulsion into the part of the gradient that is subtracted from the
+        (exaggerated) attraction, for objectives that extend KL(P || Q): called as
+        ``repulsive_gradient(iteration, y, rep, z)`` with the unnormalised repulsion ``rep`` and
+        its normalisation ``z``; ``None`` gives t-SNE's ``rep / z``. Like the attraction, the
+        returned array omits the gradient's constant factor 4. JEDI uses it to scale the
+        repulsion and add its sparse prior term (see ``fs.tl.factor_out``).
 
     Returns
     -------
@@ -218,7 +228,7 @@ def optimise(
             attraction(indptr, indices, data, y, s, code, attr)
             z = repel(y, rep, z_rows)
             np.multiply(attr, exaggeration, out=grad)
-            grad -= rep / z
+            grad -= rep / z if repulsive_gradient is None else repulsive_gradient(it, y, rep, z)
             gradient_step(y, grad, update, gains, lr, momentum[0] if early else momentum[1], max_step_norm)
             y -= y.mean(axis=0)
             if callback is not None:
