@@ -85,16 +85,21 @@ def _exact(x: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
     if metric == "cosine":
         norms = np.linalg.norm(x, axis=1, keepdims=True)
         x = x / np.where(norms > 0, norms, 1.0)
-    x = np.ascontiguousarray(x)
+    # Candidates come from a float32 Gram matrix (twice the BLAS speed and half the memory of
+    # float64); centring keeps |x|^2 small so the expansion loses little to cancellation. The
+    # spare candidates absorb what float32 rounding can reorder, and every candidate's distance
+    # is then recomputed exactly in float64 before the final selection.
+    x = np.ascontiguousarray(x - x.mean(axis=0))
+    x32 = x.astype(np.float32)
     n = x.shape[0]
-    sq = np.einsum("ij,ij->i", x, x)
-    block = max(1, min(n, _BLOCK_BYTES // (8 * n)))
+    sq = np.einsum("ij,ij->i", x32, x32)
+    block = max(1, min(n, _BLOCK_BYTES // (4 * n)))
     indices = np.empty((n, k), dtype=np.int64)
     distances = np.empty((n, k))
-    m = min(k + 1, n - 1)  # one spare candidate absorbs rounding in the BLAS expansion
+    m = min(k + 1 + k // 8, n - 1)
     for lo in range(0, n, block):
         hi = min(n, lo + block)
-        select_refine(x[lo:hi] @ x.T, sq, x, lo, m, indices[lo:hi], distances[lo:hi])
+        select_refine(x32[lo:hi] @ x32.T, sq, x, lo, m, indices[lo:hi], distances[lo:hi])
     if metric == "cosine":  # squared chord length of unit vectors = 2 (1 - cos)
         return indices, distances / 2.0
     return indices, np.sqrt(distances)
@@ -108,8 +113,8 @@ def select_refine(
 
     Squared distances |x_i|^2 + |x_j|^2 - 2 x_i.x_j come from the block's Gram rows ``gram``; the
     ``m`` smallest (self excluded) are kept in a bounded max-heap, their
-    squared distances are recomputed directly (the BLAS expansion loses precision for close
-    pairs), and the first k of them are written out.
+    squared distances are recomputed directly from ``x`` in float64 (the BLAS expansion loses
+    precision for close pairs), and the first k of them are written out.
     """
     rows, n = gram.shape
     k = out_idx.shape[1]
