@@ -101,10 +101,6 @@ class Rule:
         """Identity of the pattern regardless of clause and item order."""
         return frozenset(frozenset(c) for c in self.clauses)
 
-    def count(self, item: int) -> int:
-        """Rows of the cover holding ``item``."""
-        return int(self.item_counts[np.searchsorted(self.items, item)])
-
 
 def canonical(clauses: Sequence[Sequence[int]]) -> Clauses:
     """Sorted items inside each clause, clauses sorted by their first item."""
