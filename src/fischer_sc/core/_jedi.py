@@ -1,0 +1,207 @@
+"""JEDI: t-SNE minus a bounded Jensen-Shannon divergence to a prior, as a repulsion hook of the optimiser.
+
+The objective is C(Y) = KL(P || Q) - JS^alpha_beta(P' || Q) with
+
+    M1 = beta Q + (1 - beta) P',    M2 = beta P' + (1 - beta) Q,
+    JS = alpha KL(P' || M1) + (1 - alpha) KL(Q || M2).
+
+For a loss C(Q), with G_ij = dC/dq_ij and Gbar = sum_kl G_kl q_kl, the gradient is
+dC/dy_i = -4 sum_j q_ij w_ij (G_ij - Gbar)(y_i - y_j). For the JS term
+
+    G^JS_ij = -alpha beta p'_ij / M1_ij + (1 - alpha) [1 + log(q_ij / M2_ij) - (1 - beta) q_ij / M2_ij],
+
+so (without the constant 4, the optimiser's convention)
+
+    grad_i / 4 = sum_j (p_ij - q_ij) w_ij (y_i - y_j) + sum_j q_ij w_ij (G^JS_ij - Gbar)(y_i - y_j).
+
+The second sum enters with a *plus* sign: we minimise KL - JS, so -grad(JS) is added, and
+grad(JS) itself carries the minus of the generic formula. The public re-implementations get this
+sign wrong (they descend KL + JS and pull the embedding towards the prior).
+
+Acceleration (spec §2): on every pair with p'_ij = 0, G^JS_ij = c = -(1 - alpha) log(1 - beta), a
+constant. The JS sum therefore splits into (c - Gbar) rep_i / Z, an ordinary t-SNE repulsion, plus
+a sparse term over the edges of P' only,
+
+    S_i = sum_{p'_ij > 0} (w_ij^2 / Z) (G^JS_ij - c)(y_i - y_j),
+
+and the part of the gradient subtracted from the attraction is
+R_i = (1 - c + Gbar) rep_i / Z - S_i, with Gbar = c (1 - sum_{p'>0} q) + sum_{p'>0} G q.
+Only the O(nnz(P')) kernel below is new; rep and Z come from the engine (exact or Barnes-Hut).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numba
+import numpy as np
+from scipy import sparse
+
+from ._numba import njit
+
+
+def js_constant(alpha: float, beta: float) -> float:
+    """G^JS on a pair outside the prior graph: c = -(1 - alpha) log(1 - beta)."""
+    return -(1.0 - alpha) * math.log1p(-beta)
+
+
+def check_alpha_beta(alpha: float, beta: float) -> None:
+    """Raise a ``ValueError`` unless 0 <= alpha <= 1 and 0 < beta < 1."""
+    if not (isinstance(alpha, int | float) and 0.0 <= alpha <= 1.0):
+        msg = f"alpha={alpha!r} must lie in [0, 1] (0.5 is the default)."
+        raise ValueError(msg)
+    if not (isinstance(beta, int | float) and 0.0 < beta < 1.0):
+        msg = f"beta={beta!r} must lie in (0, 1) (0.5 is the default)."
+        raise ValueError(msg)
+
+
+@njit(parallel=True)
+def prior_term(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    pp: np.ndarray,
+    y: np.ndarray,
+    z: float,
+    alpha: float,
+    beta: float,
+    c: float,
+    out: np.ndarray,
+    q_rows: np.ndarray,
+    gq_rows: np.ndarray,
+    js_rows: np.ndarray,
+) -> None:
+    """The sparse JS part over the edges of P' (CSR ``indptr``, ``indices``, values ``pp``).
+
+    Writes per row ``out[i] = S_i`` (see the module docstring), ``q_rows[i] = sum_j q_ij``,
+    ``gq_rows[i] = sum_j G^JS_ij q_ij`` and ``js_rows[i]``, the row's part of
+    alpha KL(P' || M1) + (1 - alpha) sum q log(q / M2) over the prior edges. Each row is written
+    by one thread only, so the result does not depend on the thread count.
+    """
+    n, dim = y.shape
+    for i in numba.prange(n):
+        for c_ in range(dim):
+            out[i, c_] = 0.0
+        sq = 0.0
+        sgq = 0.0
+        sjs = 0.0
+        for e in range(indptr[i], indptr[i + 1]):
+            j = indices[e]
+            d2 = 0.0
+            for c_ in range(dim):
+                diff = y[i, c_] - y[j, c_]
+                d2 += diff * diff
+            w = 1.0 / (1.0 + d2)
+            q = w / z
+            p = pp[e]
+            m1 = beta * q + (1.0 - beta) * p
+            m2 = beta * p + (1.0 - beta) * q
+            g = -alpha * beta * p / m1 + (1.0 - alpha) * (1.0 + math.log(q / m2) - (1.0 - beta) * q / m2)
+            sq += q
+            sgq += g * q
+            sjs += alpha * p * math.log(p / m1) + (1.0 - alpha) * q * math.log(q / m2)
+            f = w * w / z * (g - c)
+            for c_ in range(dim):
+                out[i, c_] += f * (y[i, c_] - y[j, c_])
+        q_rows[i] = sq
+        gq_rows[i] = sgq
+        js_rows[i] = sjs
+
+
+def prior_term_reference(
+    P_prior: sparse.csr_matrix, y: np.ndarray, z: float, alpha: float, beta: float
+) -> tuple[np.ndarray, float, float, float]:
+    """Slow numpy version of :func:`prior_term`: ``(S, sum q, sum G q, js part)`` over the edges of P'."""
+    coo = sparse.coo_matrix(P_prior)
+    i, j, p = coo.row, coo.col, coo.data
+    diff = y[i] - y[j]
+    w = 1.0 / (1.0 + (diff**2).sum(1))
+    q = w / z
+    m1 = beta * q + (1 - beta) * p
+    m2 = beta * p + (1 - beta) * q
+    g = -alpha * beta * p / m1 + (1 - alpha) * (1 + np.log(q / m2) - (1 - beta) * q / m2)
+    c = js_constant(alpha, beta)
+    s = np.zeros_like(y)
+    np.add.at(s, i, (w * w / z * (g - c))[:, None] * diff)
+    js = float(np.sum(alpha * p * np.log(p / m1) + (1 - alpha) * q * np.log(q / m2)))
+    return s, float(q.sum()), float((g * q).sum()), js
+
+
+@dataclass
+class JediRepulsion:
+    """The ``repulsive_gradient`` hook of :func:`~fischer_sc.core.optimise` that turns t-SNE into JEDI.
+
+    Attributes
+    ----------
+    P_prior
+        Prior affinities P' (symmetric CSR, sums to 1).
+    alpha, beta
+        Parameters of the alpha-beta Jensen-Shannon divergence.
+    start
+        First iteration with the JS term (the end of early exaggeration); before it the hook
+        gives plain t-SNE's ``rep / z``.
+    js
+        JS^alpha_beta(P' || Q) at the last call with the term on (``nan`` before).
+    """
+
+    P_prior: sparse.csr_matrix
+    alpha: float = 0.5
+    beta: float = 0.5
+    start: int = 0
+    js: float = field(default=float("nan"))
+
+    def __post_init__(self) -> None:
+        check_alpha_beta(self.alpha, self.beta)
+        P = sparse.csr_matrix(self.P_prior, dtype=np.float64)
+        P.eliminate_zeros()
+        self._indptr = P.indptr.astype(np.int64)
+        self._indices = P.indices.astype(np.int64)
+        self._data = np.ascontiguousarray(P.data)
+        self.c = js_constant(self.alpha, self.beta)
+
+    def __call__(self, iteration: int, y: np.ndarray, rep: np.ndarray, z: float) -> np.ndarray:
+        """The part of the gradient subtracted from the attraction (constant 4 dropped)."""
+        if iteration < self.start:
+            return rep / z
+        n = y.shape[0]
+        s = np.empty_like(y)
+        q_rows, gq_rows, js_rows = np.empty(n), np.empty(n), np.empty(n)
+        prior_term(self._indptr, self._indices, self._data, y, z, self.alpha, self.beta, self.c, s, q_rows, gq_rows, js_rows)
+        q_prior = float(q_rows.sum())
+        g_bar = self.c * (1.0 - q_prior) + float(gq_rows.sum())
+        # Non-prior pairs: each contributes q log(1 / (1 - beta)) to KL(Q || M2).
+        self.js = float(js_rows.sum()) + self.c * (1.0 - q_prior)
+        return (1.0 - self.c + g_bar) * rep / z - s
+
+
+def jedi_objective_dense(P: np.ndarray, P_prior: np.ndarray, y: np.ndarray, alpha: float, beta: float) -> float:
+    """KL(P || Q) - JS^alpha_beta(P' || Q) with dense (n, n) matrices: the reference for tests and small data."""
+    d2 = ((y[:, None, :] - y[None, :, :]) ** 2).sum(-1)
+    w = 1.0 / (1.0 + d2)
+    np.fill_diagonal(w, 0.0)
+    q = w / w.sum()
+    off = ~np.eye(len(y), dtype=bool)
+    qo, po, ppo = q[off], P[off], P_prior[off]
+    m1 = beta * qo + (1 - beta) * ppo
+    m2 = beta * ppo + (1 - beta) * qo
+    kl = float(np.sum(np.where(po > 0, po * np.log(np.where(po > 0, po, 1.0) / qo), 0.0)))
+    kl_pm1 = float(np.sum(np.where(ppo > 0, ppo * np.log(np.where(ppo > 0, ppo, 1.0) / m1), 0.0)))
+    kl_qm2 = float(np.sum(qo * np.log(qo / m2)))
+    return kl - (alpha * kl_pm1 + (1 - alpha) * kl_qm2)
+
+
+def jedi_gradient_dense(P: np.ndarray, P_prior: np.ndarray, y: np.ndarray, alpha: float, beta: float) -> np.ndarray:
+    """The full gradient of :func:`jedi_objective_dense` (with its factor 4) from the formula, O(n^2)."""
+    diff = y[:, None, :] - y[None, :, :]
+    w = 1.0 / (1.0 + (diff**2).sum(-1))
+    np.fill_diagonal(w, 0.0)
+    q = w / w.sum()
+    qs = np.where(q > 0, q, 1.0)
+    m1 = beta * q + (1 - beta) * P_prior
+    m2 = beta * P_prior + (1 - beta) * q
+    m1s, m2s = np.where(m1 > 0, m1, 1.0), np.where(m2 > 0, m2, 1.0)
+    g = -alpha * beta * P_prior / m1s + (1 - alpha) * (1 + np.log(qs / m2s) - (1 - beta) * q / m2s)
+    np.fill_diagonal(g, 0.0)
+    g_bar = float((g * q).sum())
+    coef = (P - q) * w + q * w * (g - g_bar)
+    return 4.0 * (coef[:, :, None] * diff).sum(1)

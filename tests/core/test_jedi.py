@@ -1,0 +1,129 @@
+"""JEDI: the gradient against torch autograd, the sparse split against the dense gradient, the kernel against numpy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import sparse
+
+from fischer_sc.core._forces import attraction, repulsion_exact
+from fischer_sc.core._jedi import (
+    JediRepulsion,
+    jedi_gradient_dense,
+    jedi_objective_dense,
+    js_constant,
+    prior_term,
+    prior_term_reference,
+)
+
+
+def _sym_affinities(rng: np.random.Generator, n: int, density: float) -> np.ndarray:
+    """A random symmetric affinity matrix with zero diagonal, some zero pairs, summing to 1."""
+    a = rng.random((n, n)) * (rng.random((n, n)) < density)
+    a = a + a.T
+    np.fill_diagonal(a, 0.0)
+    return a / a.sum()
+
+
+def _problem(seed: int, n: int = 14):
+    rng = np.random.default_rng(seed)
+    return _sym_affinities(rng, n, 0.5), _sym_affinities(rng, n, 0.3), rng.normal(size=(n, 2))
+
+
+def _autograd(P, Pp, y, alpha, beta):
+    torch = pytest.importorskip("torch")
+    t = torch.tensor(y, dtype=torch.float64, requires_grad=True)
+    P_t, Pp_t = torch.tensor(P), torch.tensor(Pp)
+    n = y.shape[0]
+    off = ~torch.eye(n, dtype=torch.bool)
+    w = 1.0 / (1.0 + ((t[:, None, :] - t[None, :, :]) ** 2).sum(-1))
+    w = w * off
+    q = (w / w.sum())[off]
+    p, pp = P_t[off], Pp_t[off]
+    m1 = beta * q + (1 - beta) * pp
+    m2 = beta * pp + (1 - beta) * q
+    kl = torch.where(p > 0, p * torch.log(torch.where(p > 0, p, 1.0) / q), 0.0).sum()
+    kl1 = torch.where(pp > 0, pp * torch.log(torch.where(pp > 0, pp, 1.0) / m1), 0.0).sum()
+    kl2 = (q * torch.log(q / m2)).sum()
+    loss = kl - (alpha * kl1 + (1 - alpha) * kl2)
+    loss.backward()
+    return float(loss.detach()), t.grad.numpy()
+
+
+@pytest.mark.parametrize("alpha", [0.3, 0.5, 0.7])
+@pytest.mark.parametrize("beta", [0.3, 0.5, 0.7])
+def test_gradient_matches_autograd(alpha, beta):
+    P, Pp, y = _problem(int(alpha * 10 + beta * 100))
+    loss, grad = _autograd(P, Pp, y, alpha, beta)
+    assert jedi_objective_dense(P, Pp, y, alpha, beta) == pytest.approx(loss, rel=1e-12)
+    np.testing.assert_allclose(jedi_gradient_dense(P, Pp, y, alpha, beta), grad, rtol=1e-9, atol=1e-12)
+
+
+def test_wrong_sign_is_not_the_gradient():
+    """KL + JS (the public re-implementations' gradient) differs from the autograd gradient of KL - JS."""
+    P, Pp, y = _problem(3)
+    _, grad = _autograd(P, Pp, y, 0.5, 0.5)
+    zero = np.zeros_like(P)
+    g_kl = jedi_gradient_dense(P, zero + 0.0, y, 1.0, 0.5)  # alpha=1 and P'=0: KL only
+    g_js = grad - g_kl  # -grad(JS)
+    assert np.abs(g_js).max() > 1e-3
+    assert not np.allclose(g_kl - g_js, grad)
+
+
+def test_gradient_matches_finite_differences():
+    P, Pp, y = _problem(5, n=12)
+    grad = jedi_gradient_dense(P, Pp, y, 0.4, 0.6)
+    eps = 1e-6
+    num = np.zeros_like(y)
+    for i in range(y.shape[0]):
+        for c in range(2):
+            yp, ym = y.copy(), y.copy()
+            yp[i, c] += eps
+            ym[i, c] -= eps
+            num[i, c] = (jedi_objective_dense(P, Pp, yp, 0.4, 0.6) - jedi_objective_dense(P, Pp, ym, 0.4, 0.6)) / (2 * eps)
+    np.testing.assert_allclose(grad, num, atol=1e-7)
+
+
+@pytest.mark.parametrize(("alpha", "beta"), [(0.5, 0.5), (0.3, 0.7), (0.7, 0.3), (0.0, 0.5), (1.0, 0.2)])
+def test_split_hook_equals_dense_gradient(alpha, beta):
+    """Attraction - hook (with exact repulsion) is the full dense gradient / 4 when P' is sparse."""
+    P, Pp, y = _problem(11, n=18)
+    Ps, Pps = sparse.csr_matrix(P), sparse.csr_matrix(Pp)
+    n = y.shape[0]
+    attr, rep, z_rows = np.empty_like(y), np.empty_like(y), np.empty(n)
+    attraction(Ps.indptr.astype(np.int64), Ps.indices.astype(np.int64), Ps.data, y, np.ones(n), 2, attr)
+    repulsion_exact(y, np.ones(n), 2, rep, z_rows)
+    hook = JediRepulsion(Pps, alpha=alpha, beta=beta, start=0)
+    grad = 4.0 * (attr - hook(0, y, rep, float(z_rows.sum())))
+    np.testing.assert_allclose(grad, jedi_gradient_dense(P, Pp, y, alpha, beta), rtol=1e-8, atol=1e-12)
+    # The tracked JS value is the dense one.
+    kl_only = jedi_objective_dense(P, np.zeros_like(P), y, 1.0, beta)
+    assert hook.js == pytest.approx(kl_only - jedi_objective_dense(P, Pp, y, alpha, beta), rel=1e-9)
+
+
+def test_hook_is_tsne_before_start():
+    P, Pp, y = _problem(2)
+    rep = np.ones_like(y)
+    hook = JediRepulsion(sparse.csr_matrix(Pp), start=5)
+    np.testing.assert_array_equal(hook(4, y, rep, 2.0), rep / 2.0)
+
+
+def test_kernel_matches_numpy_reference():
+    P, Pp, y = _problem(7, n=20)
+    Pps = sparse.csr_matrix(Pp)
+    n = y.shape[0]
+    out, qr, gqr, jsr = np.empty_like(y), np.empty(n), np.empty(n), np.empty(n)
+    z = 37.5
+    c = js_constant(0.3, 0.6)
+    prior_term(Pps.indptr.astype(np.int64), Pps.indices.astype(np.int64), Pps.data, y, z, 0.3, 0.6, c, out, qr, gqr, jsr)
+    s, sq, sgq, js = prior_term_reference(Pps, y, z, 0.3, 0.6)
+    np.testing.assert_allclose(out, s, rtol=1e-12, atol=1e-15)
+    assert qr.sum() == pytest.approx(sq)
+    assert gqr.sum() == pytest.approx(sgq)
+    assert jsr.sum() == pytest.approx(js)
+
+
+@pytest.mark.parametrize(("alpha", "beta"), [(-0.1, 0.5), (1.1, 0.5), (0.5, 0.0), (0.5, 1.0)])
+def test_bad_alpha_beta(alpha, beta):
+    with pytest.raises(ValueError, match="must lie in"):
+        JediRepulsion(sparse.csr_matrix((3, 3)), alpha=alpha, beta=beta)
