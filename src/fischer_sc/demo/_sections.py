@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from ._diffnaps_section import diffnaps_section
 from ._dtsne_section import dtsne_section
 from ._section import MPL_SET_BAD, Section, SectionFunc, expected_warnings, save_figure
 from ._status import AVAILABLE, PENDING, method_status
@@ -229,5 +230,12 @@ def plugin_section(adatas: dict[str, AnnData], out_dir: Path, *, quick: bool = F
     )
 
 
-SECTIONS: list[SectionFunc] = [registry_section, pbmc_section, dtsne_section, krumsiek_section, plugin_section]
+SECTIONS: list[SectionFunc] = [
+    registry_section,
+    pbmc_section,
+    dtsne_section,
+    krumsiek_section,
+    plugin_section,
+    diffnaps_section,
+]
 """The sections of the report, in order. Append a function to add a section."""
