@@ -80,7 +80,9 @@ def test_gradient_matches_finite_differences():
             yp, ym = y.copy(), y.copy()
             yp[i, c] += eps
             ym[i, c] -= eps
-            num[i, c] = (jedi_objective_dense(P, Pp, yp, 0.4, 0.6) - jedi_objective_dense(P, Pp, ym, 0.4, 0.6)) / (2 * eps)
+            num[i, c] = (jedi_objective_dense(P, Pp, yp, 0.4, 0.6) - jedi_objective_dense(P, Pp, ym, 0.4, 0.6)) / (
+                2 * eps
+            )
     np.testing.assert_allclose(grad, num, atol=1e-7)
 
 
@@ -115,7 +117,9 @@ def test_kernel_matches_numpy_reference():
     out, qr, gqr, jsr = np.empty_like(y), np.empty(n), np.empty(n), np.empty(n)
     z = 37.5
     c = js_constant(0.3, 0.6)
-    prior_term(Pps.indptr.astype(np.int64), Pps.indices.astype(np.int64), Pps.data, y, z, 0.3, 0.6, c, out, qr, gqr, jsr)
+    prior_term(
+        Pps.indptr.astype(np.int64), Pps.indices.astype(np.int64), Pps.data, y, z, 0.3, 0.6, c, out, qr, gqr, jsr
+    )
     s, sq, sgq, js = prior_term_reference(Pps, y, z, 0.3, 0.6)
     np.testing.assert_allclose(out, s, rtol=1e-12, atol=1e-15)
     assert qr.sum() == pytest.approx(sq)

@@ -166,7 +166,9 @@ class JediRepulsion:
         n = y.shape[0]
         s = np.empty_like(y)
         q_rows, gq_rows, js_rows = np.empty(n), np.empty(n), np.empty(n)
-        prior_term(self._indptr, self._indices, self._data, y, z, self.alpha, self.beta, self.c, s, q_rows, gq_rows, js_rows)
+        prior_term(
+            self._indptr, self._indices, self._data, y, z, self.alpha, self.beta, self.c, s, q_rows, gq_rows, js_rows
+        )
         q_prior = float(q_rows.sum())
         g_bar = self.c * (1.0 - q_prior) + float(gq_rows.sum())
         # Non-prior pairs: each contributes q log(1 / (1 - beta)) to KL(Q || M2).

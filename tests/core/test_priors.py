@@ -1,0 +1,74 @@
+"""Prior distances and affinities: label P' by hand, blocks of D^Z, perplexity-calibrated P'."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import sparse
+from scipy.spatial.distance import cdist
+
+from fischer_sc.core._priors import Prior, label_prior_affinities, prior_affinities, prior_knn
+
+
+def test_label_prior_small_groups_by_hand():
+    codes = np.array([0, 0, 0, 1, 1])
+    x = np.zeros((5, 1))
+    P = label_prior_affinities(codes, x, k=10).toarray()
+    # p_{j|i} = 1/2 in group 0, 1 in group 1; symmetrised (p_j|i + p_i|j) / 2n, then sum 1
+    cond = np.zeros((5, 5))
+    cond[:3, :3] = 0.5
+    cond[3:, 3:] = 1.0
+    np.fill_diagonal(cond, 0)
+    expected = (cond + cond.T) / 10
+    np.testing.assert_allclose(P, expected / expected.sum())
+    assert P.sum() == pytest.approx(1.0)
+
+
+def test_label_prior_large_group_uses_nearest_same_label():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 2))
+    codes = np.repeat([0, 1], 30)
+    P = label_prior_affinities(codes, x, k=5)
+    assert (P != P.T).nnz == 0
+    dense = P.toarray()
+    assert dense[:30, 30:].sum() == 0
+    nz_per_row = (dense > 0).sum(1)
+    assert nz_per_row.min() >= 5
+    # the neighbours of point 0 include its 5 nearest same-label points
+    d = cdist(x[:1], x[:30])[0]
+    d[0] = np.inf
+    assert set(np.argsort(d)[:5]) <= set(np.flatnonzero(dense[0]))
+
+
+def test_label_prior_without_pairs_raises():
+    with pytest.raises(ValueError, match="no two points"):
+        label_prior_affinities(np.arange(4), np.zeros((4, 1)), 3)
+
+
+def test_blocks_of_each_kind():
+    rng = np.random.default_rng(1)
+    z = rng.normal(size=(20, 3))
+    dz = cdist(z, z)
+    np.testing.assert_allclose(Prior("features", z, "t").block(3, 9), dz[3:9], atol=1e-10)
+    np.testing.assert_allclose(Prior("dense", dz, "t").block(3, 9), dz[3:9])
+    codes = rng.integers(3, size=20)
+    np.testing.assert_array_equal(Prior("labels", codes, "t").block(0, 20), codes[:, None] != codes[None, :])
+    assert Prior("labels", codes, "t").max_distance(rng) == 1.0
+    assert Prior("dense", dz, "t").max_distance(rng) == pytest.approx(dz.max())
+
+
+@pytest.mark.parametrize("kind", ["features", "dense", "graph"])
+def test_prior_knn_and_affinities(kind):
+    rng = np.random.default_rng(2)
+    z = rng.normal(size=(50, 2))
+    dz = cdist(z, z)
+    values = {"features": z, "dense": dz, "graph": sparse.csr_matrix(dz)}[kind]
+    prior = Prior(kind, values, "t")
+    idx, dist = prior_knn(prior, 6)
+    d = dz.copy()
+    np.fill_diagonal(d, np.inf)
+    np.testing.assert_allclose(dist, np.sort(d, axis=1)[:, :6], atol=1e-10)
+    P, used = prior_affinities(prior, z, 5.0)
+    assert used == 5.0
+    assert P.sum() == pytest.approx(1.0)
+    assert (abs(P - P.T) > 1e-15).nnz == 0
