@@ -194,3 +194,12 @@ def test_both_product_paths_agree(n_active):
     ((z_s * up_z).sum() + (x_hat_s * up_x).sum()).backward()
     torch.testing.assert_close(w.grad, ws.grad, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(b.grad, bs.grad, rtol=1e-5, atol=1e-5)
+
+
+def test_core_exposes_the_binary_layers_lazily():
+    import fischer_sc.core as core
+
+    assert core.binary_autoencode is binary_autoencode and core.weighted_xor_loss is weighted_xor_loss
+    assert core.fit_binary_net.__module__ == "fischer_sc.core._binary_train"
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        _ = core.nope

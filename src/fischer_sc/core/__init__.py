@@ -10,6 +10,7 @@ per-pair kernel scale chosen by name (``PAIR_SCALES``).
 """
 
 from ._affinities import Affinities, perplexity_affinities
+from ._binary_patterns import ExtractedPatterns, extract_patterns, select_thresholds
 from ._itemsets import (
     binary_csr,
     cooccurring_pairs,
@@ -37,10 +38,15 @@ __all__ = [
     "PAIR_SCALES",
     "REPULSIONS",
     "Affinities",
+    "BinaryNetConfig",
     "EmbeddingResult",
+    "ExtractedPatterns",
+    "binary_autoencode",
     "binary_csr",
     "cooccurring_pairs",
     "cooccurring_pairs_reference",
+    "extract_patterns",
+    "fit_binary_net",
     "item_label_counts",
     "item_label_counts_reference",
     "knn",
@@ -56,8 +62,34 @@ __all__ = [
     "optimise",
     "pattern_rows",
     "pattern_rows_reference",
+    "pattern_length_penalty",
     "pca_init",
     "perplexity_affinities",
     "point_scales",
+    "sample_weights",
+    "select_thresholds",
     "universal_int_length",
+    "w_shaped_penalty",
+    "weighted_xor_loss",
 ]
+
+# The binary layers of BinaPs/DiffNaps need torch, which `import fischer_sc.core` must not load:
+# they are imported on first access.
+_TORCH_NAMES = {
+    "binary_autoencode": "._binary",
+    "sample_weights": "._binary",
+    "weighted_xor_loss": "._binary",
+    "pattern_length_penalty": "._binary",
+    "w_shaped_penalty": "._binary",
+    "BinaryNetConfig": "._binary_train",
+    "fit_binary_net": "._binary_train",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _TORCH_NAMES:
+        import importlib
+
+        return getattr(importlib.import_module(_TORCH_NAMES[name], __name__), name)
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)
