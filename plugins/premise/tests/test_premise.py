@@ -109,7 +109,7 @@ def test_bounds_never_exceed_exact_gains():
         d, [], fisher_p_value=0.01, min_overlap=0.3, max_rules=3, max_evaluations=10**6, progress=False
     )
     model = Model(d)
-    pools = _Pools(d, [], 0.01, 0.3, min_significant_count(d, 0.01))
+    pools = _Pools(d, [], {}, 0.01, 0.3, min_significant_count(d, 0.01))
     for step in steps:
         model.accept(step.rule, step.replaced)
         for r in step.replaced:

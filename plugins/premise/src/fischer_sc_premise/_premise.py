@@ -10,7 +10,7 @@ import pandas as pd
 from scipy import sparse
 
 from ._inputs import embeddings_matrix, instances_to_csr, labels_from
-from ._neighbours import or_clause_rules
+from ._neighbours import admissible_neighbours, or_clause_rules
 from ._rules import Data, Rule
 from ._search import greedy_search
 
@@ -79,8 +79,8 @@ def premise(
         Significance level of the one-sided Fisher exact test every pattern must pass. Not
         corrected for the many tests the search makes; the p-values are reported.
     clause_max_overlap
-        A neighbour joins a token's or-clause only if they share at most this fraction of the
-        rarer one's instances.
+        A neighbour joins a token's or-clause only if their Jaccard overlap (instances holding both
+        over instances holding either) is at most this.
     min_overlap
         Token pairs are candidates when, in either group, they share more than this fraction of
         the rarer one's instances.
@@ -151,14 +151,17 @@ def premise(
         )
         raise ValueError(msg)
     or_rules: list[Rule] = []
+    neighbours: dict[int, list[int]] = {}
     if embeddings is not None and max_neighbor_distance > 0:
         vocab_size = len(vocabulary) if vocabulary is not None and not isinstance(embeddings, Mapping) else None
         vectors, items = embeddings_matrix(embeddings, names, vocab_size)
-        or_rules = or_clause_rules(data, vectors, items, max_neighbor_distance, clause_max_overlap)
+        neighbours = admissible_neighbours(data, vectors, items, max_neighbor_distance, clause_max_overlap)
+        or_rules = or_clause_rules(data, neighbours)
 
     model, steps = greedy_search(
         data,
         or_rules,
+        neighbours,
         fisher_p_value=fisher_p_value,
         min_overlap=min_overlap,
         max_rules=max_rules,

@@ -18,6 +18,7 @@ import numpy as np
 from fischer_sc.core import cooccurring_pairs, item_label_counts
 
 from ._fisher import hypergeom_tail
+from ._neighbours import or_pair_rules
 from ._rules import Data, Model, Rule, build_rule, fisher_p
 
 
@@ -77,7 +78,15 @@ class _Pools:
     candidate's items changes; ``changed_at[item]`` holds the step of the last such change.
     """
 
-    def __init__(self, data: Data, or_rules: Sequence[Rule], alpha: float, min_overlap: float, min_count: int) -> None:
+    def __init__(
+        self,
+        data: Data,
+        or_rules: Sequence[Rule],
+        neighbours: dict[int, list[int]],
+        alpha: float,
+        min_overlap: float,
+        min_count: int,
+    ) -> None:
         code = data.code
         self.data, self.alpha, self.min_count = data, alpha, min_count
         self.changed_at = np.full(data.m, -1, dtype=np.int64)
@@ -90,9 +99,9 @@ class _Pools:
         a, b, c0, c1 = cooccurring_pairs(
             data.X, data.labels, min_overlap=min_overlap, min_count=min_count, X_csc=data.X_csc
         )
-        or_rules = [*or_rules, *_or_pairs(data, or_rules, a, b)]
         p, _ = fisher_p(data, c0, c1)
         keep = p <= alpha
+        or_rules = [*or_rules, *or_pair_rules(data, neighbours, a[keep], b[keep])]
         self.pair_a, self.pair_b, self.pair_k = a[keep], b[keep], (c0 + c1)[keep]
         self.pair_head = np.asarray(code.rule_head(c0[keep], c1[keep], [1, 1]), dtype=np.float64).reshape(-1)
         self.pair_core, self.pair_stamp = _cache(self.pair_a.size)
@@ -143,33 +152,6 @@ class _Pools:
         self._mark_single(rule, False)
         self.extensions = [e for e in self.extensions if e.rule is not rule]
         self.merges = [mg for mg in self.merges if mg.r1 is not rule and mg.r2 is not rule]
-
-
-def _or_pairs(data: Data, or_rules: Sequence[Rule], a: np.ndarray, b: np.ndarray) -> list[Rule]:
-    """Pair candidates with a token's or-clause in place of the token: ``(a | a') & b``, ``(a | a') & (b | b')``.
-
-    Built from the prefiltered token pairs (before their own Fisher test: the or-clause may be
-    significant where the single token is not).
-    """
-    if not or_rules:
-        return []
-    clause_of: dict[int, tuple[int, ...]] = {}
-    for r in or_rules:
-        for item in r.clauses[0]:
-            clause_of.setdefault(item, r.clauses[0])
-    out, seen = [], set()
-    for x, z in zip(a.tolist(), b.tolist(), strict=True):
-        cx, cz = clause_of.get(x, (x,)), clause_of.get(z, (z,))
-        options = [(cx, (z,)), ((x,), cz), (cx, cz)]
-        for c1, c2 in options:
-            if (len(c1) == 1 and len(c2) == 1) or set(c1) & set(c2):
-                continue
-            key = frozenset((frozenset(c1), frozenset(c2)))
-            if key in seen:
-                continue
-            seen.add(key)
-            out.append(build_rule(data, [c1, c2], "or-clause"))
-    return out
 
 
 def _gain_bound(code, u: np.ndarray, k: np.ndarray) -> np.ndarray:
@@ -333,6 +315,7 @@ def _progress_bar(total: int | None, show: bool) -> Any:
 def greedy_search(
     data: Data,
     or_rules: Sequence[Rule],
+    neighbours: dict[int, list[int]] | None = None,
     *,
     fisher_p_value: float,
     min_overlap: float,
@@ -342,8 +325,9 @@ def greedy_search(
 ) -> tuple[Model, list[Step]]:
     """Run the greedy search; returns the final model and the accepted moves in order."""
     model = Model(data)
+    neighbours = neighbours or {}
     min_count = min_significant_count(data, fisher_p_value)
-    pools = _Pools(data, or_rules, fisher_p_value, min_overlap, min_count)
+    pools = _Pools(data, or_rules, neighbours, fisher_p_value, min_overlap, min_count)
     steps: list[Step] = []
     table_change = {0: 1, 1: 1, 2: 1, 3: 0, 4: -1}
     bar = _progress_bar(max_rules, progress)
