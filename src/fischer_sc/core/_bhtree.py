@@ -1,15 +1,21 @@
 """Barnes-Hut repulsion for kernels with a per-pair scale, on a linear 2^d-tree of Morton-sorted points.
 
-Barnes-Hut replaces a far cell's points by one pseudo-point at their centre of mass. t-SNE's
-kernel depends only on y_i - y_j, so the pseudo-point is exact to first order. dtSNE's kernel
-w_ij = 1 / (1 + gamma_ij ||y_i - y_j||^2) also depends on the pair's radii, and a cell mixes
-points of different radii. In the far field, where a cell is accepted, w ~ 1 / (gamma d^2), so
-every term of the repulsion and of Z is proportional to u_ij = 1 / gamma_ij. Both our pair
-scales make u_ij a polynomial in s_j, (s_i + s_j)^2 / 4 for "mean" and s_i s_j for "geometric",
-whose cell average follows exactly from the cell's first two moments of s. We therefore give the
-pseudo-point the width u_eff = mean_cell(u_ij): exact at the leading order of the far-field
-expansion, the same order at which Barnes-Hut itself is accurate (:func:`cell_width`, tested
-against the exact sum).
+Barnes-Hut replaces a far cell's points by a pseudo-point at their centre of mass. dtSNE's kernel,
+written in the pair's squared width u_ij = 1 / gamma_ij, is w = u / (u + d^2); it depends on the
+pair's radii as well as on y_i - y_j, and a cell mixes points of different radii. Both pair scales
+make u_ij a polynomial in s_j, (s_i + s_j)^2 / 4 for "mean" and s_i s_j for "geometric", so the
+mean and the variance of u over a cell follow exactly from the cell's power sums of s.
+
+A cell's contribution is its Taylor expansion to second order, in the spread of u around its
+mean and in its points' positions around the centre of mass (their covariance): on a converged
+20 000-point embedding this cuts the error of the repulsion about fivefold and that of Z about a
+hundredfold against a plain centre-of-mass pseudo-point at the same acceptance (tested against a
+slow first-order reference and against the exact sums). The expansion's small parameter is
+(cell side)^2 / (u + d^2), so a cell is accepted when its side is below theta times the kernel's
+length scale sqrt(u + d^2), not theta times d as in plain Barnes-Hut: in the early iterations,
+when all points lie within the kernel's width, this accepts large cells that a geometric test
+would open (three times fewer operations at iteration 10 on 20 000 points, same error). Cells
+whose widths spread too much for the expansion (var(u) > (theta (u + d^2))^2) are opened.
 
 The tree is rebuilt every iteration: Morton keys, a stable sort, and a breadth-first split of
 the sorted keys into cells of ``2^d`` children. Points move little between iterations, so the
@@ -139,7 +145,7 @@ def _grow(a: np.ndarray, cap: int) -> np.ndarray:
 _COM = 0  # centre of mass x, y, z
 _COV = 3  # covariance of the positions: xx, yy, zz, xy, xz, yz
 _POW = 9  # mean of s^1 .. s^4 over the cell's points
-_REACH2 = 13  # (cell width / theta)^2: the cell is far when the squared distance exceeds it
+_REACH2 = 13  # (cell width / theta)^2: the cell is far when u + d^2 exceeds it
 _SIZE = 14  # number of points
 _N_COLS = 16
 
@@ -277,11 +283,14 @@ def traverse(
                 row = nodes[node]
                 dx, dy, dz = xp - row[_COM], yp - row[_COM + 1], zp - row[_COM + 2]
                 d2 = dx * dx + dy * dy + dz * dz
-                accept = row[_REACH2] < d2 and not (a <= p < b)
+                accept = not (a <= p < b)
                 if accept:
+                    # The expansion below is in powers of (cell width)^2 / (u + d^2), the kernel's
+                    # own length scale at that distance: near cells are far enough when the kernel
+                    # is flat across them, and cells whose widths u spread too much are opened.
                     u, var = cell_width_moments(code, sp, row)
                     inv = 1.0 / (u + d2)
-                    accept = var * inv * inv < theta2
+                    accept = row[_REACH2] * inv < 1.0 and var * inv * inv < theta2
                 if accept:
                     # Taylor terms: u inv - u inv^2 tr(C) + 4 u inv^3 R'CR - d^2 var inv^3 for w, and
                     # for the force R (u inv^2 - 2 u inv^3 tr(C) + 12 u inv^4 R'CR + (u - 2 d^2) var inv^4)

@@ -176,8 +176,9 @@ def optimise(
     momentum
         Momentum during and after early exaggeration.
     repulsion, theta
-        ``"exact"``, ``"barnes_hut"`` (cells whose side is below ``theta`` times their distance
-        act as one pseudo-point, a Barnes-Hut tree; at most 3 embedding dimensions) or
+        ``"exact"``, ``"barnes_hut"`` (cells whose side is below ``theta`` times the kernel's
+        length scale sqrt(d^2 + 1 / gamma) at their distance d act as one pseudo-point, with
+        second-order corrections; at most 3 embedding dimensions) or
         ``"auto"`` (exact up to 2 000 points or above 3 dimensions).
     max_step_norm
         Longest step a point may take in one iteration (``0`` disables the cap).
