@@ -131,3 +131,33 @@ def test_kernel_matches_numpy_reference():
 def test_bad_alpha_beta(alpha, beta):
     with pytest.raises(ValueError, match="must lie in"):
         JediRepulsion(sparse.csr_matrix((3, 3)), alpha=alpha, beta=beta)
+
+
+def test_ctsne_hook_matches_autograd():
+    """The ct-SNE repulsion (label-split sums) gives the autograd gradient of KL(P || Q_labels)."""
+    torch = pytest.importorskip("torch")
+    from fischer_sc.core._ctsne import CtsneRepulsion
+
+    rng = np.random.default_rng(9)
+    n = 16
+    P = _sym_affinities(rng, n, 0.5)
+    y = rng.normal(size=(n, 2))
+    codes = rng.integers(3, size=n)
+    hook = CtsneRepulsion(codes, 0.1, repulsion="exact")
+    same = codes[:, None] == codes[None, :]
+    f = torch.tensor(np.where(same, hook.a, hook.b))
+    t = torch.tensor(y, requires_grad=True)
+    off = ~torch.eye(n, dtype=torch.bool)
+    w = f / (1.0 + ((t[:, None, :] - t[None, :, :]) ** 2).sum(-1)) * off
+    q = (w / w.sum())[off]
+    p = torch.tensor(P)[off]
+    loss = torch.where(p > 0, p * torch.log(torch.where(p > 0, p, 1.0) / q), 0.0).sum()
+    loss.backward()
+    Ps = sparse.csr_matrix(P)
+    attr, rep, z_rows = np.empty_like(y), np.empty_like(y), np.empty(n)
+    attraction(Ps.indptr.astype(np.int64), Ps.indices.astype(np.int64), Ps.data, y, np.ones(n), 2, attr)
+    repulsion_exact(y, np.ones(n), 2, rep, z_rows)
+    grad = 4.0 * (attr - hook(0, y, rep, float(z_rows.sum())))
+    np.testing.assert_allclose(grad, t.grad.numpy(), rtol=1e-9, atol=1e-12)
+    r = same[~np.eye(n, dtype=bool)].mean()
+    assert hook.a * r + hook.b * (1 - r) == pytest.approx(1.0)

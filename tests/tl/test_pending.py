@@ -9,7 +9,6 @@ from fischer_sc.testing import small_adata
 
 PENDING = {
     "mercat": {},
-    "factor_out": {"prior_key": "batch"},
     "dash_grn": {},
 }
 

@@ -42,7 +42,7 @@ class Prior:
         return int(self.values.shape[0])
 
     def max_distance(self, rng: np.random.Generator) -> float:
-        """max D^Z: exact for labels, graphs and dense matrices, estimated for features."""
+        """The largest D^Z: exact for labels, graphs and dense matrices, estimated for features."""
         if self.kind == "labels":
             return 1.0 if np.unique(self.values).size > 1 else 0.0
         if self.kind == "graph":

@@ -1,11 +1,13 @@
 """Data: synthetic generators with planted ground truth, and loaders for data that ships with installed packages."""
 
 from ._blobs import PRESETS, gaussian_blobs, gaussian_mixture
+from ._factor_out import factor_out_blocks
 from ._patterns import planted_pattern_sets, planted_patterns
 from ._shipped import krumsiek11, pbmc68k_reduced
 
 __all__ = [
     "PRESETS",
+    "factor_out_blocks",
     "gaussian_blobs",
     "gaussian_mixture",
     "krumsiek11",

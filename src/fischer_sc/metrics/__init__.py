@@ -14,6 +14,7 @@ from ._distances import (
 from ._neighbours import continuity, knn_recall, neighbourhood_overlap, neighbourhood_overlap_auc, trustworthiness
 from ._pattern_auc import class_soft_f1, coverage_specificity_auc, pattern_set_summary
 from ._patterns import jaccard_matrix, soft_precision_recall_f1
+from ._prior_overlap import knn_label_accuracy, label_neighbourhood_overlap, label_overlap_auc, prior_overlap_auc
 
 __all__ = [
     "class_soft_f1",
@@ -23,13 +24,17 @@ __all__ = [
     "density_correlation",
     "global_distance_correlation",
     "jaccard_matrix",
+    "knn_label_accuracy",
     "knn_recall",
+    "label_neighbourhood_overlap",
+    "label_overlap_auc",
     "local_distance_correlation",
     "local_radius",
     "log_radius_correlation",
     "neighbourhood_overlap",
     "neighbourhood_overlap_auc",
     "pattern_set_summary",
+    "prior_overlap_auc",
     "soft_precision_recall_f1",
     "trustworthiness",
 ]

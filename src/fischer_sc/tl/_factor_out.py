@@ -2,8 +2,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ._pending import not_implemented
-
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -97,4 +95,6 @@ def factor_out(
     ``adata.obsp['factor_out_connectivities' | key_added + '_connectivities']`` : :class:`scipy.sparse.csr_matrix`
         CONFETTI graph connectivities (with ``store_graph``).
     """
-    not_implemented("factor_out", "factor_out: JEDI and CONFETTI, at t-SNE speed")
+    from ._factor_out_impl import run_factor_out
+
+    return run_factor_out(adata, locals())

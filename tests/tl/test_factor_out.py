@@ -1,0 +1,178 @@
+"""fs.tl.factor_out: the planted prior vanishes while hidden clusters stay, the scanpy contract, errors, determinism."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import scanpy as sc
+from scipy import sparse
+
+import fischer_sc as fs
+from fischer_sc.metrics import knn_label_accuracy, label_overlap_auc
+from fischer_sc.testing import h5ad_roundtrip, small_adata
+
+FAST = {"perplexity": 10.0, "progress": False}
+
+
+@pytest.fixture(scope="module")
+def blocks():
+    """A 700-point subsample of the paper's synthetic set (two independent 4-cluster blocks)."""
+    adata = fs.datasets.factor_out_blocks(0)
+    rng = np.random.default_rng(0)
+    return adata[np.sort(rng.choice(adata.n_obs, 700, replace=False))].copy()
+
+
+@pytest.mark.parametrize(
+    ("method", "prior", "kwargs"),
+    [
+        ("jedi", "labels", {}),
+        ("jedi", "distances", {}),
+        ("confetti", "labels", {"embedding": "tsne"}),
+        ("confetti", "distances", {"embedding": "tsne"}),
+        ("ctsne", "labels", {}),
+    ],
+)
+def test_prior_clusters_vanish_hidden_ones_stay(blocks, method, prior, kwargs):
+    adata = blocks.copy()
+    la, lb = adata.obs["block_a"].to_numpy(), adata.obs["block_b"].to_numpy()
+    if prior == "labels":
+        fs.tl.factor_out(adata, "block_a", method=method, progress=False, **kwargs)
+    else:
+        fs.tl.factor_out(adata, prior=adata.obsm["X_block_a"], method=method, progress=False, **kwargs)
+    y = adata.obsm["X_factor_out"]
+    assert label_overlap_auc(y, la) < 0.1, "the prior's clusters are still grouped"
+    assert label_overlap_auc(y, lb) > 0.3, "the hidden clusters were lost"
+    assert knn_label_accuracy(y, lb) > 0.9
+
+
+def test_plain_tsne_shows_both_blocks(blocks):
+    adata = blocks.copy()
+    fs.tl.dtsne(adata, pair_scale=None, progress=False)
+    y = adata.obsm["X_dtsne"]
+    assert label_overlap_auc(y, adata.obs["block_a"].to_numpy()) > 0.3
+    assert label_overlap_auc(y, adata.obs["block_b"].to_numpy()) > 0.3
+
+
+def test_confetti_umap_writes_a_scanpy_graph(tmp_path):
+    adata = small_adata()
+    before = adata.copy()
+    out = fs.tl.factor_out(adata, "batch", copy=True, progress=False)
+    assert set(adata.obsm) == set(before.obsm) and set(adata.obsp) == set(before.obsp)
+    assert out.obsm["X_factor_out"].shape == (adata.n_obs, 2) and out.obsm["X_factor_out"].dtype == np.float32
+    uns = out.uns["factor_out"]
+    assert uns["distances_key"] == "factor_out_distances" and uns["connectivities_key"] == "factor_out_connectivities"
+    params = uns["params"]
+    assert params["factor_out_method"] == "confetti" and params["method"] == "umap"
+    assert params["n_neighbors"] == 15 and params["metric"] == "precomputed"
+    assert isinstance(params["prior"], str) and "batch" in params["prior"]
+    d = out.obsp["factor_out_distances"]
+    assert sparse.issparse(d) and (np.diff(d.indptr) == 14).all()
+    c = out.obsp["factor_out_connectivities"]
+    assert abs(c - c.T).max() < 1e-6
+    sc.tl.umap(out, neighbors_key="factor_out", maxiter=20)  # scanpy reads the stored graph
+    assert out.obsm["X_umap"].shape == (out.n_obs, 2)
+    back = h5ad_roundtrip(out, tmp_path)
+    np.testing.assert_array_equal(back.obsm["X_factor_out"], out.obsm["X_factor_out"])
+    assert back.uns["factor_out"]["params"] == params
+    fig = sc.pl.embedding(out, "X_factor_out", color="batch", show=False, return_fig=True)
+    assert fig is not None
+
+
+def test_key_added_names_everything():
+    adata = small_adata()
+    fs.tl.factor_out(adata, "batch", embedding="tsne", key_added="fo", **FAST)
+    assert "fo" in adata.obsm and "fo" in adata.uns
+    assert adata.uns["fo"]["distances_key"] == "fo_distances" and "fo_connectivities" in adata.obsp
+    fs.tl.factor_out(adata, "batch", method="jedi", key_added="fj", **FAST)
+    assert "fj" in adata.obsm and "distances_key" not in adata.uns["fj"]
+    assert adata.uns["fj"]["params"]["method"] == "jedi" and np.isfinite(adata.uns["fj"]["js_divergence"])
+    fs.tl.factor_out(adata, "batch", embedding="tsne", store_graph=False, key_added="ng", **FAST)
+    assert "ng_distances" not in adata.obsp and "distances_key" not in adata.uns["ng"]
+
+
+@pytest.mark.parametrize("method", ["jedi", "confetti", "ctsne"])
+def test_same_seed_same_result(method):
+    adata = small_adata()
+    kw = {"embedding": "tsne"} if method == "confetti" else {}
+    a = fs.tl.factor_out(adata, "batch", method=method, copy=True, random_state=3, **kw, **FAST)
+    b = fs.tl.factor_out(adata, "batch", method=method, copy=True, random_state=3, **kw, **FAST)
+    np.testing.assert_array_equal(a.obsm["X_factor_out"], b.obsm["X_factor_out"])
+
+
+def test_umap_backend_is_deterministic():
+    adata = small_adata()
+    a = fs.tl.factor_out(adata, "batch", copy=True, progress=False)
+    b = fs.tl.factor_out(adata, "batch", copy=True, progress=False)
+    np.testing.assert_array_equal(a.obsm["X_factor_out"], b.obsm["X_factor_out"])
+
+
+def _prior_of(adata, **kw):
+    out = fs.tl.factor_out(adata, method="confetti", embedding="tsne", copy=True, **FAST, **kw)
+    return out.uns["factor_out"]["params"]
+
+
+def test_prior_sources():
+    adata = small_adata()
+    adata.obs["score"] = np.linspace(0, 1, adata.n_obs)
+    adata.obs["score2"] = np.cos(np.arange(adata.n_obs))
+    adata.obs["flag"] = np.arange(adata.n_obs) % 2 == 0
+    adata.obsp["prior_d"] = sparse.csr_matrix(
+        np.abs(adata.obs["score"].to_numpy()[:, None] - adata.obs["score"].to_numpy()[None, :])
+    )
+    gene = adata.var_names[0]
+    assert _prior_of(adata, prior_key="batch")["prior_kind"] == "labels"
+    assert _prior_of(adata, prior_key="flag")["prior_kind"] == "labels"
+    assert _prior_of(adata, prior_key="score")["prior_kind"] == "features"
+    assert _prior_of(adata, prior_key=["score", "score2"])["prior_kind"] == "features"
+    assert _prior_of(adata, prior_key=[gene, adata.var_names[1]])["prior_kind"] == "features"
+    assert _prior_of(adata, prior_key=gene)["prior_kind"] == "features"
+    assert _prior_of(adata, prior_key="X_pca")["prior_kind"] == "features"
+    assert _prior_of(adata, prior_key="prior_d")["prior_kind"] == "graph"
+    labels = adata.obs["batch"].to_numpy()
+    assert _prior_of(adata, prior=labels)["prior_kind"] == "labels"
+    dense = adata.obsp["prior_d"].toarray()
+    assert _prior_of(adata, prior=dense)["prior_kind"] == "dense"
+    assert _prior_of(adata, prior=adata.obsm["X_pca"][:, :3])["prior_kind"] == "features"
+    # the same prior given by name or as an array gives the same embedding
+    a = fs.tl.factor_out(adata, "batch", embedding="tsne", copy=True, **FAST)
+    b = fs.tl.factor_out(adata, prior=pd.Categorical(labels), embedding="tsne", copy=True, **FAST)
+    np.testing.assert_array_equal(a.obsm["X_factor_out"], b.obsm["X_factor_out"])
+    fs.tl.factor_out(adata, "prior_d", method="jedi", **FAST)
+    assert adata.obsm["X_factor_out"].shape == (adata.n_obs, 2)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({}, ValueError, "exactly one of prior_key"),
+        ({"prior_key": "batch", "prior": np.zeros(90)}, ValueError, "both were given"),
+        ({"prior_key": "nope"}, KeyError, "not an obs column"),
+        ({"prior_key": "dup"}, KeyError, "ambiguous"),
+        ({"prior_key": ["score", "nope"]}, KeyError, r"\['nope'\]"),
+        ({"prior_key": ["score", "batch"]}, ValueError, "not numeric"),
+        ({"prior": np.zeros(10)}, ValueError, "10 rows for 90"),
+        ({"prior_key": "batch", "method": "tsne"}, ValueError, "method='tsne'"),
+        ({"prior_key": "batch", "embedding": "pca"}, ValueError, "embedding='pca'"),
+        ({"prior_key": "batch", "lam": 0}, ValueError, "lam must be a positive"),
+        ({"prior_key": "batch", "alpha": 2.0}, ValueError, "alpha=2.0"),
+        ({"prior_key": "batch", "beta": 1.0}, ValueError, "beta=1.0"),
+        ({"prior_key": "batch", "device": "cuda"}, ValueError, "CPU only"),
+        ({"prior_key": "batch", "method": "jedi"}, ValueError, "Lower perplexity"),
+        ({"prior_key": "score", "method": "ctsne", "perplexity": 10}, ValueError, "needs a label prior"),
+        ({"prior_key": "batch", "n_neighbors": 1}, ValueError, "n_neighbors"),
+        ({"prior_key": "withnan"}, ValueError, "missing labels"),
+        ({"prior_key": "batch", "key_added": ""}, TypeError, "key_added"),
+    ],
+)
+def test_errors_leave_adata_unchanged(kwargs, error, match):
+    adata = small_adata()
+    adata.obs["score"] = np.linspace(0, 1, adata.n_obs)
+    adata.obs["dup"] = "x"
+    adata.obsm["dup"] = np.zeros((adata.n_obs, 2))
+    adata.obs["withnan"] = pd.Categorical(["a", None] * 45)
+    before = adata.copy()
+    with pytest.raises(error, match=match):
+        fs.tl.factor_out(adata, progress=False, **kwargs)
+    assert set(adata.obsm) == set(before.obsm) and set(adata.uns) == set(before.uns)
+    assert set(adata.obsp) == set(before.obsp)
