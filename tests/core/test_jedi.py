@@ -59,6 +59,22 @@ def test_gradient_matches_autograd(alpha, beta):
     np.testing.assert_allclose(jedi_gradient_dense(P, Pp, y, alpha, beta), grad, rtol=1e-9, atol=1e-12)
 
 
+def test_weighted_gradient_matches_finite_differences():
+    P, Pp, y = _problem(8, n=12)
+    grad = jedi_gradient_dense(P, Pp, y, 0.5, 0.5, weight=4.0)
+    eps = 1e-6
+    num = np.zeros_like(y)
+    for i in range(y.shape[0]):
+        for c in range(2):
+            yp, ym = y.copy(), y.copy()
+            yp[i, c] += eps
+            ym[i, c] -= eps
+            num[i, c] = (
+                jedi_objective_dense(P, Pp, yp, 0.5, 0.5, 4.0) - jedi_objective_dense(P, Pp, ym, 0.5, 0.5, 4.0)
+            ) / (2 * eps)
+    np.testing.assert_allclose(grad, num, atol=1e-7)
+
+
 def test_wrong_sign_is_not_the_gradient():
     """KL + JS (the public re-implementations' gradient) differs from the autograd gradient of KL - JS."""
     P, Pp, y = _problem(3)
@@ -86,8 +102,11 @@ def test_gradient_matches_finite_differences():
     np.testing.assert_allclose(grad, num, atol=1e-7)
 
 
-@pytest.mark.parametrize(("alpha", "beta"), [(0.5, 0.5), (0.3, 0.7), (0.7, 0.3), (0.0, 0.5), (1.0, 0.2)])
-def test_split_hook_equals_dense_gradient(alpha, beta):
+@pytest.mark.parametrize(
+    ("alpha", "beta", "weight"),
+    [(0.5, 0.5, 1.0), (0.3, 0.7, 1.0), (0.7, 0.3, 1.0), (0.0, 0.5, 1.0), (1.0, 0.2, 1.0), (0.5, 0.5, 7.5)],
+)
+def test_split_hook_equals_dense_gradient(alpha, beta, weight):
     """Attraction - hook (with exact repulsion) is the full dense gradient / 4 when P' is sparse."""
     P, Pp, y = _problem(11, n=18)
     Ps, Pps = sparse.csr_matrix(P), sparse.csr_matrix(Pp)
@@ -95,9 +114,9 @@ def test_split_hook_equals_dense_gradient(alpha, beta):
     attr, rep, z_rows = np.empty_like(y), np.empty_like(y), np.empty(n)
     attraction(Ps.indptr.astype(np.int64), Ps.indices.astype(np.int64), Ps.data, y, np.ones(n), 2, attr)
     repulsion_exact(y, np.ones(n), 2, rep, z_rows)
-    hook = JediRepulsion(Pps, alpha=alpha, beta=beta, start=0)
+    hook = JediRepulsion(Pps, alpha=alpha, beta=beta, weight=weight, start=0)
     grad = 4.0 * (attr - hook(0, y, rep, float(z_rows.sum())))
-    np.testing.assert_allclose(grad, jedi_gradient_dense(P, Pp, y, alpha, beta), rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(grad, jedi_gradient_dense(P, Pp, y, alpha, beta, weight), rtol=1e-8, atol=1e-12)
     # The tracked JS value is the dense one.
     kl_only = jedi_objective_dense(P, np.zeros_like(P), y, 1.0, beta)
     assert hook.js == pytest.approx(kl_only - jedi_objective_dense(P, Pp, y, alpha, beta), rel=1e-9)

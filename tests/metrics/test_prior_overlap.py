@@ -23,7 +23,10 @@ def test_label_overlap_on_a_line():
     # same-label hits (|L_i| = 1): k=1: 1, 1, 0, 1 -> 3/4 ; k=2: 1, 1, 0, 1 ; k=3: all 1
     np.testing.assert_array_equal(ks, [1, 2, 3])
     np.testing.assert_allclose(nos, [0.75, 0.75, 1.0])
-    assert label_overlap_auc(y, labels) == pytest.approx(((0.75 - 0.25) + (0.75 - 0.5) + (1.0 - 0.75)) / 4)
+    area = ((0.75 - 0.25) + (0.75 - 0.5) + (1.0 - 0.75)) / 4
+    assert label_overlap_auc(y, labels) == pytest.approx(area)
+    # the ideal curve is 1, 1, 1: area ((1 - .25) + (1 - .5) + (1 - .75)) / 4
+    assert label_overlap_auc(y, labels, normalise=True) == pytest.approx(area / 0.375)
 
 
 def test_label_overlap_separated_vs_mixed():
@@ -32,6 +35,8 @@ def test_label_overlap_separated_vs_mixed():
     separated = np.vstack([rng.normal(size=(100, 2)), rng.normal(size=(100, 2)) + 50])
     mixed = rng.normal(size=(200, 2))
     assert label_overlap_auc(separated, labels) > 0.2
+    # perfect separation of two groups of 100: ideal area 0.5 - 99 / 400 / ... normalised to 1
+    assert label_overlap_auc(separated, labels, normalise=True) == pytest.approx(1.0)
     assert abs(label_overlap_auc(mixed, labels)) < 0.03
 
 

@@ -25,7 +25,8 @@ a sparse term over the edges of P' only,
     S_i = sum_{p'_ij > 0} (w_ij^2 / Z) (G^JS_ij - c)(y_i - y_j),
 
 and the part of the gradient subtracted from the attraction is
-R_i = (1 - c + Gbar) rep_i / Z - S_i, with Gbar = c (1 - sum_{p'>0} q) + sum_{p'>0} G q.
+R_i = (1 - c + Gbar) rep_i / Z - S_i (with a weight lambda on the JS term:
+R_i = (1 + lambda (Gbar - c)) rep_i / Z - lambda S_i), with Gbar = c (1 - sum_{p'>0} q) + sum_{p'>0} G q.
 Only the O(nnz(P')) kernel below is new; rep and Z come from the engine (exact or Barnes-Hut).
 """
 
@@ -137,6 +138,9 @@ class JediRepulsion:
         Prior affinities P' (symmetric CSR, sums to 1).
     alpha, beta
         Parameters of the alpha-beta Jensen-Shannon divergence.
+    weight
+        Factor lambda on the JS term: C = KL(P || Q) - lambda JS^alpha_beta(P' || Q); 1 is the
+        paper's objective.
     start
         First iteration with the JS term (the end of early exaggeration); before it the hook
         gives plain t-SNE's ``rep / z``.
@@ -147,6 +151,7 @@ class JediRepulsion:
     P_prior: sparse.csr_matrix
     alpha: float = 0.5
     beta: float = 0.5
+    weight: float = 1.0
     start: int = 0
     js: float = field(default=float("nan"))
 
@@ -173,11 +178,13 @@ class JediRepulsion:
         g_bar = self.c * (1.0 - q_prior) + float(gq_rows.sum())
         # Non-prior pairs: each contributes q log(1 / (1 - beta)) to KL(Q || M2).
         self.js = float(js_rows.sum()) + self.c * (1.0 - q_prior)
-        return (1.0 - self.c + g_bar) * rep / z - s
+        return (1.0 + self.weight * (g_bar - self.c)) * rep / z - self.weight * s
 
 
-def jedi_objective_dense(P: np.ndarray, P_prior: np.ndarray, y: np.ndarray, alpha: float, beta: float) -> float:
-    """KL(P || Q) - JS^alpha_beta(P' || Q) with dense (n, n) matrices: the reference for tests and small data."""
+def jedi_objective_dense(
+    P: np.ndarray, P_prior: np.ndarray, y: np.ndarray, alpha: float, beta: float, weight: float = 1.0
+) -> float:
+    """KL(P || Q) - weight * JS^alpha_beta(P' || Q) with dense (n, n) matrices: the reference for tests and small data."""
     d2 = ((y[:, None, :] - y[None, :, :]) ** 2).sum(-1)
     w = 1.0 / (1.0 + d2)
     np.fill_diagonal(w, 0.0)
@@ -189,10 +196,12 @@ def jedi_objective_dense(P: np.ndarray, P_prior: np.ndarray, y: np.ndarray, alph
     kl = float(np.sum(np.where(po > 0, po * np.log(np.where(po > 0, po, 1.0) / qo), 0.0)))
     kl_pm1 = float(np.sum(np.where(ppo > 0, ppo * np.log(np.where(ppo > 0, ppo, 1.0) / m1), 0.0)))
     kl_qm2 = float(np.sum(qo * np.log(qo / m2)))
-    return kl - (alpha * kl_pm1 + (1 - alpha) * kl_qm2)
+    return kl - weight * (alpha * kl_pm1 + (1 - alpha) * kl_qm2)
 
 
-def jedi_gradient_dense(P: np.ndarray, P_prior: np.ndarray, y: np.ndarray, alpha: float, beta: float) -> np.ndarray:
+def jedi_gradient_dense(
+    P: np.ndarray, P_prior: np.ndarray, y: np.ndarray, alpha: float, beta: float, weight: float = 1.0
+) -> np.ndarray:
     """The full gradient of :func:`jedi_objective_dense` (with its factor 4) from the formula, O(n^2)."""
     diff = y[:, None, :] - y[None, :, :]
     w = 1.0 / (1.0 + (diff**2).sum(-1))
@@ -205,5 +214,5 @@ def jedi_gradient_dense(P: np.ndarray, P_prior: np.ndarray, y: np.ndarray, alpha
     g = -alpha * beta * P_prior / m1s + (1 - alpha) * (1 + np.log(qs / m2s) - (1 - beta) * q / m2s)
     np.fill_diagonal(g, 0.0)
     g_bar = float((g * q).sum())
-    coef = (P - q) * w + q * w * (g - g_bar)
+    coef = (P - q) * w + weight * q * w * (g - g_bar)
     return 4.0 * (coef[:, :, None] * diff).sum(1)

@@ -79,15 +79,17 @@ def euclidean_block(x: np.ndarray, lo: int, hi: int) -> np.ndarray:
     return d
 
 
-def label_prior_affinities(codes: np.ndarray, x: np.ndarray, k: int) -> sparse.csr_matrix:
+def label_prior_affinities(codes: np.ndarray, k: int, rng: np.random.Generator) -> sparse.csr_matrix:
     """Label prior P': p'_{j|i} uniform over i's same-label points, symmetrised (p_{j|i} + p_{i|j}) / 2n.
 
-    Groups with more than ``k + 1`` points use the ``k`` nearest same-label points of i in ``x``
-    instead of all of them, which keeps P' at O(n k) entries; smaller groups use every member.
-    Points alone in their label have no prior neighbours; the result is renormalised to sum 1.
+    Groups with more than ``k + 1`` points use ``k`` same-label points of i drawn uniformly at
+    random (without replacement) instead of all of them: an unbiased sparse version of the
+    uniform prior with O(n k) entries. The k *nearest* same-label points would be cheaper to
+    reason about but are not the same prior: they coincide with i's data neighbours, so the JS
+    term then fights the KL term pair by pair (on the synthetic set of the paper the embedding
+    kept less of the data, 0.09 vs 0.13 area, for the same removal of the prior). Points alone
+    in their label have no prior neighbours; the result is renormalised to sum 1.
     """
-    from sklearn.neighbors import NearestNeighbors
-
     codes = np.asarray(codes)
     n = codes.shape[0]
     rows, cols, vals = [], [], []
@@ -104,10 +106,13 @@ def label_prior_affinities(codes: np.ndarray, x: np.ndarray, k: int) -> sparse.c
             cols.append(c[keep])
             vals.append(np.full(keep.sum(), 1.0 / (m - 1)))
         else:
-            nn = NearestNeighbors(n_neighbors=k).fit(x[members])
-            idx = nn.kneighbors(return_distance=False)
+            # k distinct positions among the m - 1 others of each point: sample from m - 1 and
+            # shift past the point's own position.
+            pos = np.argsort(rng.random((m, m - 1)), axis=1)[:, :k] if m <= 4 * k else _sample_rows(rng, m, k)
+            own = np.arange(m)[:, None]
+            pos = pos + (pos >= own)
             rows.append(np.repeat(members, k))
-            cols.append(members[idx].ravel())
+            cols.append(members[pos].ravel())
             vals.append(np.full(m * k, 1.0 / k))
     if not rows:
         msg = "the label prior has no two points with the same label, so it carries no neighbourhoods."
@@ -118,6 +123,20 @@ def label_prior_affinities(codes: np.ndarray, x: np.ndarray, k: int) -> sparse.c
     P.sort_indices()
     P.data /= P.data.sum()
     return P
+
+
+def _sample_rows(rng: np.random.Generator, m: int, k: int) -> np.ndarray:
+    """For each of m rows, k distinct integers in [0, m - 1) (rejection of repeats, O(m k) memory)."""
+    out = rng.integers(m - 1, size=(m, k))
+    for _ in range(100):
+        srt = np.sort(out, axis=1)
+        dup_rows = np.flatnonzero((np.diff(srt, axis=1) == 0).any(axis=1))
+        if dup_rows.size == 0:
+            return out
+        out[dup_rows] = rng.integers(m - 1, size=(dup_rows.size, k))
+    for r in dup_rows:  # pragma: no cover - only for k close to m
+        out[r] = rng.choice(m - 1, size=k, replace=False)
+    return out
 
 
 def prior_knn(prior: Prior, k: int, *, random_state: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -151,22 +170,18 @@ def prior_knn(prior: Prior, k: int, *, random_state: int = 0) -> tuple[np.ndarra
     raise ValueError(msg)
 
 
-def prior_affinities(
-    prior: Prior, x: np.ndarray, perplexity: float, *, random_state: int = 0
-) -> tuple[sparse.csr_matrix, float]:
+def prior_affinities(prior: Prior, perplexity: float, *, random_state: int = 0) -> tuple[sparse.csr_matrix, float]:
     """P' of a prior: uniform over same-label neighbours for labels, perplexity-calibrated otherwise.
 
     Parameters
     ----------
     prior
         The prior.
-    x
-        The data representation, used to pick the same-label neighbours of large label groups.
     perplexity
         Perplexity of P' (the "desired neighbourhood size in the prior space"); for label priors
-        the number of same-label neighbours is 3 * perplexity.
+        the number of same-label points sampled for large groups is 3 * perplexity.
     random_state
-        Seed of an approximate kNN search, when one is used.
+        Seed of an approximate kNN search and of the same-label sample.
 
     Returns
     -------
@@ -178,7 +193,7 @@ def prior_affinities(
     n = prior.n
     k = max(1, min(n - 1, math.floor(3 * perplexity)))
     if prior.kind == "labels":
-        return label_prior_affinities(prior.values, x, k), float(perplexity)
+        return label_prior_affinities(prior.values, k, np.random.default_rng(random_state)), float(perplexity)
     idx, dist = prior_knn(prior, k, random_state=random_state)
     k = idx.shape[1]
     used = float(min(perplexity, max(1.0, k / 3.0))) if k < 3 * perplexity else float(perplexity)

@@ -53,15 +53,26 @@ def label_neighbourhood_overlap(Y: np.ndarray, labels: np.ndarray) -> tuple[np.n
     return np.arange(1, n), total / keep.sum()
 
 
-def label_overlap_auc(Y: np.ndarray, labels: np.ndarray) -> float:
+def label_overlap_auc(Y: np.ndarray, labels: np.ndarray, *, normalise: bool = False) -> float:
     """Area between the label overlap curve and the identity line, (1 / n) sum_k (NOS_L(k) - k / n).
 
-    About 0 when the embedding ignores the labels; up to about 0.5 when every point's nearest
-    neighbours are its same-label points.
+    About 0 when the embedding ignores the labels; the largest value, reached when every point's
+    nearest neighbours are all its same-label points, is below 0.5 and depends on the label
+    sizes (0.5 - |L| / 2n for equal groups). With ``normalise=True`` the area is divided by that
+    largest value, so 1 means perfectly separated labels whatever their sizes.
     """
     ks, nos = label_neighbourhood_overlap(Y, labels)
     n = ks.size + 1
-    return float(np.sum(nos - ks / n) / n)
+    area = float(np.sum(nos - ks / n) / n)
+    if not normalise:
+        return area
+    codes = _codes(labels, n)
+    sizes = np.bincount(codes)[codes] - 1
+    sizes = sizes[sizes > 0]
+    # The ideal curve: the first |L_i| neighbours of i are its same-label points.
+    ideal = np.minimum(ks[None, :], sizes[:, None]) / sizes[:, None]
+    best = float(np.sum(ideal.mean(0) - ks / n) / n)
+    return area / best
 
 
 def prior_overlap_auc(Y: np.ndarray, prior: np.ndarray) -> float:

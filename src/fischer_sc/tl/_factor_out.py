@@ -35,6 +35,17 @@ def factor_out(
 ) -> AnnData | None:
     """Embed the structure of the data beyond a known prior: JEDI, CONFETTI and ct-SNE :cite:p:`factor_out`.
 
+    * ``"confetti"`` replaces the data distance by F = D'^X - (lam / 2) D'^Z + lam (both scaled to
+      [0, 1]) and embeds the exact k nearest neighbours under F with UMAP or the t-SNE engine. The
+      constant lam cancels in UMAP (which subtracts each point's nearest distance) but not in a
+      perplexity-calibrated Gaussian, so the backends give different results.
+    * ``"jedi"`` runs t-SNE on KL(P || Q) - lam JS(P' || Q), the alpha-beta Jensen-Shannon
+      divergence to the prior affinities P', with the JS term split into a scaled repulsion and a
+      sparse term over the prior neighbours (t-SNE speed, Barnes-Hut above 2 000 cells). The
+      term starts after early exaggeration.
+    * ``"ctsne"`` is the original ct-SNE (the label factor on Q: same-label pairs are expected to
+      be close), for label priors only.
+
     Parameters
     ----------
     adata
@@ -53,19 +64,25 @@ def factor_out(
     layer
         Layer to read ``var_names`` priors from.
     lam
-        Weight of the prior term.
+        Weight of the prior term: CONFETTI's lambda (0.5-2 is the useful range), and the weight of
+        the JS term of JEDI (1 is the paper's objective; on the paper's synthetic set the prior
+        only vanishes around 10, see the documentation).
     alpha
-        Alpha of the alpha-beta divergence (JEDI).
+        Alpha of the alpha-beta divergence (JEDI), in [0, 1].
     beta
-        Beta of the alpha-beta divergence (JEDI).
+        Beta of the alpha-beta divergence (JEDI), in (0, 1).
     ctsne_beta
-        Label factor of ct-SNE.
+        Label factor of ct-SNE for different-label pairs; same-label pairs get the factor that
+        keeps the mean factor at 1.
     perplexity
         Perplexity of the data affinities.
     prior_perplexity
-        Perplexity of the prior affinities; ``None`` uses ``perplexity``.
+        Perplexity of the prior affinities; ``None`` uses ``perplexity``. For label priors, groups
+        larger than 3 * prior_perplexity contribute that many randomly drawn same-label points per
+        cell instead of all of them.
     embedding
-        Backend of CONFETTI.
+        Backend of CONFETTI: ``"umap"`` (umap-learn on the F graph), ``"tsne"`` or ``"dtsne"``
+        (the package's engine on affinities calibrated from F). JEDI and ct-SNE ignore it.
     n_neighbors
         Neighbours of the CONFETTI graph.
     store_graph
@@ -88,8 +105,11 @@ def factor_out(
     ``adata.obsm['X_factor_out' | key_added]`` : :class:`numpy.ndarray`
         The embedding.
     ``adata.uns['factor_out' | key_added]`` : :class:`dict`
-        ``params`` (with a text description of the prior), and for CONFETTI with ``store_graph``
-        ``distances_key`` and ``connectivities_key``.
+        ``params``: the arguments, ``factor_out_method``, ``prior`` (a text description of the
+        prior, never its values) and ``prior_kind``; for a stored CONFETTI graph also the
+        :func:`scanpy.pp.neighbors` fields (``method="umap"``, ``metric="precomputed"``,
+        ``n_neighbors``) and ``distances_key`` / ``connectivities_key`` beside ``params``; for JEDI
+        ``js_divergence``, the final JS^alpha_beta(P' || Q).
     ``adata.obsp['factor_out_distances' | key_added + '_distances']`` : :class:`scipy.sparse.csr_matrix`
         CONFETTI graph distances (with ``store_graph``).
     ``adata.obsp['factor_out_connectivities' | key_added + '_connectivities']`` : :class:`scipy.sparse.csr_matrix`

@@ -112,11 +112,13 @@ def _run_jedi(x: np.ndarray, prior: Prior, a: dict[str, Any], seed: int, info: d
 
     P = _data_affinities(x, float(a["perplexity"]), seed)
     prior_perp = float(a["prior_perplexity"] if a["prior_perplexity"] is not None else a["perplexity"])
-    P_prior, used = prior_affinities(prior, x, prior_perp, random_state=seed)
+    P_prior, used = prior_affinities(prior, prior_perp, random_state=seed)
     info["prior_perplexity"] = used
     # The JS term starts after early exaggeration: exaggeration scales only the KL attraction,
     # and a prior term acting on the compressed early layout would only fight it.
-    hook = JediRepulsion(P_prior, alpha=float(a["alpha"]), beta=float(a["beta"]), start=EXAGGERATION_ITER)
+    hook = JediRepulsion(
+        P_prior, alpha=float(a["alpha"]), beta=float(a["beta"]), weight=float(a["lam"]), start=EXAGGERATION_ITER
+    )
     y = _tsne(P, x, progress=progress_enabled(a["progress"]), hook=hook)
     info["js_divergence"] = float(hook.js)
     return y
