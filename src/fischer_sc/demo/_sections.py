@@ -14,6 +14,7 @@ import pandas as pd
 
 from ._diffnaps_section import diffnaps_section
 from ._dtsne_section import dtsne_section
+from ._factor_out_section import factor_out_section
 from ._section import MPL_SET_BAD, Section, SectionFunc, expected_warnings, save_figure
 from ._status import AVAILABLE, PENDING, method_status
 
@@ -237,5 +238,6 @@ SECTIONS: list[SectionFunc] = [
     krumsiek_section,
     plugin_section,
     diffnaps_section,
+    factor_out_section,
 ]
 """The sections of the report, in order. Append a function to add a section."""
