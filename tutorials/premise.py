@@ -184,5 +184,32 @@ pd.DataFrame({"true": library[holds], "predicted": predicted[holds], "docstring"
 # %% [markdown]
 # The patterns point at concrete fixes: more training examples of the confused library for those
 # tokens, features beyond the bag of words (e.g. the module path), or accepting that some
-# docstrings are genuinely ambiguous. The same call works on an AnnData with a binary matrix
-# (`fs.plugins.run("premise", adata, "is_error_column")`) for the errors of a cell-type classifier.
+# docstrings are genuinely ambiguous.
+#
+# ## The same on cells: where does a cell-type classifier fail?
+#
+# For omics data the "tokens" are the genes a cell expresses. Premise takes an AnnData with a
+# binary matrix and the name of a boolean `obs` column. Here a logistic regression on the first 10
+# principal components predicts the `bulk_labels` of scanpy's 700 PBMCs (out of fold), and
+# Premise looks for gene sets that go with its mistakes. `pbmc68k_reduced`'s `X` is scaled, so
+# the expressed genes come from `raw` (log-normalised counts > 0).
+
+# %%
+import anndata as ad
+
+pbmc = fs.datasets.pbmc68k_reduced()
+cell_type = pbmc.obs["bulk_labels"].astype(str).to_numpy()
+predicted_type = cross_val_predict(LogisticRegression(max_iter=3000), pbmc.obsm["X_pca"][:, :10], cell_type, cv=5)
+cells = ad.AnnData(
+    (pbmc.raw.X > 0).astype(np.int8),
+    obs=pd.DataFrame({"wrong": predicted_type != cell_type}, index=pbmc.obs_names),
+    var=pd.DataFrame(index=pbmc.raw.var_names),
+)
+print(f"cell-type accuracy {1 - cells.obs['wrong'].mean():.3f}")
+gene_patterns = fs.plugins.run("premise", cells, "wrong", progress=False)
+gene_patterns.loc[gene_patterns["direction"] == "error", ["pattern", "count_error", "count_correct", "fisher_p"]]
+
+# %% [markdown]
+# Each error pattern is a set of genes expressed together in cells the classifier gets wrong more
+# often than its overall error rate; comparing the true and predicted types of those cells (as
+# above for the docstrings) says which populations the 10 components fail to separate.
