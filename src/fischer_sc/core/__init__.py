@@ -39,6 +39,7 @@ __all__ = [
     "REPULSIONS",
     "Affinities",
     "BinaryNetConfig",
+    "BinaryNetResult",
     "EmbeddingResult",
     "ExtractedPatterns",
     "binary_autoencode",
@@ -82,6 +83,7 @@ _TORCH_NAMES = {
     "pattern_length_penalty": "._binary",
     "w_shaped_penalty": "._binary",
     "BinaryNetConfig": "._binary_train",
+    "BinaryNetResult": "._binary_train",
     "fit_binary_net": "._binary_train",
 }
 

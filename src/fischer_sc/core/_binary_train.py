@@ -30,7 +30,7 @@ __all__ = ["BinaryNetConfig", "BinaryNetResult", "fit_binary_net"]
 
 @dataclass(frozen=True)
 class BinaryNetConfig:
-    """Hyper-parameters of :func:`fit_binary_net` (see ``docs/diffnaps.md`` for their provenance).
+    """Hyper-parameters of :func:`~fischer_sc.core.fit_binary_net` (see ``docs/diffnaps.md`` for their provenance).
 
     ``lambda_c = 0`` and ``init = "floor"`` give BinaPs; a positive ``lambda_c`` adds the DiffNaps head.
     """
@@ -55,7 +55,12 @@ class BinaryNetConfig:
 
 @dataclass
 class BinaryNetResult:
-    """What training leaves behind: the continuous weights and the record of the run."""
+    """What :func:`~fischer_sc.core.fit_binary_net` leaves behind: the continuous weights and the record of the run.
+
+    ``weights`` (h x m, in [1/m, 1]), ``bias`` (h, <= -1), ``class_weights`` (K x h in [0, 1], or
+    ``None`` without labels), ``alpha`` (the data density, the cost of a false 1), the ``train_rows``
+    and ``test_rows`` of the split, and ``history`` (per-epoch loss parts).
+    """
 
     weights: np.ndarray  # (h, m) float32 in [1/m, 1]
     bias: np.ndarray  # (h,) float32 <= -1
