@@ -203,3 +203,24 @@ def test_core_exposes_the_binary_layers_lazily():
     assert core.fit_binary_net.__module__ == "fischer_sc.core._binary_train"
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         _ = core.nope
+
+
+def test_w_shaped_numba_kernel_matches_numpy_and_autograd():
+    from fischer_sc.core._binary import w_shaped_penalty_reference
+    from fischer_sc.core._binary_kernels import w_shaped_value_grad, w_shaped_value_grad_reference
+
+    rng = np.random.default_rng(0)
+    w = rng.uniform(-0.2, 1.3, size=5000)
+    grad = np.empty_like(w)
+    total = w_shaped_value_grad(w, 0.01, 1.5, 2.0, grad)
+    ref_total, ref_grad = w_shaped_value_grad_reference(w, 0.01, 1.5, 2.0)
+    np.testing.assert_allclose(total, ref_total, rtol=1e-10)
+    np.testing.assert_allclose(grad, ref_grad, rtol=1e-12)
+    wt = torch.from_numpy(w.reshape(50, 100).astype(np.float32))
+    a, b = wt.clone().requires_grad_(True), wt.clone().requires_grad_(True)
+    fast = w_shaped_penalty(a, 1.5, 2.0, shift=0.01)
+    slow = w_shaped_penalty_reference(b, 1.5, 2.0, shift=0.01)
+    torch.testing.assert_close(fast, slow)
+    (2.0 * fast).backward()
+    (2.0 * slow).backward()
+    torch.testing.assert_close(a.grad, b.grad)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 
 __all__ = [
@@ -276,26 +277,73 @@ def pattern_length_penalty(w: torch.Tensor, lam: float, *, reduce: str = "mean")
     return lam * (per_row.mean() if reduce == "mean" else per_row.sum())
 
 
-def w_shaped_penalty(w: torch.Tensor, kappa: float, lam: float) -> torch.Tensor:
+class _WShapedFunction(torch.autograd.Function):
+    """The W-shaped penalty on CPU tensors through one numba pass (value and gradient together)."""
+
+    @staticmethod
+    def forward(ctx: Any, w: torch.Tensor, shift: float, kappa: float, lam: float) -> torch.Tensor:
+        from ._binary_kernels import w_shaped_value_grad
+
+        flat = w.detach().contiguous().view(-1).numpy()
+        grad = np.empty_like(flat)
+        total = w_shaped_value_grad(flat, float(shift), float(kappa), float(lam), grad)
+        ctx.save_for_backward(torch.from_numpy(grad).view(w.shape))
+        return torch.tensor(total / flat.size, dtype=w.dtype)
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor) -> Any:
+        (grad,) = ctx.saved_tensors
+        return grad * (g / grad.numel()), None, None, None
+
+
+def w_shaped_penalty(w: torch.Tensor, kappa: float, lam: float, *, shift: float = 0.0) -> torch.Tensor:
     """The W-shaped (elastic) regulariser that pulls every weight to 0 or 1.
 
-    ``mean_w min(kappa |w| + lam w^2, kappa |w - 1| + lam (w - 1)^2)``.
+    ``mean_w min(kappa |v| + lam v^2, kappa |v - 1| + lam (v - 1)^2)`` with ``v = w - shift``
+    (the encoder uses ``shift = 1/m``). On the CPU the value and the gradient come from one numba
+    pass; elsewhere from the torch expression.
 
     Parameters
     ----------
     w
-        Weights (already shifted by 1/m for the encoder).
+        Weights.
     kappa
         L1 weight.
     lam
         L2 weight.
+    shift
+        Subtracted from ``w`` first.
 
     Returns
     -------
     Scalar penalty.
     """
-    to_zero = kappa * w.abs() + lam * w**2
-    to_one = kappa * (w - 1.0).abs() + lam * (w - 1.0) ** 2
+    if w.device.type == "cpu" and w.dtype in (torch.float32, torch.float64):
+        return _WShapedFunction.apply(w, shift, kappa, lam)
+    return w_shaped_penalty_reference(w, kappa, lam, shift=shift)
+
+
+def w_shaped_penalty_reference(w: torch.Tensor, kappa: float, lam: float, *, shift: float = 0.0) -> torch.Tensor:
+    """The W-shaped penalty as a torch expression (autograd gradient), for other devices and tests.
+
+    Parameters
+    ----------
+    w
+        Weights.
+    kappa
+        L1 weight.
+    lam
+        L2 weight.
+    shift
+        Subtracted from ``w`` first.
+
+    Returns
+    -------
+    Scalar penalty.
+    """
+    v = w - shift
+    to_zero = kappa * v.abs() + lam * v**2
+    to_one = kappa * (v - 1.0).abs() + lam * (v - 1.0) ** 2
     return torch.minimum(to_zero, to_one).mean()
 
 

@@ -113,7 +113,7 @@ def _loss_parts(
         parts["length"] = pattern_length_penalty(w, cfg.lambda_s, reduce=cfg.length_reduce)
     kappa, lam = cfg.elastic
     if kappa > 0 or lam > 0:
-        parts["elastic"] = w_shaped_penalty(w - 1.0 / w.shape[1], kappa * mult, lam * mult)
+        parts["elastic"] = w_shaped_penalty(w, kappa * mult, lam * mult, shift=1.0 / w.shape[1])
     if w_c is not None and y is not None:
         logits = class_head_logits(z, w_c)
         parts["classification"] = cfg.lambda_c * torch.nn.functional.cross_entropy(logits, y)
