@@ -34,7 +34,9 @@ if method.startswith("dtsne") or method == "tsne_core":
     import fischer_sc as fs
     a = ad.AnnData(x)
     scale = {"dtsne": "mean", "dtsne_geometric": "geometric", "tsne_core": None}[method]
-    fs.tl.dtsne(a, use_rep="X", pair_scale=scale, n_jobs=threads, random_state=0, progress=False)
+    # tsne_core is plain t-SNE from the same engine: t-SNE's symmetrised affinities, gamma = 1
+    affinities = "symmetrised" if scale is None else "balanced"
+    fs.tl.dtsne(a, use_rep="X", pair_scale=scale, affinities=affinities, n_jobs=threads, random_state=0, progress=False)
     y = a.obsm["X_dtsne"]
 elif method == "opentsne":
     from openTSNE import TSNE

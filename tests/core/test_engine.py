@@ -7,9 +7,16 @@ import pytest
 from scipy import optimize, sparse
 
 from fischer_sc.core import num_threads, optimise, pca_init, perplexity_affinities, point_scales
-from fischer_sc.core._affinities import calibrate_beta, conditional_affinities, symmetrise
+from fischer_sc.core._affinities import balance, calibrate_beta, conditional_affinities, symmetrise
 from fischer_sc.core._bhtree import build_tree, morton_keys, morton_order, repulsion_barnes_hut
-from fischer_sc.core._forces import attraction, edge_log_kernel, gradient_step, repulsion_exact
+from fischer_sc.core._forces import (
+    N_ATTRACTION_BLOCKS,
+    attraction,
+    attraction_symmetric,
+    edge_log_kernel,
+    gradient_step,
+    repulsion_exact,
+)
 from fischer_sc.core._optimise import kl_divergence, resolve_repulsion
 from fischer_sc.core._pair_scale import pair_beta, pair_gamma, pair_width
 
@@ -114,6 +121,38 @@ def test_conditional_and_symmetric_affinities_match_numpy(code):
     assert P.has_sorted_indices and P.sum() == pytest.approx(1.0)
 
 
+def test_balance_is_the_dense_sinkhorn_scaling():
+    n, k = 40, 6
+    idx = np.array([RNG.choice(np.delete(np.arange(n), i), k, replace=False) for i in range(n)])
+    P = symmetrise(idx, conditional_affinities(idx, RNG.random((n, k)) * 4, RNG.uniform(0.2, 3, n), 0))
+    B = balance(P, tol=1e-12)
+    # slow reference: alternate row and column scaling of the dense matrix, then symmetrise
+    a = P.toarray()
+    for _ in range(5000):
+        a = a / a.sum(axis=1, keepdims=True) / n
+        a = a / a.sum(axis=0, keepdims=True) / n
+    np.testing.assert_allclose(B.toarray(), (a + a.T) / 2, rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(np.asarray(B.sum(axis=1)).ravel(), 1 / n, rtol=1e-10)
+    assert abs(B - B.T).max() < 1e-15 and B.sum() == pytest.approx(1.0)
+    np.testing.assert_array_equal(B.indices, P.indices)  # same sparsity pattern
+    np.testing.assert_array_equal(B.indptr, P.indptr)
+    aff = perplexity_affinities(idx, np.sqrt(RNG.random((n, k)) * 4), 3, balanced=True)
+    np.testing.assert_allclose(np.asarray(aff.P.sum(axis=1)).ravel(), 1 / n, rtol=1e-3)
+
+
+@pytest.mark.parametrize("code", [0, 1, 2])
+def test_symmetric_attraction_matches_the_row_kernel(code):
+    n = 3 * N_ATTRACTION_BLOCKS + 5  # blocks of unequal length
+    P = random_p(n)
+    y, s = RNG.normal(size=(n, 2)), RNG.uniform(0.5, 2, n)
+    ref = np.empty_like(y)
+    attraction(P.indptr, P.indices, P.data, y, s, code, ref)
+    U = sparse.triu(P, k=1, format="csr")
+    out = np.empty_like(y)
+    attraction_symmetric(U.indptr, U.indices, U.data, y, s, code, np.empty((N_ATTRACTION_BLOCKS, n, 2)), out)
+    np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-15)
+
+
 def test_perplexity_affinities_errors():
     idx, dist = np.zeros((5, 3), dtype=np.int64), np.ones((5, 3))
     with pytest.raises(ValueError, match=r"perplexity=3 must be in \[1, 3\)"):
@@ -180,11 +219,12 @@ def test_gradient_step_matches_its_definition():
 # --- Barnes-Hut ------------------------------------------------------------------------------
 
 
-def clustered(n: int, dim: int = 2) -> tuple[np.ndarray, np.ndarray]:
-    centres = RNG.normal(size=(5, dim)) * 20
-    lab = RNG.integers(0, 5, n)
+def clustered(n: int, dim: int = 2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)  # its own stream: the data do not depend on test order
+    centres = rng.normal(size=(5, dim)) * 20
+    lab = rng.integers(0, 5, n)
     spread = np.array([0.5, 1, 2, 3, 4])[lab]
-    return centres[lab] + RNG.normal(size=(n, dim)) * spread[:, None], spread / 2
+    return centres[lab] + rng.normal(size=(n, dim)) * spread[:, None], spread / 2
 
 
 @pytest.mark.parametrize("code", [0, 1, 2])
@@ -201,7 +241,7 @@ def test_barnes_hut_approaches_exact(code, dim):
     if dim == 1:
         # On a line the forces from both sides nearly cancel, so their relative error is large;
         # Z, a sum of positive terms, shows the accuracy, and both converge as theta shrinks.
-        assert errors[0.5][1] < 0.01
+        assert errors[0.5][1] < 0.02
         assert errors[0.1][0] < 5e-3 and errors[0.1][1] < 5e-4
     else:
         # second-order cells: below the 1-3 % of a plain centre-of-mass Barnes-Hut at 0.5
@@ -384,6 +424,17 @@ def test_optimise_errors(kwargs, match):
         optimise(aff.P, pca_init(x), **kwargs)
     with pytest.raises(ValueError, match=r"y0 has shape \(3, 2\)"):
         optimise(aff.P, np.zeros((3, 2)))
+
+
+def test_early_exaggeration_runs_on_the_plain_kernel():
+    x, aff = small_problem(30)
+    y0 = pca_init(x)
+    kw = {"n_iter": 60, "early_exaggeration_iter": 60}
+    pair = optimise(aff.P, y0, scales=point_scales(aff.beta), pair_scale="mean", **kw)
+    plain = optimise(aff.P, y0, pair_scale=None, **kw)
+    np.testing.assert_array_equal(pair.embedding, plain.embedding)
+    on = optimise(aff.P, y0, scales=point_scales(aff.beta), pair_scale="mean", plain_early_exaggeration=False, **kw)
+    assert not np.allclose(on.embedding, plain.embedding)
 
 
 def test_repulsive_gradient_hook_replaces_rep_over_z():

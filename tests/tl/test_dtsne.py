@@ -122,6 +122,8 @@ def _unchanged(adata: ad.AnnData, before: ad.AnnData) -> bool:
         ({"learning_rate": -1.0}, ValueError, r"learning_rate must be 'auto' or a positive number"),
         ({"device": "cuda"}, ValueError, r"runs on the CPU only"),
         ({"theta": 0.0, "repulsion": "barnes_hut"}, ValueError, r"theta=0.0 must lie in"),
+        ({"affinities": "raw"}, ValueError, r"affinities='raw' is not one of 'balanced', 'symmetrised'"),
+        ({"n_components": 4, "repulsion": "barnes_hut"}, ValueError, r"at most 3 embedding dimensions, got 4"),
     ],
 )
 def test_bad_options_raise_and_leave_adata_unchanged(kwargs, error, match):

@@ -7,6 +7,7 @@ Stages (each a pure function over arrays, so a caller can swap one):
 2. :func:`conditional_affinities` recomputes p_{j|i} with the pair bandwidth beta_ij of a pair
    scale (see :mod:`._pair_scale`); with ``pair_scale=None`` this is plain t-SNE's p_{j|i}.
 3. :func:`symmetrise` gives p_ij = (p_{j|i} + p_{i|j}) / (2n) as CSR: O(n k) memory, never n x n.
+4. Optionally, :func:`balance` rescales P symmetrically until every row sums to 1/n (Sinkhorn).
 """
 
 from __future__ import annotations
@@ -102,6 +103,30 @@ def symmetrise(indices: np.ndarray, p_cond: np.ndarray) -> sparse.csr_matrix:
     return p
 
 
+def balance(P: sparse.csr_matrix, *, tol: float = 1e-4, max_iter: int = 1000) -> sparse.csr_matrix:
+    """The doubly stochastic rescaling diag(u) P diag(u) of a symmetric P, normalised to sum 1.
+
+    Symmetric Sinkhorn-Knopp iteration: u_i <- u_i / sqrt(n u_i (P u)_i) until every row of the
+    result sums to 1/n within a relative ``tol``. Symmetrised perplexity affinities give the hubs
+    of high-dimensional data (points near a cluster's centre, neighbours of many others) a total
+    affinity several times 1/n; the embedding then packs them into a dense core that the data do
+    not have. Balancing gives every point the same total attraction and keeps P's sparsity and
+    symmetry (SNEkhorn, Van Assel et al. 2023, uses doubly stochastic affinities for the same reason).
+    """
+    P = sparse.csr_matrix(P, dtype=np.float64)
+    n = P.shape[0]
+    u = np.ones(n)
+    for _ in range(max_iter):
+        rows = n * u * (P @ u)
+        if np.abs(rows - 1.0).max() < tol:
+            break
+        u /= np.sqrt(rows)
+    out = (sparse.diags(u) @ P @ sparse.diags(u)).tocsr()
+    out.data /= out.data.sum()
+    out.sort_indices()
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class Affinities:
     """The input similarities of an embedding.
@@ -127,6 +152,7 @@ def perplexity_affinities(
     perplexity: float,
     *,
     pair_scale: str | None = "mean",
+    balanced: bool = False,
     tol: float = 1e-5,
     max_iter: int = 50,
 ) -> Affinities:
@@ -140,6 +166,8 @@ def perplexity_affinities(
         Target perplexity; must be below the number of neighbours k.
     pair_scale
         Pair-bandwidth rule, ``"mean"`` or ``"geometric"``; ``None`` gives plain t-SNE affinities.
+    balanced
+        Rescale the symmetrised P so that every row sums to 1/n (:func:`balance`).
     tol, max_iter
         Bisection tolerance on the entropy (nats) and step limit.
 
@@ -160,4 +188,5 @@ def perplexity_affinities(
     d2 = np.ascontiguousarray(distances**2)
     beta = calibrate_beta(d2, float(perplexity), float(tol), int(max_iter))
     p_cond = conditional_affinities(indices, d2, beta, code)
-    return Affinities(P=symmetrise(indices, p_cond), beta=beta, perplexity=float(perplexity))
+    P = symmetrise(indices, p_cond)
+    return Affinities(P=balance(P) if balanced else P, beta=beta, perplexity=float(perplexity))

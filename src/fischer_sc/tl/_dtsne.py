@@ -20,6 +20,7 @@ def dtsne(
     early_exaggeration_iter: int = 250,
     learning_rate: float | Literal["auto"] = "auto",
     pair_scale: Literal["mean", "geometric"] | None = "mean",
+    affinities: Literal["balanced", "symmetrised"] = "balanced",
     repulsion: Literal["auto", "exact", "barnes_hut"] = "auto",
     theta: float = 1.0,
     metric: str = "euclidean",
@@ -65,6 +66,11 @@ def dtsne(
         perplexity calibration: ``"mean"`` (default) uses (sigma_i + sigma_j) / 2,
         ``"geometric"`` sqrt(sigma_i sigma_j); ``None`` gives plain t-SNE from the same engine.
         The same rule sets the high-dimensional bandwidth of the pair.
+    affinities
+        ``"balanced"`` (default) rescales the symmetrised input affinities so that every
+        observation's sum to 1/n (Sinkhorn). In high dimensions the cells near a cluster's centre
+        are neighbours of many others and would otherwise draw a dense core into the embedding
+        that the data do not have. ``"symmetrised"`` keeps t-SNE's (p_j|i + p_i|j) / 2n.
     repulsion
         Estimator of the repulsive forces: ``"exact"`` (O(n^2) per iteration, O(n) memory),
         ``"barnes_hut"`` (O(n log n), up to 3 embedding dimensions), or ``"auto"``: exact up to

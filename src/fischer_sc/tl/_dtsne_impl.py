@@ -36,6 +36,9 @@ def _check_options(a: dict[str, Any]) -> None:
 
     pair_scale_code(a["pair_scale"])
     check_repulsion(a["repulsion"])
+    if a["affinities"] not in ("balanced", "symmetrised"):
+        msg = f"affinities={a['affinities']!r} is not one of 'balanced', 'symmetrised'."
+        raise ValueError(msg)
     if not isinstance(a["perplexity"], numbers.Real) or not math.isfinite(a["perplexity"]) or a["perplexity"] < 1:
         msg = f"perplexity must be a number >= 1, got {a['perplexity']!r}; 30 is the usual choice."
         raise ValueError(msg)
@@ -115,7 +118,9 @@ def run_dtsne(adata: AnnData, a: dict[str, Any]) -> AnnData | None:
         msg = f"n_components={a['n_components']} exceeds the {x.shape[1]} dimensions of the representation."
         raise ValueError(msg)
     indices, distances, perplexity = _neighbours(adata, x, a, seed, n_jobs)
-    aff = perplexity_affinities(indices, distances, perplexity, pair_scale=a["pair_scale"])
+    aff = perplexity_affinities(
+        indices, distances, perplexity, pair_scale=a["pair_scale"], balanced=a["affinities"] == "balanced"
+    )
     scales = point_scales(aff.beta) if a["pair_scale"] is not None else None
     result = optimise(
         aff.P,
