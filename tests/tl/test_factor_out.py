@@ -9,7 +9,7 @@ import scanpy as sc
 from scipy import sparse
 
 import fischer_sc as fs
-from fischer_sc.metrics import knn_label_accuracy, label_overlap_auc
+from fischer_sc.metrics import knn_label_accuracy, label_overlap_auc, neighbourhood_overlap_auc
 from fischer_sc.testing import h5ad_roundtrip, small_adata
 
 FAST = {"perplexity": 10.0, "progress": False}
@@ -17,41 +17,55 @@ FAST = {"perplexity": 10.0, "progress": False}
 
 @pytest.fixture(scope="module")
 def blocks():
-    """A 700-point subsample of the paper's synthetic set (two independent 4-cluster blocks)."""
+    """A 500-point subsample of the paper's synthetic set (two independent 4-cluster blocks)."""
     adata = fs.datasets.factor_out_blocks(0)
     rng = np.random.default_rng(0)
-    return adata[np.sort(rng.choice(adata.n_obs, 700, replace=False))].copy()
+    return adata[np.sort(rng.choice(adata.n_obs, 500, replace=False))].copy()
 
 
-@pytest.mark.parametrize(
-    ("method", "prior", "kwargs"),
-    [
-        ("jedi", "labels", {}),
-        ("jedi", "distances", {}),
-        ("confetti", "labels", {"embedding": "tsne"}),
-        ("confetti", "distances", {"embedding": "tsne"}),
-        ("ctsne", "labels", {}),
-    ],
-)
-def test_prior_clusters_vanish_hidden_ones_stay(blocks, method, prior, kwargs):
-    adata = blocks.copy()
-    la, lb = adata.obs["block_a"].to_numpy(), adata.obs["block_b"].to_numpy()
-    if prior == "labels":
-        fs.tl.factor_out(adata, "block_a", method=method, progress=False, **kwargs)
-    else:
-        fs.tl.factor_out(adata, prior=adata.obsm["X_block_a"], method=method, progress=False, **kwargs)
-    y = adata.obsm["X_factor_out"]
-    assert label_overlap_auc(y, la) < 0.1, "the prior's clusters are still grouped"
-    assert label_overlap_auc(y, lb) > 0.3, "the hidden clusters were lost"
-    assert knn_label_accuracy(y, lb) > 0.9
-
-
-def test_plain_tsne_shows_both_blocks(blocks):
+@pytest.fixture(scope="module")
+def plain_areas(blocks):
+    """Prior areas of plain t-SNE (same engine, no prior): the labels' and the distances'."""
     adata = blocks.copy()
     fs.tl.dtsne(adata, pair_scale=None, progress=False)
     y = adata.obsm["X_dtsne"]
-    assert label_overlap_auc(y, adata.obs["block_a"].to_numpy()) > 0.3
-    assert label_overlap_auc(y, adata.obs["block_b"].to_numpy()) > 0.3
+    return label_overlap_auc(y, adata.obs["block_a"].to_numpy(), normalise=True), neighbourhood_overlap_auc(
+        adata.obsm["X_block_a"], y
+    )
+
+
+# Parameters that factor block A out on this data (spec §6 acceptance tests 4-5); the defaults
+# lam=1 are the papers' objectives and are too weak here (see docs/factor_out.md).
+PLANTED = [
+    ("jedi", "labels", {"lam": 10.0}),
+    ("jedi", "distances", {"lam": 10.0, "prior_perplexity": 100.0}),
+    ("confetti", "labels", {"embedding": "tsne", "lam": 2.0}),
+    ("confetti", "distances", {"embedding": "tsne", "lam": 2.0}),
+    ("ctsne", "labels", {}),
+]
+
+
+@pytest.mark.parametrize(("method", "prior", "kwargs"), PLANTED)
+def test_prior_clusters_vanish_hidden_ones_stay(blocks, plain_areas, method, prior, kwargs):
+    adata = blocks.copy()
+    la, lb = adata.obs["block_a"].to_numpy(), adata.obs["block_b"].to_numpy()
+    key = "block_a" if prior == "labels" else "X_block_a"
+    fs.tl.factor_out(adata, key, method=method, progress=False, **kwargs)
+    y = adata.obsm["X_factor_out"]
+    if prior == "labels":
+        prior_area, plain = label_overlap_auc(y, la, normalise=True), plain_areas[0]
+    else:
+        prior_area, plain = neighbourhood_overlap_auc(adata.obsm["X_block_a"], y), plain_areas[1]
+    hidden_area = label_overlap_auc(y, lb, normalise=True)
+    msg = f"prior area {prior_area:.3f} (plain t-SNE {plain:.3f}), hidden area {hidden_area:.3f}"
+    assert prior_area < min(0.15, plain / 3), "the prior's clusters are still grouped: " + msg
+    assert hidden_area > 0.6, "the hidden clusters were lost: " + msg
+    assert knn_label_accuracy(y, lb) > 0.9
+
+
+def test_plain_tsne_shows_the_prior(plain_areas):
+    assert plain_areas[0] > 0.5
+    assert plain_areas[1] > 0.1
 
 
 def test_confetti_umap_writes_a_scanpy_graph(tmp_path):
