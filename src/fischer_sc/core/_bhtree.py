@@ -45,7 +45,11 @@ _BLOCK = 256  # points per traversal block (one stack each)
 
 @njit(parallel=True)
 def morton_keys(y: np.ndarray, bits: int) -> tuple[np.ndarray, float, np.ndarray]:
-    """Interleaved ``bits``-per-axis keys of ``y`` in its bounding cube; also the cube's side and corner."""
+    """Interleaved ``bits``-per-axis keys of ``y`` in its bounding cube; also the cube's side and corner.
+
+    Keys are int64 (``bits * dim <= 63``): numba turns mixed uint64/int64 arithmetic into
+    float64, which made the tree build six times slower with unsigned keys.
+    """
     n, dim = y.shape
     lo = np.empty(dim)
     side = 0.0
@@ -54,13 +58,15 @@ def morton_keys(y: np.ndarray, bits: int) -> tuple[np.ndarray, float, np.ndarray
         side = max(side, y[:, c].max() - lo[c])
     side = side * (1.0 + 1e-9) if side > 0.0 else 1.0
     top = (1 << bits) - 1
-    keys = np.empty(n, dtype=np.uint64)
+    keys = np.empty(n, dtype=np.int64)
     for i in numba.prange(n):
-        key = np.uint64(0)
+        q = np.empty(dim, dtype=np.int64)
+        for c in range(dim):
+            q[c] = np.int64((y[i, c] - lo[c]) / side * top)
+        key = 0
         for b in range(bits - 1, -1, -1):
             for c in range(dim):
-                q = np.int64((y[i, c] - lo[c]) / side * top)
-                key = (key << np.uint64(1)) | np.uint64((q >> b) & 1)
+                key = (key << 1) | ((q[c] >> b) & 1)
         keys[i] = key
     return keys, side, lo
 
@@ -78,7 +84,7 @@ def morton_order(keys: np.ndarray, hint: np.ndarray | None = None) -> np.ndarray
 
 
 @njit(inline="always")
-def _child_end(keys: np.ndarray, lo: int, hi: int, shift: np.uint64, mask: np.uint64, child: np.uint64) -> int:
+def _child_end(keys: np.ndarray, lo: int, hi: int, shift: int, mask: int, child: int) -> int:
     """First position in ``keys[lo:hi]`` whose digit at ``shift`` exceeds ``child`` (binary search)."""
     while lo < hi:
         mid = (lo + hi) >> 1
@@ -90,37 +96,35 @@ def _child_end(keys: np.ndarray, lo: int, hi: int, shift: np.uint64, mask: np.ui
 
 
 @njit
-def build_tree(
-    keys: np.ndarray, dim: int, bits: int, leaf_size: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Cells of the sorted ``keys``: (start, stop, level, first_child, n_children) per node, root first.
+def _build_tree_into(
+    keys: np.ndarray,
+    dim: int,
+    bits: int,
+    leaf_size: int,
+    start: np.ndarray,
+    stop: np.ndarray,
+    level: np.ndarray,
+    first: np.ndarray,
+    count: np.ndarray,
+) -> int:
+    """Fill the node arrays breadth-first; return the number of nodes, or -1 when they are too short.
 
-    Children of a node are stored contiguously; a node with ``n_children == 0`` is a leaf. A
-    node's points share the key prefix of its level, so each child's end is a binary search for
-    the next digit.
+    The arrays are never reallocated in here: numba reference-counts arrays that a loop
+    reassigns, which cost a factor of five.
     """
     n = keys.shape[0]
-    cap = 2 * n + 16
-    start = np.empty(cap, dtype=np.int64)
-    stop = np.empty(cap, dtype=np.int64)
-    level = np.empty(cap, dtype=np.int64)
-    first = np.zeros(cap, dtype=np.int64)
-    count = np.zeros(cap, dtype=np.int64)
-    start[0], stop[0], level[0] = 0, n, 0
+    cap = start.shape[0]
+    start[0], stop[0], level[0], first[0], count[0] = 0, n, 0, 0, 0
     n_nodes = 1
-    mask = np.uint64((1 << dim) - 1)
+    mask = (1 << dim) - 1
     node = 0
     while node < n_nodes:
         a, b, lev = start[node], stop[node], level[node]
+        first[node], count[node] = 0, 0
         if b - a > leaf_size and lev < bits:
-            if n_nodes + (1 << dim) > cap:  # grow (only for pathological duplicate-heavy data)
-                cap *= 2
-                start = _grow(start, cap)
-                stop = _grow(stop, cap)
-                level = _grow(level, cap)
-                first = _grow(first, cap)
-                count = _grow(count, cap)
-            shift = np.uint64((bits - 1 - lev) * dim)
+            if n_nodes + (1 << dim) > cap:
+                return -1
+            shift = (bits - 1 - lev) * dim
             first[node] = n_nodes
             p = a
             while p < b:
@@ -130,14 +134,26 @@ def build_tree(
                 count[node] += 1
                 p = q
         node += 1
-    return start[:n_nodes], stop[:n_nodes], level[:n_nodes], first[:n_nodes], count[:n_nodes]
+    return n_nodes
 
 
-@njit
-def _grow(a: np.ndarray, cap: int) -> np.ndarray:
-    out = np.zeros(cap, dtype=a.dtype)
-    out[: a.shape[0]] = a
-    return out
+def build_tree(
+    keys: np.ndarray, dim: int, bits: int, leaf_size: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Cells of the sorted ``keys``: (start, stop, level, first_child, n_children) per node, root first.
+
+    Children of a node are stored contiguously; a node with ``n_children == 0`` is a leaf. A
+    node's points share the key prefix of its level, so each child's end is a binary search for
+    the next digit. Room for 2n nodes suffices unless many points share a cell down to the
+    last level (duplicates); then the arrays double until they fit.
+    """
+    cap = 2 * keys.shape[0] + 16
+    while True:
+        arrays = tuple(np.empty(cap, dtype=np.int64) for _ in range(5))
+        n_nodes = _build_tree_into(keys, dim, bits, leaf_size, *arrays)
+        if n_nodes >= 0:
+            return tuple(a[:n_nodes] for a in arrays)
+        cap *= 2
 
 
 # Columns of the node table: one row of 16 float64 (two cache lines) per node, so the traversal
@@ -211,14 +227,14 @@ def summarise(
 
 
 @njit(inline="always")
-def cell_width_moments(code: int, a: float, row: np.ndarray) -> tuple[float, float]:
+def cell_width_moments(code: int, a: float, nodes: np.ndarray, node: int) -> tuple[float, float]:
     """Mean and variance of u_ij over the points j of a cell, for a point i with radius ``a``.
 
     From the cell's mean powers of s: u = (a + s)^2 / 4 needs the first four, u = a s two.
     """
-    m1, m2 = row[_POW], row[_POW + 1]
+    m1, m2 = nodes[node, _POW], nodes[node, _POW + 1]
     if code == 0:  # u = (a + s)^2 / 4
-        m3, m4 = row[_POW + 2], row[_POW + 3]
+        m3, m4 = nodes[node, _POW + 2], nodes[node, _POW + 3]
         mean = 0.25 * (a * a + 2.0 * a * m1 + m2)
         second = (a**4 + 4.0 * a**3 * m1 + 6.0 * a * a * m2 + 4.0 * a * m3 + m4) / 16.0
     elif code == 1:  # u = a s
@@ -280,28 +296,27 @@ def traverse(
                             ay += f * dy
                             az += f * dz
                     continue
-                row = nodes[node]
-                dx, dy, dz = xp - row[_COM], yp - row[_COM + 1], zp - row[_COM + 2]
+                dx, dy, dz = xp - nodes[node, _COM], yp - nodes[node, _COM + 1], zp - nodes[node, _COM + 2]
                 d2 = dx * dx + dy * dy + dz * dz
                 accept = not (a <= p < b)
                 if accept:
                     # The expansion below is in powers of (cell width)^2 / (u + d^2), the kernel's
                     # own length scale at that distance: near cells are far enough when the kernel
                     # is flat across them, and cells whose widths u spread too much are opened.
-                    u, var = cell_width_moments(code, sp, row)
+                    u, var = cell_width_moments(code, sp, nodes, node)
                     inv = 1.0 / (u + d2)
-                    accept = row[_REACH2] * inv < 1.0 and var * inv * inv < theta2
+                    accept = nodes[node, _REACH2] * inv < 1.0 and var * inv * inv < theta2
                 if accept:
                     # Taylor terms: u inv - u inv^2 tr(C) + 4 u inv^3 R'CR - d^2 var inv^3 for w, and
                     # for the force R (u inv^2 - 2 u inv^3 tr(C) + 12 u inv^4 R'CR + (u - 2 d^2) var inv^4)
                     # - 4 u inv^3 C R, with R = y_p - centre of mass.
-                    size = row[_SIZE]
+                    size = nodes[node, _SIZE]
                     inv2 = inv * inv
                     inv3 = inv2 * inv
-                    tr = row[_COV] + row[_COV + 1] + row[_COV + 2]
-                    crx = row[_COV] * dx + row[_COV + 3] * dy + row[_COV + 4] * dz
-                    cry = row[_COV + 3] * dx + row[_COV + 1] * dy + row[_COV + 5] * dz
-                    crz = row[_COV + 4] * dx + row[_COV + 5] * dy + row[_COV + 2] * dz
+                    tr = nodes[node, _COV] + nodes[node, _COV + 1] + nodes[node, _COV + 2]
+                    crx = nodes[node, _COV] * dx + nodes[node, _COV + 3] * dy + nodes[node, _COV + 4] * dz
+                    cry = nodes[node, _COV + 3] * dx + nodes[node, _COV + 1] * dy + nodes[node, _COV + 5] * dz
+                    crz = nodes[node, _COV + 4] * dx + nodes[node, _COV + 5] * dy + nodes[node, _COV + 2] * dz
                     rcr = dx * crx + dy * cry + dz * crz
                     z += size * (u * inv - d2 * var * inv3 - u * inv2 * tr + 4.0 * u * inv3 * rcr)
                     f = size * (u * inv2 + (u - 2.0 * d2) * var * inv2 * inv2 - 2.0 * u * inv3 * tr + 12.0 * u * inv2 * inv2 * rcr)
