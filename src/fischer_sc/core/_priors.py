@@ -126,16 +126,24 @@ def label_prior_affinities(codes: np.ndarray, k: int, rng: np.random.Generator) 
 
 
 def _sample_rows(rng: np.random.Generator, m: int, k: int) -> np.ndarray:
-    """For each of m rows, k distinct integers in [0, m - 1) (rejection of repeats, O(m k) memory)."""
-    out = rng.integers(m - 1, size=(m, k))
-    for _ in range(100):
-        srt = np.sort(out, axis=1)
-        dup_rows = np.flatnonzero((np.diff(srt, axis=1) == 0).any(axis=1))
-        if dup_rows.size == 0:
-            return out
-        out[dup_rows] = rng.integers(m - 1, size=(dup_rows.size, k))
-    for r in dup_rows:  # pragma: no cover - only for k close to m
-        out[r] = rng.choice(m - 1, size=k, replace=False)
+    """For each of m rows, k distinct integers drawn uniformly from [0, m - 1), in O(m k log k).
+
+    Draws 2k integers with replacement per row; the distinct ones form a uniform random subset,
+    and k of them taken in a random order are a uniform k-subset. Rows with fewer than k
+    distinct draws (rare for m > 4k) are drawn again.
+    """
+    out = np.empty((m, k), dtype=np.int64)
+    todo = np.arange(m)
+    while todo.size:
+        draws = np.sort(rng.integers(m - 1, size=(todo.size, 2 * k)), axis=1)
+        dup = np.zeros(draws.shape, dtype=bool)
+        dup[:, 1:] = draws[:, 1:] == draws[:, :-1]
+        ok = (~dup).sum(axis=1) >= k
+        keys = rng.random(draws.shape)
+        keys[dup] = 2.0  # repeats last
+        pick = np.argpartition(keys, k - 1, axis=1)[:, :k]
+        out[todo[ok]] = np.take_along_axis(draws, pick, axis=1)[ok]
+        todo = todo[~ok]
     return out
 
 
