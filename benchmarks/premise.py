@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
@@ -62,18 +63,23 @@ def run_method(method: str, data_path: Path, workdir: Path, threads: int, timeou
     out = workdir / f"{method}.json"
     env = {**os.environ, **{v: str(threads) for v in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS", "MKL_NUM_THREADS")}}
     t = time.perf_counter()
+    # A session of its own, so that a timeout also ends pypremise's C++ grandchild.
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, method, str(data_path), str(out)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
-        proc = subprocess.run(
-            [sys.executable, "-c", CHILD, method, str(data_path), str(out)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
+        _, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
         return {"status": f"timeout after {timeout:.0f} s"}
     if proc.returncode != 0:
-        lines = [ln.strip() for ln in proc.stderr.splitlines() if ln.strip()]
+        lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
         reason = next((ln for ln in lines if "Assertion" in ln or "Error" in ln), lines[-1] if lines else "")
         return {"status": f"failed (exit {proc.returncode}): {reason[:200]}".replace("|", "/")}
     res = json.loads(out.read_text())
