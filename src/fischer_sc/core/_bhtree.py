@@ -236,7 +236,8 @@ def cell_width_moments(code: int, a: float, nodes: np.ndarray, node: int) -> tup
     if code == 0:  # u = (a + s)^2 / 4
         m3, m4 = nodes[node, _POW + 2], nodes[node, _POW + 3]
         mean = 0.25 * (a * a + 2.0 * a * m1 + m2)
-        second = (a**4 + 4.0 * a**3 * m1 + 6.0 * a * a * m2 + 4.0 * a * m3 + m4) / 16.0
+        a2 = a * a  # E[(a + s)^4] by Horner in a, without pow()
+        second = (((a2 + 4.0 * a * m1 + 6.0 * m2) * a + 4.0 * m3) * a + m4) / 16.0
     elif code == 1:  # u = a s
         mean = a * m1
         second = a * a * m2
