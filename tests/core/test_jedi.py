@@ -137,7 +137,7 @@ def test_kernel_matches_numpy_reference():
     z = 37.5
     c = js_constant(0.3, 0.6)
     prior_term(
-        Pps.indptr.astype(np.int64), Pps.indices.astype(np.int64), Pps.data, y, z, 0.3, 0.6, c, out, qr, gqr, jsr
+        Pps.indptr.astype(np.int64), Pps.indices.astype(np.int64), Pps.data, y, z, 0.3, 0.6, c, out, qr, gqr, jsr, True
     )
     s, sq, sgq, js = prior_term_reference(Pps, y, z, 0.3, 0.6)
     np.testing.assert_allclose(out, s, rtol=1e-12, atol=1e-15)
@@ -180,3 +180,17 @@ def test_ctsne_hook_matches_autograd():
     np.testing.assert_allclose(grad, t.grad.numpy(), rtol=1e-9, atol=1e-12)
     r = same[~np.eye(n, dtype=bool)].mean()
     assert hook.a * r + hook.b * (1 - r) == pytest.approx(1.0)
+
+
+def test_js_is_evaluated_only_when_asked():
+    P, Pp, y = _problem(4, n=15)
+    n = y.shape[0]
+    rep, z_rows = np.empty_like(y), np.empty(n)
+    repulsion_exact(y, np.ones(n), 2, rep, z_rows)
+    z = float(z_rows.sum())
+    lazy = JediRepulsion(sparse.csr_matrix(Pp), js_iteration=7)
+    eager = JediRepulsion(sparse.csr_matrix(Pp))
+    np.testing.assert_array_equal(lazy(3, y, rep, z), eager(3, y, rep, z))
+    assert np.isnan(lazy.js) and np.isfinite(eager.js)
+    lazy(7, y, rep, z)
+    assert lazy.js == pytest.approx(eager.js)

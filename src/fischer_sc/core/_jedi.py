@@ -71,12 +71,14 @@ def prior_term(
     q_rows: np.ndarray,
     gq_rows: np.ndarray,
     js_rows: np.ndarray,
+    with_js: bool,
 ) -> None:
     """The sparse JS part over the edges of P' (CSR ``indptr``, ``indices``, values ``pp``).
 
     Writes per row ``out[i] = S_i`` (see the module docstring), ``q_rows[i] = sum_j q_ij``,
     ``gq_rows[i] = sum_j G^JS_ij q_ij`` and ``js_rows[i]``, the row's part of
-    alpha KL(P' || M1) + (1 - alpha) sum q log(q / M2) over the prior edges. Each row is written
+    alpha KL(P' || M1) + (1 - alpha) sum q log(q / M2) over the prior edges (only when
+    ``with_js``: its extra logarithm is a third of the kernel's cost). Each row is written
     by one thread only, so the result does not depend on the thread count.
     """
     n, dim = y.shape
@@ -97,10 +99,13 @@ def prior_term(
             p = pp[e]
             m1 = beta * q + (1.0 - beta) * p
             m2 = beta * p + (1.0 - beta) * q
-            g = -alpha * beta * p / m1 + (1.0 - alpha) * (1.0 + math.log(q / m2) - (1.0 - beta) * q / m2)
+            ratio = q / m2
+            log_ratio = math.log(ratio)
+            g = -alpha * beta * p / m1 + (1.0 - alpha) * (1.0 + log_ratio - (1.0 - beta) * ratio)
             sq += q
             sgq += g * q
-            sjs += alpha * p * math.log(p / m1) + (1.0 - alpha) * q * math.log(q / m2)
+            if with_js:
+                sjs += alpha * p * math.log(p / m1) + (1.0 - alpha) * q * log_ratio
             f = w * w / z * (g - c)
             for c_ in range(dim):
                 out[i, c_] += f * (y[i, c_] - y[j, c_])
@@ -144,8 +149,11 @@ class JediRepulsion:
     start
         First iteration with the JS term (the end of early exaggeration); before it the hook
         gives plain t-SNE's ``rep / z``.
+    js_iteration
+        Iteration at which to evaluate the divergence itself (e.g. the last one); ``None``
+        evaluates it at every call.
     js
-        JS^alpha_beta(P' || Q) at the last call with the term on (``nan`` before).
+        JS^alpha_beta(P' || Q) at the last evaluation (``nan`` before).
     """
 
     P_prior: sparse.csr_matrix
@@ -153,6 +161,7 @@ class JediRepulsion:
     beta: float = 0.5
     weight: float = 1.0
     start: int = 0
+    js_iteration: int | None = None
     js: float = field(default=float("nan"))
 
     def __post_init__(self) -> None:
@@ -171,13 +180,26 @@ class JediRepulsion:
         n = y.shape[0]
         s = np.empty_like(y)
         q_rows, gq_rows, js_rows = np.empty(n), np.empty(n), np.empty(n)
+        with_js = self.js_iteration is None or iteration == self.js_iteration
         prior_term(
-            self._indptr, self._indices, self._data, y, z, self.alpha, self.beta, self.c, s, q_rows, gq_rows, js_rows
+            self._indptr,
+            self._indices,
+            self._data,
+            y,
+            z,
+            self.alpha,
+            self.beta,
+            self.c,
+            s,
+            q_rows,
+            gq_rows,
+            js_rows,
+            with_js,
         )
         q_prior = float(q_rows.sum())
         g_bar = self.c * (1.0 - q_prior) + float(gq_rows.sum())
-        # Non-prior pairs: each contributes q log(1 / (1 - beta)) to KL(Q || M2).
-        self.js = float(js_rows.sum()) + self.c * (1.0 - q_prior)
+        if with_js:  # non-prior pairs each contribute q log(1 / (1 - beta)) to KL(Q || M2)
+            self.js = float(js_rows.sum()) + self.c * (1.0 - q_prior)
         return (1.0 + self.weight * (g_bar - self.c)) * rep / z - self.weight * s
 
 

@@ -117,7 +117,12 @@ def _run_jedi(x: np.ndarray, prior: Prior, a: dict[str, Any], seed: int, info: d
     # The JS term starts after early exaggeration: exaggeration scales only the KL attraction,
     # and a prior term acting on the compressed early layout would only fight it.
     hook = JediRepulsion(
-        P_prior, alpha=float(a["alpha"]), beta=float(a["beta"]), weight=float(a["lam"]), start=EXAGGERATION_ITER
+        P_prior,
+        alpha=float(a["alpha"]),
+        beta=float(a["beta"]),
+        weight=float(a["lam"]),
+        start=EXAGGERATION_ITER,
+        js_iteration=N_ITER - 1,
     )
     y = _tsne(P, x, progress=progress_enabled(a["progress"]), hook=hook)
     info["js_divergence"] = float(hook.js)
