@@ -144,7 +144,7 @@ def main() -> None:
             else:
                 p, r, f, n_err = score(res, d.rules)
                 ratio = (
-                    f"{res['seconds'] / peer['seconds']:.2f}x"
+                    f"{res['seconds'] / peer['seconds']:.2g}x"
                     if peer.get("status") == "ok" and meth != "pypremise"
                     else ""
                 )
