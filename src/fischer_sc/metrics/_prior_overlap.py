@@ -58,7 +58,7 @@ def label_overlap_auc(Y: np.ndarray, labels: np.ndarray, *, normalise: bool = Fa
 
     About 0 when the embedding ignores the labels; the largest value, reached when every point's
     nearest neighbours are all its same-label points, is below 0.5 and depends on the label
-    sizes (0.5 - |L| / 2n for equal groups). With ``normalise=True`` the area is divided by that
+    sizes (0.5 - m / 2n for equal groups of m points). With ``normalise=True`` the area is divided by that
     largest value, so 1 means perfectly separated labels whatever their sizes.
     """
     ks, nos = label_neighbourhood_overlap(Y, labels)
