@@ -7,7 +7,7 @@ import pytest
 from scipy import optimize, sparse
 
 from fischer_sc.core import num_threads, optimise, pca_init, perplexity_affinities, point_scales
-from fischer_sc.core._affinities import balance, calibrate_beta, conditional_affinities, symmetrise
+from fischer_sc.core._affinities import balance_affinities, calibrate_beta, conditional_affinities, symmetrise
 from fischer_sc.core._bhtree import build_tree, morton_keys, morton_order, repulsion_barnes_hut
 from fischer_sc.core._forces import (
     N_ATTRACTION_BLOCKS,
@@ -125,7 +125,7 @@ def test_balance_is_the_dense_sinkhorn_scaling():
     n, k = 40, 6
     idx = np.array([RNG.choice(np.delete(np.arange(n), i), k, replace=False) for i in range(n)])
     P = symmetrise(idx, conditional_affinities(idx, RNG.random((n, k)) * 4, RNG.uniform(0.2, 3, n), 0))
-    B = balance(P, tol=1e-12)
+    B = balance_affinities(P, tol=1e-12)
     # slow reference: alternate row and column scaling of the dense matrix, then symmetrise
     a = P.toarray()
     for _ in range(5000):

@@ -5,11 +5,12 @@ Kernels are module-level functions over arrays with an explicit RNG state, each 
 slow numpy/scipy reference.
 
 Embedding stages (openTSNE-style, each swappable): :func:`knn` (or :func:`knn_from_graph` for a
-scanpy graph) -> :func:`perplexity_affinities` -> :func:`pca_init` -> :func:`optimise`, with the
+scanpy graph) -> :func:`perplexity_affinities` (optionally :func:`balance_affinities`) -> :func:`pca_init` ->
+:func:`optimise`, with the
 per-pair kernel scale chosen by name (``PAIR_SCALES``).
 """
 
-from ._affinities import Affinities, perplexity_affinities
+from ._affinities import Affinities, balance_affinities, perplexity_affinities
 from ._binary_patterns import ExtractedPatterns, extract_patterns, select_thresholds
 from ._itemsets import (
     binary_csr,
@@ -38,6 +39,7 @@ __all__ = [
     "PAIR_SCALES",
     "REPULSIONS",
     "Affinities",
+    "balance_affinities",
     "BinaryNetConfig",
     "BinaryNetResult",
     "EmbeddingResult",

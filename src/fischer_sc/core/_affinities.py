@@ -7,7 +7,7 @@ Stages (each a pure function over arrays, so a caller can swap one):
 2. :func:`conditional_affinities` recomputes p_{j|i} with the pair bandwidth beta_ij of a pair
    scale (see :mod:`._pair_scale`); with ``pair_scale=None`` this is plain t-SNE's p_{j|i}.
 3. :func:`symmetrise` gives p_ij = (p_{j|i} + p_{i|j}) / (2n) as CSR: O(n k) memory, never n x n.
-4. Optionally, :func:`balance` rescales P symmetrically until every row sums to 1/n (Sinkhorn).
+4. Optionally, :func:`balance_affinities` rescales P symmetrically until every row sums to 1/n (Sinkhorn).
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ def symmetrise(indices: np.ndarray, p_cond: np.ndarray) -> sparse.csr_matrix:
     return p
 
 
-def balance(P: sparse.csr_matrix, *, tol: float = 1e-4, max_iter: int = 1000) -> sparse.csr_matrix:
+def balance_affinities(P: sparse.csr_matrix, *, tol: float = 1e-4, max_iter: int = 1000) -> sparse.csr_matrix:
     """The doubly stochastic rescaling diag(u) P diag(u) of a symmetric P, normalised to sum 1.
 
     Symmetric Sinkhorn-Knopp iteration: u_i <- u_i / sqrt(n u_i (P u)_i) until every row of the
@@ -167,7 +167,7 @@ def perplexity_affinities(
     pair_scale
         Pair-bandwidth rule, ``"mean"`` or ``"geometric"``; ``None`` gives plain t-SNE affinities.
     balanced
-        Rescale the symmetrised P so that every row sums to 1/n (:func:`balance`).
+        Rescale the symmetrised P so that every row sums to 1/n (:func:`balance_affinities`).
     tol, max_iter
         Bisection tolerance on the entropy (nats) and step limit.
 
@@ -189,4 +189,4 @@ def perplexity_affinities(
     beta = calibrate_beta(d2, float(perplexity), float(tol), int(max_iter))
     p_cond = conditional_affinities(indices, d2, beta, code)
     P = symmetrise(indices, p_cond)
-    return Affinities(P=balance(P) if balanced else P, beta=beta, perplexity=float(perplexity))
+    return Affinities(P=balance_affinities(P) if balanced else P, beta=beta, perplexity=float(perplexity))
