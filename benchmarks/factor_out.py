@@ -43,6 +43,12 @@ if method == "jedi":
     a.obs["cluster"] = pd.Categorical(labels.astype(str))
     fs.tl.factor_out(a, "cluster", method="jedi", use_rep="X", progress=False)
     y = a.obsm["X_factor_out"]
+elif method == "tsne_core":  # the same engine without the prior term
+    import anndata as ad
+    import fischer_sc as fs
+    a = ad.AnnData(x)
+    fs.tl.dtsne(a, use_rep="X", pair_scale=None, random_state=0, progress=False)
+    y = a.obsm["X_dtsne"]
 else:
     from openTSNE import TSNE
     y = np.asarray(TSNE(n_jobs=int(threads), random_state=0).fit(x))
@@ -132,7 +138,7 @@ def quality_rows(jedi_lam: float, *, paper_defaults: bool = False) -> list[dict]
     return rows
 
 
-def speed_rows(sizes: list[int], threads: int) -> list[dict]:
+def speed_rows(sizes: list[int], threads: int, methods: tuple[str, ...] = ("opentsne", "jedi")) -> list[dict]:
     """JEDI vs openTSNE wall time and peak memory at each size."""
     import fischer_sc as fs
 
@@ -142,7 +148,7 @@ def speed_rows(sizes: list[int], threads: int) -> list[dict]:
         x = np.asarray(adata.X, dtype=np.float32)
         labels = adata.obs["cluster"].cat.codes.to_numpy()
         with tempfile.TemporaryDirectory() as tmp:
-            res = {m: run_child(m, x, labels, threads, Path(tmp)) for m in ("opentsne", "jedi")}
+            res = {m: run_child(m, x, labels, threads, Path(tmp)) for m in methods}
         row = {"n": n, **{f"{m}_{k}": v for m, r in res.items() for k, v in r.items()}}
         if "seconds" in res["jedi"] and "seconds" in res["opentsne"]:
             row["ratio"] = res["jedi"]["seconds"] / res["opentsne"]["seconds"]
@@ -181,12 +187,13 @@ def main() -> None:
     parser.add_argument("--quality", action="store_true", help="areas on the synthetic set")
     parser.add_argument("--sizes", type=int, nargs="*", default=[], help="speed runs at these sizes")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--methods", nargs="+", default=["opentsne", "jedi"], help="opentsne, jedi, tsne_core")
     parser.add_argument("--jedi-lam", type=float, default=10.0)
     parser.add_argument("--paper-defaults", action="store_true", help="JEDI and CONFETTI at lam=1 instead")
     parser.add_argument("--note", default="Measured on a shared 2-core machine under load from other jobs.")
     args = parser.parse_args()
     quality = quality_rows(args.jedi_lam, paper_defaults=args.paper_defaults) if args.quality else []
-    speed = speed_rows(args.sizes, args.threads) if args.sizes else []
+    speed = speed_rows(args.sizes, args.threads, tuple(args.methods)) if args.sizes else []
     write_markdown(quality, speed, args.note)
 
 
