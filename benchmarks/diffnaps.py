@@ -160,6 +160,7 @@ def main() -> None:
     parser.add_argument("--hidden-dim", type=int, default=None, help="override DiffNaps' hidden width")
     parser.add_argument("--epochs", type=int, default=None, help="override DiffNaps' epochs")
     parser.add_argument("--batch-size", type=int, default=None, help="override DiffNaps' batch size")
+    parser.add_argument("--no-elastic", action="store_true", help="drop the W-shaped regularisers at 100k")
     args = parser.parse_args()
 
     rows = []
