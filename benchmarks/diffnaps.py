@@ -161,6 +161,13 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=None, help="override DiffNaps' epochs")
     parser.add_argument("--batch-size", type=int, default=None, help="override DiffNaps' batch size")
     parser.add_argument("--no-elastic", action="store_true", help="drop the W-shaped regularisers at 100k")
+    parser.add_argument(
+        "--scale-to-paper-width",
+        type=int,
+        default=None,
+        help="multiply lambda_s and the W-shaped weights by hidden_dim / this (the paper's h): the "
+        "penalties are means over units, so a narrower layer feels them more strongly per weight",
+    )
     args = parser.parse_args()
 
     rows = []

@@ -162,7 +162,9 @@ def diffnaps(
     lambda_c
         Weight of the classification loss.
     lambda_s
-        Weight of the pattern-size regulariser.
+        Weight of the pattern-size regulariser. It is averaged over the hidden units (as are the
+        ``elastic`` terms), so its pull on each weight grows as ``hidden_dim`` shrinks: when
+        reusing settings tuned for a wider layer, scale it by the ratio of the widths.
     elastic
         L1 and L2 weights of the elastic-net regulariser on the encoder.
     class_elastic
