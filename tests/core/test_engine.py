@@ -136,8 +136,18 @@ def test_balance_is_the_dense_sinkhorn_scaling():
     assert abs(B - B.T).max() < 1e-15 and B.sum() == pytest.approx(1.0)
     np.testing.assert_array_equal(B.indices, P.indices)  # same sparsity pattern
     np.testing.assert_array_equal(B.indptr, P.indptr)
-    aff = perplexity_affinities(idx, np.sqrt(RNG.random((n, k)) * 4), 3, balanced=True)
+    aff = perplexity_affinities(idx, np.sqrt(RNG.random((n, k)) * 4), 3, balance=1.0)
     np.testing.assert_allclose(np.asarray(aff.P.sum(axis=1)).ravel(), 1 / n, rtol=1e-3)
+    # half-way: the scaling is the square root of the full one
+    half = balance_affinities(P, 0.5, tol=1e-12)
+    u2 = B.toarray() / P.toarray().clip(1e-300)  # u_i u_j on the pattern, up to the final normalisation
+    h2 = half.toarray() / P.toarray().clip(1e-300)
+    mask = P.toarray() > 0
+    ratio = h2[mask] / np.sqrt(u2[mask])
+    np.testing.assert_allclose(ratio, ratio[0], rtol=1e-8)
+    np.testing.assert_array_equal(balance_affinities(P, 0.0).toarray(), P.toarray() / P.sum())
+    with pytest.raises(ValueError, match=r"balance=1.5 must lie in \[0, 1\]"):
+        perplexity_affinities(idx, np.sqrt(RNG.random((n, k)) * 4), 3, balance=1.5)
 
 
 @pytest.mark.parametrize("code", [0, 1, 2])

@@ -122,7 +122,7 @@ def _unchanged(adata: ad.AnnData, before: ad.AnnData) -> bool:
         ({"learning_rate": -1.0}, ValueError, r"learning_rate must be 'auto' or a positive number"),
         ({"device": "cuda"}, ValueError, r"runs on the CPU only"),
         ({"theta": 0.0, "repulsion": "barnes_hut"}, ValueError, r"theta=0.0 must lie in"),
-        ({"affinities": "raw"}, ValueError, r"affinities='raw' is not one of 'balanced', 'symmetrised'"),
+        ({"balance": 2.0}, ValueError, r"balance must be a number in \[0, 1\], got 2.0"),
         ({"n_components": 4, "repulsion": "barnes_hut"}, ValueError, r"at most 3 embedding dimensions, got 4"),
     ],
 )

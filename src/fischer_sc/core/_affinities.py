@@ -103,11 +103,15 @@ def symmetrise(indices: np.ndarray, p_cond: np.ndarray) -> sparse.csr_matrix:
     return p
 
 
-def balance_affinities(P: sparse.csr_matrix, *, tol: float = 1e-4, max_iter: int = 1000) -> sparse.csr_matrix:
-    """The doubly stochastic rescaling diag(u) P diag(u) of a symmetric P, normalised to sum 1.
+def balance_affinities(
+    P: sparse.csr_matrix, strength: float = 1.0, *, tol: float = 1e-4, max_iter: int = 1000
+) -> sparse.csr_matrix:
+    """The doubly stochastic rescaling diag(u) P diag(u) of a symmetric P, or part of the way there.
 
-    Symmetric Sinkhorn-Knopp iteration: u_i <- u_i / sqrt(n u_i (P u)_i) until every row of the
-    result sums to 1/n within a relative ``tol``. Symmetrised perplexity affinities give the hubs
+    Symmetric Sinkhorn-Knopp iteration: u_i <- u_i / sqrt(n u_i (P u)_i) until every row of
+    diag(u) P diag(u) sums to 1/n within a relative ``tol``. ``strength`` a in [0, 1] returns
+    diag(u^a) P diag(u^a) instead (normalised to sum 1): 0 leaves P as it is, 1 balances it fully,
+    and 1/2 goes half the way in the logarithm of the scaling. Symmetrised perplexity affinities give the hubs
     of high-dimensional data (points near a cluster's centre, neighbours of many others) a total
     affinity several times 1/n; the embedding then packs them into a dense core that the data do
     not have. Balancing gives every point the same total attraction and keeps P's sparsity and
@@ -121,6 +125,7 @@ def balance_affinities(P: sparse.csr_matrix, *, tol: float = 1e-4, max_iter: int
         if np.abs(rows - 1.0).max() < tol:
             break
         u /= np.sqrt(rows)
+    u = u**strength
     out = (sparse.diags(u) @ P @ sparse.diags(u)).tocsr()
     out.data /= out.data.sum()
     out.sort_indices()
@@ -152,7 +157,7 @@ def perplexity_affinities(
     perplexity: float,
     *,
     pair_scale: str | None = "mean",
-    balanced: bool = False,
+    balance: float = 0.0,
     tol: float = 1e-5,
     max_iter: int = 50,
 ) -> Affinities:
@@ -166,8 +171,9 @@ def perplexity_affinities(
         Target perplexity; must be below the number of neighbours k.
     pair_scale
         Pair-bandwidth rule, ``"mean"`` or ``"geometric"``; ``None`` gives plain t-SNE affinities.
-    balanced
-        Rescale the symmetrised P so that every row sums to 1/n (:func:`balance_affinities`).
+    balance
+        How far to rescale the symmetrised P towards equal row sums 1/n (:func:`balance_affinities`):
+        0 keeps t-SNE's P, 1 makes it doubly stochastic.
     tol, max_iter
         Bisection tolerance on the entropy (nats) and step limit.
 
@@ -189,4 +195,9 @@ def perplexity_affinities(
     beta = calibrate_beta(d2, float(perplexity), float(tol), int(max_iter))
     p_cond = conditional_affinities(indices, d2, beta, code)
     P = symmetrise(indices, p_cond)
-    return Affinities(P=balance_affinities(P) if balanced else P, beta=beta, perplexity=float(perplexity))
+    if not 0.0 <= balance <= 1.0:
+        msg = f"balance={balance!r} must lie in [0, 1]: 0 keeps t-SNE's affinities, 1 balances them fully."
+        raise ValueError(msg)
+    if balance > 0.0:
+        P = balance_affinities(P, balance)
+    return Affinities(P=P, beta=beta, perplexity=float(perplexity))

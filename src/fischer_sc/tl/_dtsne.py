@@ -20,7 +20,7 @@ def dtsne(
     early_exaggeration_iter: int = 250,
     learning_rate: float | Literal["auto"] = "auto",
     pair_scale: Literal["mean", "geometric"] | None = "mean",
-    affinities: Literal["balanced", "symmetrised"] = "balanced",
+    balance: float = 0.5,
     repulsion: Literal["auto", "exact", "barnes_hut"] = "auto",
     theta: float = 1.0,
     metric: str = "euclidean",
@@ -66,11 +66,14 @@ def dtsne(
         perplexity calibration: ``"mean"`` (default) uses (sigma_i + sigma_j) / 2,
         ``"geometric"`` sqrt(sigma_i sigma_j); ``None`` gives plain t-SNE from the same engine.
         The same rule sets the high-dimensional bandwidth of the pair.
-    affinities
-        ``"balanced"`` (default) rescales the symmetrised input affinities so that every
-        observation's sum to 1/n (Sinkhorn). In high dimensions the cells near a cluster's centre
-        are neighbours of many others and would otherwise draw a dense core into the embedding
-        that the data do not have. ``"symmetrised"`` keeps t-SNE's (p_j|i + p_i|j) / 2n.
+    balance
+        How far the input affinities are rescaled towards equal totals per observation (symmetric
+        Sinkhorn balancing, in the logarithm of the scaling): 0 keeps t-SNE's symmetrised
+        affinities, 1 makes them doubly stochastic. In high dimensions the cells near a cluster's
+        centre are neighbours of many others and draw a dense core into the embedding that the
+        data do not have; balancing removes it. 0.5 (default) kept kNN recall within 0.94x of
+        openTSNE's on pbmc68k_reduced (full balancing: 0.90x) and raised the density correlation
+        on the 50- and 150-dimensional toys by 0.06-0.10.
     repulsion
         Estimator of the repulsive forces: ``"exact"`` (O(n^2) per iteration, O(n) memory),
         ``"barnes_hut"`` (O(n log n), up to 3 embedding dimensions), or ``"auto"``: exact up to

@@ -36,8 +36,9 @@ def _check_options(a: dict[str, Any]) -> None:
 
     pair_scale_code(a["pair_scale"])
     check_repulsion(a["repulsion"])
-    if a["affinities"] not in ("balanced", "symmetrised"):
-        msg = f"affinities={a['affinities']!r} is not one of 'balanced', 'symmetrised'."
+    b = a["balance"]
+    if not isinstance(b, numbers.Real) or isinstance(b, bool) or not 0.0 <= b <= 1.0:
+        msg = f"balance must be a number in [0, 1], got {b!r}; 0 keeps t-SNE's affinities, 0.5 is the default."
         raise ValueError(msg)
     if not isinstance(a["perplexity"], numbers.Real) or not math.isfinite(a["perplexity"]) or a["perplexity"] < 1:
         msg = f"perplexity must be a number >= 1, got {a['perplexity']!r}; 30 is the usual choice."
@@ -119,7 +120,7 @@ def run_dtsne(adata: AnnData, a: dict[str, Any]) -> AnnData | None:
         raise ValueError(msg)
     indices, distances, perplexity = _neighbours(adata, x, a, seed, n_jobs)
     aff = perplexity_affinities(
-        indices, distances, perplexity, pair_scale=a["pair_scale"], balanced=a["affinities"] == "balanced"
+        indices, distances, perplexity, pair_scale=a["pair_scale"], balance=float(a["balance"])
     )
     scales = point_scales(aff.beta) if a["pair_scale"] is not None else None
     result = optimise(
