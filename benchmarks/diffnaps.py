@@ -185,9 +185,27 @@ def main() -> None:
             }
             runs = []
             if "diffnaps" in args.methods:
-                runs.append(
-                    ("diffnaps", "DiffNaps (fs.tl.diffnaps)", {**diffnaps_options(m), "mem_cap_gb": args.mem_cap_gb})
+                opts = {**diffnaps_options(m), "mem_cap_gb": args.mem_cap_gb}
+                if args.hidden_dim is not None:
+                    opts["hidden_dim"] = args.hidden_dim
+                if args.epochs is not None:
+                    opts["n_epochs"] = args.epochs
+                if args.batch_size is not None:
+                    opts["batch_size"] = args.batch_size
+                if args.scale_to_paper_width:
+                    f = opts["hidden_dim"] / args.scale_to_paper_width
+                    opts["lambda_s"] = opts["lambda_s"] * f
+                    for k in ("elastic", "class_elastic"):
+                        if k in opts:
+                            opts[k] = [v * f for v in opts[k]]
+                if args.no_elastic:
+                    opts.pop("elastic", None)
+                    opts.pop("class_elastic", None)
+                name = (
+                    f"DiffNaps (h {opts['hidden_dim']}, {opts['n_epochs']} epochs, batch {opts['batch_size']}, "
+                    f"lambda_s {opts['lambda_s']:.3g}, elastic {opts.get('elastic', [0, 0])[0]:.3g})"
                 )
+                runs.append(("diffnaps", name, opts))
             if "fpmax" in args.methods:
                 runs += [
                     ("fpmax", f"mlxtend fpmax, min_support {s}", {"min_support": s, "mem_cap_gb": args.mem_cap_gb})
