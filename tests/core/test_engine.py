@@ -146,7 +146,7 @@ def test_balance_is_the_dense_sinkhorn_scaling():
     ratio = h2[mask] / np.sqrt(u2[mask])
     np.testing.assert_allclose(ratio, ratio[0], rtol=1e-8)
     np.testing.assert_array_equal(balance_affinities(P, 0.0).toarray(), P.toarray() / P.sum())
-    with pytest.raises(ValueError, match=r"balance=1.5 must lie in \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"balance must be a number in \[0, 1\], got 1.5"):
         perplexity_affinities(idx, np.sqrt(RNG.random((n, k)) * 4), 3, balance=1.5)
 
 

@@ -13,6 +13,7 @@ Stages (each a pure function over arrays, so a caller can swap one):
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
 import numba
@@ -132,6 +133,13 @@ def balance_affinities(
     return out
 
 
+def check_balance(balance: float) -> None:
+    """Raise a ``ValueError`` unless ``balance`` is a number in [0, 1] (see :func:`balance_affinities`)."""
+    if not isinstance(balance, numbers.Real) or isinstance(balance, bool) or not 0.0 <= balance <= 1.0:
+        msg = f"balance must be a number in [0, 1], got {balance!r}; 0 keeps t-SNE's affinities, 1 balances them fully."
+        raise ValueError(msg)
+
+
 @dataclass(frozen=True, slots=True)
 class Affinities:
     """The input similarities of an embedding.
@@ -195,9 +203,7 @@ def perplexity_affinities(
     beta = calibrate_beta(d2, float(perplexity), float(tol), int(max_iter))
     p_cond = conditional_affinities(indices, d2, beta, code)
     P = symmetrise(indices, p_cond)
-    if not 0.0 <= balance <= 1.0:
-        msg = f"balance={balance!r} must lie in [0, 1]: 0 keeps t-SNE's affinities, 1 balances them fully."
-        raise ValueError(msg)
+    check_balance(balance)
     if balance > 0.0:
         P = balance_affinities(P, balance)
     return Affinities(P=P, beta=beta, perplexity=float(perplexity))

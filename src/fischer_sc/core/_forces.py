@@ -48,6 +48,12 @@ def add_pair_repulsion(y: np.ndarray, s: np.ndarray, code: int, i: int, j: int, 
     return u * inv
 
 
+@njit(inline="always")
+def edge_attraction(p: float, y: np.ndarray, s: np.ndarray, code: int, i: int, j: int) -> float:
+    """p_ij gamma_ij w_ij = p_ij / (u_ij + d_ij^2): the attraction coefficient of the edge (i, j)."""
+    return p / (pair_width(code, s[i], s[j]) + sq_dist(y, i, j))
+
+
 @njit(parallel=True, fastmath=True)
 def attraction(
     indptr: np.ndarray,
@@ -65,7 +71,7 @@ def attraction(
             out[i, c] = 0.0
         for e in range(indptr[i], indptr[i + 1]):
             j = indices[e]
-            f = data[e] / (pair_width(code, s[i], s[j]) + sq_dist(y, i, j))
+            f = edge_attraction(data[e], y, s, code, i, j)
             for c in range(dim):
                 out[i, c] += f * (y[i, c] - y[j, c])
 
@@ -101,7 +107,7 @@ def attraction_symmetric(
         for i in range(blk * per, min((blk + 1) * per, n)):
             for e in range(indptr[i], indptr[i + 1]):
                 j = indices[e]
-                f = data[e] / (pair_width(code, s[i], s[j]) + sq_dist(y, i, j))
+                f = edge_attraction(data[e], y, s, code, i, j)
                 for c in range(dim):
                     g = f * (y[i, c] - y[j, c])
                     buf[i, c] += g

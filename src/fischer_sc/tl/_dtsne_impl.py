@@ -31,15 +31,13 @@ MIN_OBS = 4
 
 def _check_options(a: dict[str, Any]) -> None:
     """Raise on bad options before any work is done (``adata`` is untouched on error)."""
+    from fischer_sc.core._affinities import check_balance
     from fischer_sc.core._optimise import check_repulsion
     from fischer_sc.core._pair_scale import pair_scale_code
 
     pair_scale_code(a["pair_scale"])
     check_repulsion(a["repulsion"])
-    b = a["balance"]
-    if not isinstance(b, numbers.Real) or isinstance(b, bool) or not 0.0 <= b <= 1.0:
-        msg = f"balance must be a number in [0, 1], got {b!r}; 0 keeps t-SNE's affinities, 0.5 is the default."
-        raise ValueError(msg)
+    check_balance(a["balance"])
     if not isinstance(a["perplexity"], numbers.Real) or not math.isfinite(a["perplexity"]) or a["perplexity"] < 1:
         msg = f"perplexity must be a number >= 1, got {a['perplexity']!r}; 30 is the usual choice."
         raise ValueError(msg)
