@@ -163,6 +163,27 @@ def test_symmetric_attraction_matches_the_row_kernel(code):
     np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.parametrize("dim", [1, 2, 3, 4])
+@pytest.mark.parametrize("code", [0, 1, 2])
+def test_attraction_kernels_match_numpy_in_every_dimension(dim, code):
+    # 1-3 dimensions take the register path (2 its own loop), 4 the generic one
+    n = 3 * N_ATTRACTION_BLOCKS + 7
+    P = random_p(n)
+    y, s = RNG.normal(size=(n, dim)), RNG.uniform(0.5, 2, n)
+    rows, cols = P.nonzero()
+    width = {0: (s[rows] + s[cols]) ** 2 / 4, 1: s[rows] * s[cols], 2: np.ones(rows.size)}[code]
+    diff = y[rows] - y[cols]
+    coef = np.asarray(P[rows, cols]).ravel() / (width + (diff**2).sum(1))
+    ref = np.zeros_like(y)
+    np.add.at(ref, rows, coef[:, None] * diff)
+    out = np.empty_like(y)
+    attraction(P.indptr, P.indices, P.data, y, s, code, out)
+    np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-15)
+    U = sparse.triu(P, k=1, format="csr")
+    attraction_symmetric(U.indptr, U.indices, U.data, y, s, code, np.empty((N_ATTRACTION_BLOCKS, n, dim)), out)
+    np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-15)
+
+
 def test_perplexity_affinities_errors():
     idx, dist = np.zeros((5, 3), dtype=np.int64), np.ones((5, 3))
     with pytest.raises(ValueError, match=r"perplexity=3 must be in \[1, 3\)"):
