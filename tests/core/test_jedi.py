@@ -8,10 +8,13 @@ from scipy import sparse
 
 from fischer_sc.core._forces import attraction, repulsion_exact
 from fischer_sc.core._jedi import (
+    JediLabelRepulsion,
     JediRepulsion,
     jedi_gradient_dense,
     jedi_objective_dense,
     js_constant,
+    label_groups,
+    label_prior_dense,
     prior_term,
     prior_term_reference,
 )
@@ -194,3 +197,70 @@ def test_js_is_evaluated_only_when_asked():
     assert np.isnan(lazy.js) and np.isfinite(eager.js)
     lazy(7, y, rep, z)
     assert lazy.js == pytest.approx(eager.js)
+
+
+def _label_problem(seed: int, n: int = 40):
+    rng = np.random.default_rng(seed)
+    codes = rng.integers(3, size=n)
+    codes[0] = 7  # a point alone in its label: no prior pairs
+    y = rng.normal(size=(n, 2))
+    rep, z_rows = np.empty_like(y), np.empty(n)
+    repulsion_exact(y, np.ones(n), 2, rep, z_rows)
+    return _sym_affinities(rng, n, 0.3), codes, y, rep, float(z_rows.sum())
+
+
+def test_uniform_label_prior_sums_to_one():
+    codes = np.array([0, 0, 0, 1, 1, 2])
+    Pp = label_prior_dense(codes)
+    # five points have a partner: p'_ij = 1 / (5 (n_g - 1))
+    assert Pp[0, 1] == pytest.approx(1 / 10) and Pp[3, 4] == pytest.approx(1 / 5)
+    assert Pp.sum() == pytest.approx(1.0) and not Pp[5].any() and not np.diag(Pp).any()
+    with pytest.raises(ValueError, match="no two points"):
+        label_groups(np.arange(4))
+
+
+@pytest.mark.parametrize(("alpha", "beta", "weight"), [(0.5, 0.5, 1.0), (0.3, 0.7, 10.0)])
+def test_label_hook_exact_equals_dense_gradient(alpha, beta, weight):
+    """With all same-label pairs the label hook is the dense JEDI gradient of the uniform label prior."""
+    P, codes, y, rep, z = _label_problem(3)
+    Ps = sparse.csr_matrix(P)
+    n = y.shape[0]
+    attr = np.empty_like(y)
+    attraction(Ps.indptr.astype(np.int64), Ps.indices.astype(np.int64), Ps.data, y, np.ones(n), 2, attr)
+    hook = JediLabelRepulsion(codes, n_samples=None, alpha=alpha, beta=beta, weight=weight)
+    grad = 4.0 * (attr - hook(0, y, rep, z))
+    Pp = label_prior_dense(codes)
+    np.testing.assert_allclose(grad, jedi_gradient_dense(P, Pp, y, alpha, beta, weight), rtol=1e-8, atol=1e-12)
+    kl_only = jedi_objective_dense(P, np.zeros_like(P), y, 1.0, beta)
+    assert hook.js == pytest.approx(kl_only - jedi_objective_dense(P, Pp, y, alpha, beta), rel=1e-9)
+
+
+def test_label_hook_samples_are_unbiased():
+    """Each call draws fresh partners; their average converges to the exact term, one call does not equal it."""
+    _, codes, y, rep, z = _label_problem(5)
+    exact_hook = JediLabelRepulsion(codes, n_samples=None, weight=5.0)
+    exact = exact_hook(0, y, rep, z)
+    hook = JediLabelRepulsion(codes, n_samples=3, weight=5.0, seed=1)
+    one = hook(0, y, rep, z)
+    np.testing.assert_array_equal(one, JediLabelRepulsion(codes, n_samples=3, weight=5.0, seed=1)(0, y, rep, z))
+    err_one = np.abs(one - exact).max()
+    mean = np.mean([hook(it, y, rep, z) for it in range(4000)], axis=0)
+    # the error of a mean of 4000 draws is about 1/63 of one draw's
+    assert err_one > 1e-3 * np.abs(exact).max()
+    assert np.abs(mean - exact).max() < err_one / 15
+    js = []
+    for it in range(2000):
+        hook.js_iteration = it
+        hook(it, y, rep, z)
+        js.append(hook.js)
+    exact_hook(0, y, rep, z)
+    assert np.mean(js) == pytest.approx(exact_hook.js, rel=2e-2)
+
+
+def test_label_hook_small_groups_are_exact():
+    """Groups with at most n_samples other members are summed exactly, whatever the seed."""
+    _, codes, y, rep, z = _label_problem(6, n=12)
+    exact = JediLabelRepulsion(codes, n_samples=None)(0, y, rep, z)
+    np.testing.assert_allclose(JediLabelRepulsion(codes, n_samples=11, seed=4)(3, y, rep, z), exact, rtol=1e-13)
+    with pytest.raises(ValueError, match="n_samples"):
+        JediLabelRepulsion(codes, n_samples=0)

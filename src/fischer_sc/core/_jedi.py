@@ -57,6 +57,17 @@ def check_alpha_beta(alpha: float, beta: float) -> None:
         raise ValueError(msg)
 
 
+@njit(inline="always")
+def _js_pair(p: float, q: float, alpha: float, beta: float) -> tuple[float, float]:
+    """G^JS_ij and the pair's part of alpha KL(P' || M1) + (1 - alpha) KL(Q || M2), for p'_ij = p > 0."""
+    m1 = beta * q + (1.0 - beta) * p
+    m2 = beta * p + (1.0 - beta) * q
+    ratio = q / m2
+    log_ratio = math.log(ratio)
+    g = -alpha * beta * p / m1 + (1.0 - alpha) * (1.0 + log_ratio - (1.0 - beta) * ratio)
+    return g, log_ratio
+
+
 @njit(parallel=True)
 def prior_term(
     indptr: np.ndarray,
@@ -112,6 +123,90 @@ def prior_term(
         q_rows[i] = sq
         gq_rows[i] = sgq
         js_rows[i] = sjs
+
+
+@njit(inline="always")
+def _hash(key: np.uint64) -> np.uint64:
+    """splitmix64's finaliser: a well-mixed 64-bit hash of ``key``."""
+    key = (key ^ (key >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    key = (key ^ (key >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return key ^ (key >> np.uint64(31))
+
+
+@njit(parallel=True)
+def label_prior_term(
+    members: np.ndarray,
+    group_start: np.ndarray,
+    group_of: np.ndarray,
+    rank: np.ndarray,
+    p_group: np.ndarray,
+    n_samples: int,
+    seed: int,
+    y: np.ndarray,
+    z: float,
+    alpha: float,
+    beta: float,
+    c: float,
+    out: np.ndarray,
+    q_rows: np.ndarray,
+    gq_rows: np.ndarray,
+    js_rows: np.ndarray,
+    with_js: bool,
+) -> None:
+    """:func:`prior_term` for the uniform label prior, estimated from ``n_samples`` same-label partners per point.
+
+    The points of group g are ``members[group_start[g]:group_start[g + 1]]``; point i is group
+    ``group_of[i]``'s member number ``rank[i]``, and every same-label pair of group g has the prior
+    affinity ``p_group[g]``. A point whose group has at most ``n_samples`` other members sums over
+    all of them (exact). Otherwise it draws ``n_samples`` of its m other members uniformly with
+    replacement and weights each by m / n_samples: every row sum (S_i, sum_j q_ij, sum_j G q_ij
+    and the JS part) is then an unbiased estimate of the exact one. The draws are a hash of
+    (``seed``, point, draw number), so they do not depend on the thread count; pass a new
+    ``seed`` each iteration for fresh partners.
+    """
+    n, dim = y.shape
+    base = _hash(np.uint64(seed))
+    for i in numba.prange(n):
+        for c_ in range(dim):
+            out[i, c_] = 0.0
+        q_rows[i] = 0.0
+        gq_rows[i] = 0.0
+        js_rows[i] = 0.0
+        g = group_of[i]
+        lo = group_start[g]
+        m = group_start[g + 1] - lo - 1
+        if m < 1:
+            continue
+        p = p_group[g]
+        exact = m <= n_samples
+        count = m if exact else n_samples
+        weight = 1.0 if exact else m / n_samples
+        key = _hash(base ^ np.uint64(i))
+        sq = 0.0
+        sgq = 0.0
+        sjs = 0.0
+        for s_ in range(count):
+            r = np.int64(s_) if exact else np.int64(_hash(key + np.uint64(s_)) % np.uint64(m))
+            if r >= rank[i]:
+                r += 1
+            j = members[lo + r]
+            d2 = 0.0
+            for c_ in range(dim):
+                diff = y[i, c_] - y[j, c_]
+                d2 += diff * diff
+            w = 1.0 / (1.0 + d2)
+            q = w / z
+            gij, log_ratio = _js_pair(p, q, alpha, beta)
+            sq += q
+            sgq += gij * q
+            if with_js:
+                sjs += alpha * p * math.log(p / (beta * q + (1.0 - beta) * p)) + (1.0 - alpha) * q * log_ratio
+            f = weight * w * w / z * (gij - c)
+            for c_ in range(dim):
+                out[i, c_] += f * (y[i, c_] - y[j, c_])
+        q_rows[i] = weight * sq
+        gq_rows[i] = weight * sgq
+        js_rows[i] = weight * sjs
 
 
 def prior_term_reference(
@@ -173,6 +268,10 @@ class JediRepulsion:
         self._data = np.ascontiguousarray(P.data)
         self.c = js_constant(self.alpha, self.beta)
 
+    def _prior_sums(self, iteration: int, y: np.ndarray, z: float, sums: tuple, with_js: bool) -> None:
+        """Fill ``sums = (S, q_rows, gq_rows, js_rows)`` over the prior pairs."""
+        prior_term(self._indptr, self._indices, self._data, y, z, self.alpha, self.beta, self.c, *sums, with_js)
+
     def __call__(self, iteration: int, y: np.ndarray, rep: np.ndarray, z: float) -> np.ndarray:
         """The part of the gradient subtracted from the attraction (constant 4 dropped)."""
         if iteration < self.start:
@@ -181,26 +280,107 @@ class JediRepulsion:
         s = np.empty_like(y)
         q_rows, gq_rows, js_rows = np.empty(n), np.empty(n), np.empty(n)
         with_js = self.js_iteration is None or iteration == self.js_iteration
-        prior_term(
-            self._indptr,
-            self._indices,
-            self._data,
-            y,
-            z,
-            self.alpha,
-            self.beta,
-            self.c,
-            s,
-            q_rows,
-            gq_rows,
-            js_rows,
-            with_js,
-        )
+        self._prior_sums(iteration, y, z, (s, q_rows, gq_rows, js_rows), with_js)
         q_prior = float(q_rows.sum())
         g_bar = self.c * (1.0 - q_prior) + float(gq_rows.sum())
         if with_js:  # non-prior pairs each contribute q log(1 / (1 - beta)) to KL(Q || M2)
             self.js = float(js_rows.sum()) + self.c * (1.0 - q_prior)
         return (1.0 + self.weight * (g_bar - self.c)) * rep / z - self.weight * s
+
+
+def label_groups(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The uniform label prior in compact form: ``(members, group_start, group_of, rank, p_group)``.
+
+    P'_ij = p_group[g] for every pair of distinct points of group g: p'_{j|i} = 1 / (n_g - 1)
+    over i's same-label points, symmetrised as (p_{j|i} + p_{i|j}) / 2n' with n' the number of
+    points that have a same-label partner (points alone in their label carry no prior pair), so
+    that P' sums to 1. See :func:`label_prior_term` for the other arrays.
+    """
+    codes = np.asarray(codes)
+    _, group_of, sizes = np.unique(codes, return_inverse=True, return_counts=True)
+    group_of = group_of.astype(np.int64).ravel()
+    members = np.argsort(group_of, kind="stable").astype(np.int64)
+    group_start = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    rank = np.empty(codes.shape[0], dtype=np.int64)
+    rank[members] = np.arange(codes.shape[0]) - group_start[group_of[members]]
+    n_paired = int(sizes[sizes > 1].sum())
+    if n_paired == 0:
+        msg = "the label prior has no two points with the same label, so it carries no neighbourhoods."
+        raise ValueError(msg)
+    p_group = np.where(sizes > 1, 1.0 / (n_paired * np.maximum(sizes - 1.0, 1.0)), 0.0)
+    return members, group_start, group_of, rank, p_group
+
+
+def label_prior_dense(codes: np.ndarray) -> np.ndarray:
+    """The uniform label prior P' as a dense (n, n) matrix (for tests and small data)."""
+    _, _, group_of, _, p_group = label_groups(codes)
+    same = group_of[:, None] == group_of[None, :]
+    np.fill_diagonal(same, False)
+    return np.where(same, p_group[group_of][:, None], 0.0)
+
+
+class JediLabelRepulsion(JediRepulsion):
+    """JEDI's hook for a label prior: the uniform prior over all same-label pairs, never stored.
+
+    The uniform label prior has about sum_g n_g^2 pairs (2 * 10^7 for 20 labels of 1 000 points),
+    too many to visit in every iteration. Its prior affinity is one constant per label, so the
+    prior term needs only the labels: each point visits ``n_samples`` same-label partners drawn
+    afresh in every iteration (all of them in groups that small), weighted to give unbiased row
+    sums (:func:`label_prior_term`). The gradient is thus a stochastic but unbiased estimate of
+    the exact JEDI gradient of the uniform prior, at O(n * n_samples) cost per iteration, like the
+    sampled repulsion of UMAP-type embedders. ``n_samples=None`` sums over all pairs (exact).
+
+    Parameters
+    ----------
+    codes
+        Label of every point.
+    n_samples
+        Same-label partners per point and iteration; ``None`` for all of them.
+    seed
+        Seed of the draws (the same seed gives the same embedding).
+    """
+
+    def __init__(
+        self,
+        codes: np.ndarray,
+        *,
+        n_samples: int | None = 16,
+        seed: int = 0,
+        alpha: float = 0.5,
+        beta: float = 0.5,
+        weight: float = 1.0,
+        start: int = 0,
+        js_iteration: int | None = None,
+    ) -> None:
+        check_alpha_beta(alpha, beta)
+        if n_samples is not None and (not isinstance(n_samples, int | np.integer) or n_samples < 1):
+            msg = f"n_samples={n_samples!r} must be a positive integer or None (all same-label pairs)."
+            raise ValueError(msg)
+        self.alpha, self.beta, self.weight, self.start = float(alpha), float(beta), float(weight), int(start)
+        self.js_iteration, self.js = js_iteration, float("nan")
+        self.c = js_constant(self.alpha, self.beta)
+        self._groups = label_groups(codes)
+        self.n_samples = int(np.iinfo(np.int64).max) if n_samples is None else int(n_samples)
+        self.seed = int(seed)
+
+    def _prior_sums(self, iteration: int, y: np.ndarray, z: float, sums: tuple, with_js: bool) -> None:
+        members, group_start, group_of, rank, p_group = self._groups
+        label_prior_term(
+            members,
+            group_start,
+            group_of,
+            rank,
+            p_group,
+            self.n_samples,
+            (self.seed % 2**31) * 1_000_003 + iteration,
+            y,
+            z,
+            self.alpha,
+            self.beta,
+            self.c,
+            *sums,
+            with_js,
+        )
 
 
 def jedi_objective_dense(

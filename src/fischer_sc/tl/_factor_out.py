@@ -14,11 +14,11 @@ def factor_out(
     prior_key: str | Sequence[str] | None = None,
     *,
     prior: np.ndarray | None = None,
-    method: Literal["jedi", "confetti", "ctsne"] = "confetti",
+    method: Literal["jedi", "confetti", "ctsne"] = "jedi",
     use_rep: str | None = None,
     n_pcs: int | None = None,
     layer: str | None = None,
-    lam: float = 1.0,
+    lam: float | None = None,
     alpha: float = 0.5,
     beta: float = 0.5,
     ctsne_beta: float = 1e-4,
@@ -39,10 +39,12 @@ def factor_out(
       [0, 1]) and embeds the exact k nearest neighbours under F with UMAP or the t-SNE engine. The
       constant lam cancels in UMAP (which subtracts each point's nearest distance) but not in a
       perplexity-calibrated Gaussian, so the backends give different results.
-    * ``"jedi"`` runs t-SNE on KL(P || Q) - lam JS(P' || Q), the alpha-beta Jensen-Shannon
-      divergence to the prior affinities P', with the JS term split into a scaled repulsion and a
-      sparse term over the prior neighbours (t-SNE speed, Barnes-Hut above 2 000 cells). The
-      term starts after early exaggeration.
+    * ``"jedi"`` (default) runs t-SNE on KL(P || Q) - lam JS(P' || Q), the alpha-beta
+      Jensen-Shannon divergence to the prior affinities P', with the JS term split into a scaled
+      repulsion and a sparse term over the prior pairs (t-SNE speed, Barnes-Hut above 2 000
+      cells). A label prior is the paper's P', uniform over all same-label points, whose term is
+      estimated from 16 same-label partners per cell drawn afresh in every iteration (unbiased).
+      The term starts after early exaggeration.
     * ``"ctsne"`` is the original ct-SNE (the label factor on Q: same-label pairs are expected to
       be close), for label priors only.
 
@@ -64,9 +66,11 @@ def factor_out(
     layer
         Layer to read ``var_names`` priors from.
     lam
-        Weight of the prior term: CONFETTI's lambda (0.5-2 is the useful range), and the weight of
-        the JS term of JEDI (1 is the paper's objective; on the paper's synthetic set the prior
-        only vanishes around 10, see the documentation).
+        Weight of the prior term: the weight of JEDI's JS term (1 is the paper's objective) and
+        CONFETTI's lambda. ``None`` uses the value that removes the prior's clusters of the
+        paper's synthetic set while keeping the other clusters (see the documentation): JEDI 10
+        for label priors and 50 for the other priors, CONFETTI 2. At lam = 1 the prior stays
+        clearly visible there.
     alpha
         Alpha of the alpha-beta divergence (JEDI), in [0, 1].
     beta
@@ -77,12 +81,13 @@ def factor_out(
     perplexity
         Perplexity of the data affinities.
     prior_perplexity
-        Perplexity of the prior affinities; ``None`` uses ``perplexity``. For label priors, groups
-        larger than 3 * prior_perplexity contribute that many randomly drawn same-label points per
-        cell instead of all of them.
+        Perplexity of the prior affinities of non-label priors (JEDI); ``None`` uses
+        ``perplexity``. Label priors are uniform over the same-label points and ignore it.
     embedding
-        Backend of CONFETTI: ``"umap"`` (umap-learn on the F graph), ``"tsne"`` or ``"dtsne"``
-        (the package's engine on affinities calibrated from F). JEDI and ct-SNE ignore it.
+        Backend of CONFETTI: ``"umap"`` (umap-learn on the F graph), ``"tsne"`` (the package's
+        engine on perplexity affinities calibrated from F) or ``"dtsne"`` (the same with
+        :func:`fischer_sc.tl.dtsne`'s pair scale and its default affinity ``balance``). JEDI and
+        ct-SNE ignore it.
     n_neighbors
         Neighbours of the CONFETTI graph.
     store_graph

@@ -29,6 +29,16 @@ _NOT_PARAMS = ("adata", "prior", "prior_key", "device", "progress", "copy", "run
 #: t-SNE schedule shared by JEDI, ct-SNE and CONFETTI's t-SNE backends (openTSNE's defaults).
 N_ITER, EXAGGERATION, EXAGGERATION_ITER = 750, 12.0, 250
 MIN_OBS = 5
+#: Default weights of the prior term (``lam=None``), measured on the paper's synthetic set
+#: (docs/factor_out.md): the smallest round values that remove block A while keeping block B.
+DEFAULT_LAM = {
+    ("jedi", "labels"): 10.0,
+    ("jedi", "other"): 50.0,
+    ("confetti", "labels"): 2.0,
+    ("confetti", "other"): 2.0,
+}
+#: Same-label partners per point and iteration of JEDI's label prior (an unbiased estimate; see core._jedi).
+LABEL_PRIOR_SAMPLES = 16
 
 
 def _positive(a: dict[str, Any], name: str, hint: str) -> None:
@@ -48,7 +58,8 @@ def _check_options(a: dict[str, Any]) -> None:
     if a["embedding"] not in EMBEDDINGS:
         msg = f"embedding={a['embedding']!r} is not one of {', '.join(map(repr, EMBEDDINGS))}."
         raise ValueError(msg)
-    _positive(a, "lam", "1 is the default, 0.5-2 the useful range")
+    if a["lam"] is not None:
+        _positive(a, "lam", "None chooses per method (JEDI 10 for labels, 50 otherwise; CONFETTI 2)")
     check_alpha_beta(a["alpha"], a["beta"])
     if not isinstance(a["ctsne_beta"], numbers.Real) or not 0 < a["ctsne_beta"] <= 1:
         msg = f"ctsne_beta must lie in (0, 1], got {a['ctsne_beta']!r}; 1e-4 is the default."
@@ -107,23 +118,28 @@ def _tsne(
 
 
 def _run_jedi(x: np.ndarray, prior: Prior, a: dict[str, Any], seed: int, info: dict[str, Any]) -> np.ndarray:
-    from fischer_sc.core._jedi import JediRepulsion
+    from fischer_sc.core._jedi import JediLabelRepulsion, JediRepulsion
     from fischer_sc.core._priors import prior_affinities
 
     P = _data_affinities(x, float(a["perplexity"]), seed)
-    prior_perp = float(a["prior_perplexity"] if a["prior_perplexity"] is not None else a["perplexity"])
-    P_prior, used = prior_affinities(prior, prior_perp, random_state=seed)
-    info["prior_perplexity"] = used
     # The JS term starts after early exaggeration: exaggeration scales only the KL attraction,
     # and a prior term acting on the compressed early layout would only fight it.
-    hook = JediRepulsion(
-        P_prior,
-        alpha=float(a["alpha"]),
-        beta=float(a["beta"]),
-        weight=float(a["lam"]),
-        start=EXAGGERATION_ITER,
-        js_iteration=N_ITER - 1,
-    )
+    common = {
+        "alpha": float(a["alpha"]),
+        "beta": float(a["beta"]),
+        "weight": float(a["lam"]),
+        "start": EXAGGERATION_ITER,
+        "js_iteration": N_ITER - 1,
+    }
+    if prior.kind == "labels":
+        # The paper's label prior, uniform over all same-label points, estimated from
+        # LABEL_PRIOR_SAMPLES fresh same-label partners per point and iteration.
+        hook = JediLabelRepulsion(prior.values, n_samples=LABEL_PRIOR_SAMPLES, seed=seed, **common)
+    else:
+        prior_perp = float(a["prior_perplexity"] if a["prior_perplexity"] is not None else a["perplexity"])
+        P_prior, used = prior_affinities(prior, prior_perp, random_state=seed)
+        info["prior_perplexity"] = used
+        hook = JediRepulsion(P_prior, **common)
     y = _tsne(P, x, progress=progress_enabled(a["progress"]), hook=hook)
     info["js_divergence"] = float(hook.js)
     return y
@@ -183,6 +199,15 @@ def _umap_embed(x: np.ndarray, graph: sparse.csr_matrix, seed: int) -> np.ndarra
     return np.asarray(y, dtype=np.float64)
 
 
+def _dtsne_default_balance() -> float:
+    """The ``balance`` default of :func:`fischer_sc.tl.dtsne`, read from its signature so the two stay in step."""
+    import inspect
+
+    from fischer_sc.tl import dtsne
+
+    return float(inspect.signature(dtsne).parameters["balance"].default)
+
+
 def _run_confetti(
     x: np.ndarray, prior: Prior, a: dict[str, Any], seed: int, info: dict[str, Any]
 ) -> tuple[np.ndarray, sparse.csr_matrix, sparse.csr_matrix]:
@@ -207,7 +232,9 @@ def _run_confetti(
         y = _umap_embed(x, graph, seed)
     else:
         pair_scale = "mean" if a["embedding"] == "dtsne" else None
-        aff = perplexity_affinities(idx, dist, float(a["perplexity"]), pair_scale=pair_scale)
+        # "dtsne" is fs.tl.dtsne's model on F: its pair scale and its default balance.
+        balance = _dtsne_default_balance() if pair_scale else 0.0
+        aff = perplexity_affinities(idx, dist, float(a["perplexity"]), pair_scale=pair_scale, balance=balance)
         scales = point_scales(aff.beta) if pair_scale else None
         y = _tsne(aff.P, x, progress=progress_enabled(a["progress"]), pair_scale=pair_scale, scales=scales)
     info["n_neighbors"] = n_neighbors
@@ -231,6 +258,8 @@ def run_factor_out(adata: AnnData, a: dict[str, Any]) -> AnnData | None:
         raise ValueError(msg)
     info: dict[str, Any] = {}
     graph = None
+    if a["lam"] is None and a["method"] != "ctsne":
+        a = {**a, "lam": DEFAULT_LAM[a["method"], "labels" if prior.kind == "labels" else "other"]}
     if a["method"] == "jedi":
         y = _run_jedi(x, prior, a, seed, info)
     elif a["method"] == "ctsne":
