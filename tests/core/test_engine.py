@@ -8,7 +8,15 @@ from scipy import optimize, sparse
 
 from fischer_sc.core import num_threads, optimise, pca_init, perplexity_affinities, point_scales
 from fischer_sc.core._affinities import balance_affinities, calibrate_beta, conditional_affinities, symmetrise
-from fischer_sc.core._bhtree import build_tree, morton_keys, morton_order, repulsion_barnes_hut
+from fischer_sc.core._bhtree import (
+    build_tree,
+    gather_sorted,
+    morton_keys,
+    morton_order,
+    repulsion_barnes_hut,
+    scatter_back,
+    summarise,
+)
 from fischer_sc.core._forces import (
     N_ATTRACTION_BLOCKS,
     attraction,
@@ -379,6 +387,38 @@ def test_barnes_hut_limits_the_embedding_dimension():
     assert resolve_repulsion("auto", 100, 2) == "exact"
     with pytest.raises(ValueError, match="at most 3 embedding dimensions, got 5"):
         resolve_repulsion("barnes_hut", 10_000, 5)
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3])
+def test_node_table_matches_numpy(dim):
+    y, s = clustered(700, dim)
+    bits = min(63 // dim, 21)
+    keys, side, _ = morton_keys(y, bits)
+    order = np.argsort(keys, kind="stable")
+    start, stop, level, first, count = build_tree(keys[order], dim, bits, 4)
+    pts, ss = np.empty((3, len(y))), np.empty(len(y))
+    gather_sorted(y, s, order, pts, ss)
+    np.testing.assert_array_equal(pts[:dim].T, y[order])
+    np.testing.assert_array_equal(pts[dim:], 0.0)
+    np.testing.assert_array_equal(ss, s[order])
+    nodes = summarise(pts, ss, start, stop, level, first, count, side, 0.7)
+    for node in RNG.choice(len(start), 60, replace=False):
+        members = y[order[start[node] : stop[node]]]
+        radii = s[order[start[node] : stop[node]]]
+        np.testing.assert_allclose(nodes[node, :dim], members.mean(0), rtol=1e-10, atol=1e-12)
+        cov = np.atleast_2d(np.cov(members.T, bias=True))
+        np.testing.assert_allclose(nodes[node, 3 : 3 + dim], np.diag(cov), rtol=1e-6, atol=1e-9)
+        if dim >= 2:
+            np.testing.assert_allclose(nodes[node, 6], cov[0, 1], rtol=1e-6, atol=1e-9)
+        np.testing.assert_allclose(nodes[node, 9:13], [np.mean(radii**k) for k in range(1, 5)], rtol=1e-10)
+        width = side / 2.0 ** level[node]
+        np.testing.assert_allclose(nodes[node, 13], (width / 0.7) ** 2, rtol=1e-12)
+        assert nodes[node, 14] == len(members)
+    rep_sorted, z_sorted = RNG.normal(size=(len(y), 3)), RNG.normal(size=len(y))
+    rep, z = np.empty_like(y), np.empty(len(y))
+    scatter_back(rep_sorted, z_sorted, order, rep, z)
+    np.testing.assert_array_equal(rep[order], rep_sorted[:, :dim])
+    np.testing.assert_array_equal(z[order], z_sorted)
 
 
 def test_tree_partitions_points_and_survives_duplicates():

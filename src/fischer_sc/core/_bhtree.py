@@ -76,7 +76,9 @@ def morton_order(keys: np.ndarray, hint: np.ndarray | None = None) -> np.ndarray
 
     A hint that is nearly right (the order of the previous iteration) leaves a nearly sorted
     array, which numpy's stable sort (timsort for 64-bit keys) finishes in close to linear time.
-    Ties are broken by the hint, then by index, so the result is deterministic either way.
+    (An insertion sort from the hint is slower: a small move that crosses a coarse cell boundary
+    shifts a point by many places in Morton order.) Ties are broken by the hint, then by index,
+    so the result is deterministic either way.
     """
     if hint is None or hint.shape != keys.shape:
         return np.argsort(keys, kind="stable")
@@ -166,7 +168,27 @@ _SIZE = 14  # number of points
 _N_COLS = 16
 
 
-@njit
+@njit(inline="always")
+def _leaf_sums(pts: np.ndarray, ss: np.ndarray, a: int, b: int, row: np.ndarray) -> None:
+    """Add the raw sums of points ``a:b`` (coordinates, their products, powers of s) into ``row``."""
+    for j in range(a, b):
+        x, y, z = pts[0, j], pts[1, j], pts[2, j]
+        row[_COM] += x
+        row[_COM + 1] += y
+        row[_COM + 2] += z
+        row[_COV] += x * x
+        row[_COV + 1] += y * y
+        row[_COV + 2] += z * z
+        row[_COV + 3] += x * y
+        row[_COV + 4] += x * z
+        row[_COV + 5] += y * z
+        power = 1.0
+        for k in range(N_MOMENTS):
+            power *= ss[j]
+            row[_POW + k] += power
+
+
+@njit(parallel=True)
 def summarise(
     pts: np.ndarray,
     ss: np.ndarray,
@@ -180,35 +202,26 @@ def summarise(
 ) -> np.ndarray:
     """The node table: per node its centre of mass, covariance, moments of s, reach and size.
 
-    ``pts`` holds the points' coordinates as rows (``(MAX_DIM, n)``) in tree order. Bottom-up
-    (children come after their parents), each node adds up its children's raw sums; the sums
-    become means and centred covariances at the end.
+    ``pts`` holds the points' coordinates as rows (``(MAX_DIM, n)``) in tree order. Leaves sum
+    their points; then, one level at a time from the deepest up (nodes are stored breadth-first,
+    so a level is a contiguous range), each node adds up its children's raw sums. The sums become
+    means and centred covariances at the end. Every node's sums are taken in the same order
+    whatever the number of threads.
     """
     m = start.shape[0]
     nodes = np.zeros((m, _N_COLS))
-    for node in range(m - 1, -1, -1):
-        row = nodes[node]
+    for node in numba.prange(m):
         if count[node] == 0:
-            for j in range(start[node], stop[node]):
-                x, y, z = pts[0, j], pts[1, j], pts[2, j]
-                row[_COM] += x
-                row[_COM + 1] += y
-                row[_COM + 2] += z
-                row[_COV] += x * x
-                row[_COV + 1] += y * y
-                row[_COV + 2] += z * z
-                row[_COV + 3] += x * y
-                row[_COV + 4] += x * z
-                row[_COV + 5] += y * z
-                power = 1.0
-                for k in range(N_MOMENTS):
-                    power *= ss[j]
-                    row[_POW + k] += power
-        else:
+            _leaf_sums(pts, ss, start[node], stop[node], nodes[node])
+    hi = m
+    while hi > 0:
+        lo = np.searchsorted(level[:hi], level[hi - 1])
+        for node in numba.prange(lo, hi):
             for ch in range(first[node], first[node] + count[node]):
                 for c in range(_COM, _POW + N_MOMENTS):
-                    row[c] += nodes[ch, c]
-    for node in range(m):
+                    nodes[node, c] += nodes[ch, c]
+        hi = lo
+    for node in numba.prange(m):
         row = nodes[node]
         size = float(stop[node] - start[node])
         for c in range(_COM, _POW + N_MOMENTS):
@@ -224,6 +237,30 @@ def summarise(
         row[_REACH2] = width * width / (theta * theta)
         row[_SIZE] = size
     return nodes
+
+
+@njit(parallel=True)
+def gather_sorted(y: np.ndarray, s: np.ndarray, order: np.ndarray, pts: np.ndarray, ss: np.ndarray) -> None:
+    """Points and radii in tree order: ``pts[c, t] = y[order[t], c]`` (rows beyond y's dimension 0), ``ss[t] = s[order[t]]``."""
+    dim = y.shape[1]
+    for t in numba.prange(order.shape[0]):
+        p = order[t]
+        for c in range(MAX_DIM):
+            pts[c, t] = y[p, c] if c < dim else 0.0
+        ss[t] = s[p]
+
+
+@njit(parallel=True)
+def scatter_back(
+    rep_sorted: np.ndarray, z_sorted: np.ndarray, order: np.ndarray, rep: np.ndarray, z_rows: np.ndarray
+) -> None:
+    """Results from tree order back to the caller's order."""
+    dim = rep.shape[1]
+    for t in numba.prange(order.shape[0]):
+        p = order[t]
+        for c in range(dim):
+            rep[p, c] = rep_sorted[t, c]
+        z_rows[p] = z_sorted[t]
 
 
 @njit(inline="always")
@@ -320,7 +357,12 @@ def traverse(
                     crz = nodes[node, _COV + 4] * dx + nodes[node, _COV + 5] * dy + nodes[node, _COV + 2] * dz
                     rcr = dx * crx + dy * cry + dz * crz
                     z += size * (u * inv - d2 * var * inv3 - u * inv2 * tr + 4.0 * u * inv3 * rcr)
-                    f = size * (u * inv2 + (u - 2.0 * d2) * var * inv2 * inv2 - 2.0 * u * inv3 * tr + 12.0 * u * inv2 * inv2 * rcr)
+                    f = size * (
+                        u * inv2
+                        + (u - 2.0 * d2) * var * inv2 * inv2
+                        - 2.0 * u * inv3 * tr
+                        + 12.0 * u * inv2 * inv2 * rcr
+                    )
                     g = -4.0 * size * u * inv3
                     ax += f * dx + g * crx
                     ay += f * dy + g * cry
@@ -355,13 +397,11 @@ def repulsion_barnes_hut(
     keys, side, _ = morton_keys(y, bits)
     order = morton_order(keys, order_hint)
     start, stop, level, first, count = build_tree(keys[order], dim, bits, LEAF_SIZE)
-    pts = np.zeros((MAX_DIM, n))
-    pts[:dim] = y[order].T
-    ss = np.ascontiguousarray(s[order])
+    pts, ss = np.empty((MAX_DIM, n)), np.empty(n)
+    gather_sorted(y, np.asarray(s, dtype=np.float64), order, pts, ss)
     nodes = summarise(pts, ss, start, stop, level, first, count, side, theta)
     rep_sorted, z_sorted = np.empty((n, MAX_DIM)), np.empty(n)
-    depth = int(level.max()) + 2
+    depth = int(level[-1]) + 2  # breadth-first: the last node is the deepest
     traverse(pts, ss, code, start, stop, first, count, nodes, theta, depth, 1 << dim, rep_sorted, z_sorted)
-    rep[order] = rep_sorted[:, :dim]
-    z_rows[order] = z_sorted
+    scatter_back(rep_sorted, z_sorted, order, rep, z_rows)
     return order
