@@ -20,7 +20,9 @@ KNN_METHODS: tuple[str, ...] = ("auto", "exact", "pynndescent")
 EXACT_METRICS: tuple[str, ...] = ("euclidean", "cosine")
 #: ``method="auto"`` is exact while n^2 d stays below this (20 000 points x 50 dimensions).
 EXACT_MAX_COST = 20_000**2 * 50
-_BLOCK_BYTES = 64 * 2**20  # memory of one block of the distance matrix
+#: Memory of one block of the distance matrix: small enough to stay in cache between the BLAS
+#: product that writes it and the selection that reads it (20 000 x 50: 1.38 s with 64 MB, 1.15 s).
+_BLOCK_BYTES = 8 * 2**20
 
 
 def knn(
@@ -101,10 +103,12 @@ def _exact(x: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
 
     # BLAS on one thread: its worker threads keep spinning after each Gram block and took the
     # cores from the numba selection that follows (20 000 x 50 on 2 cores: 1.8 s -> 1.25 s).
+    gram = np.empty((block, n), dtype=np.float32)  # one buffer: fresh pages for every block cost ~10 %
     with threadpool_limits(1, user_api="blas"):
         for lo in range(0, n, block):
             hi = min(n, lo + block)
-            select_refine(x32[lo:hi] @ x32.T, sq, x, lo, m, indices[lo:hi], distances[lo:hi])
+            np.matmul(x32[lo:hi], x32.T, out=gram[: hi - lo])
+            select_refine(gram[: hi - lo], sq, x, lo, m, indices[lo:hi], distances[lo:hi])
     if metric == "cosine":  # squared chord length of unit vectors = 2 (1 - cos)
         return indices, distances / 2.0
     return indices, np.sqrt(distances)
