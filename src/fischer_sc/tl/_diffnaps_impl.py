@@ -154,6 +154,38 @@ def _seed(random_state: Any) -> int:
     return int(resolve_rng(random_state).integers(2**31 - 1))
 
 
+def _config(a: dict[str, Any], tool: str, hidden: int) -> Any:
+    """The :class:`~fischer_sc.core._binary_train.BinaryNetConfig` of one call of ``tool`` from its arguments ``a``.
+
+    BinaPs: weights start at the floor 1/m, the length penalty is summed over units and there is no
+    class head; DiffNaps: Xavier-normal start, the penalty averaged over units, the head and the
+    W-shaped terms with their exponential schedule.
+    """
+    from fischer_sc.core._binary_train import BinaryNetConfig
+
+    common = {
+        "hidden_dim": hidden,
+        "n_epochs": int(a["n_epochs"]),
+        "batch_size": int(a["batch_size"]),
+        "learning_rate": float(a["learning_rate"]),
+        "lambda_s": float(a["lambda_s"]),
+        "double_update": a["tied_update"] == "double",
+    }
+    if tool == "binaps":
+        return BinaryNetConfig(**common, init="floor", length_reduce="sum")
+    return BinaryNetConfig(
+        **common,
+        lambda_c=float(a["lambda_c"]),
+        elastic=(float(a["elastic"][0]), float(a["elastic"][1])),
+        class_elastic=(float(a["class_elastic"][0]), float(a["class_elastic"][1])),
+        regu_rate=float(a["regu_rate"]),
+        regu_cap=REGU_CAP,
+        train_fraction=float(a["train_fraction"]),
+        init="xavier",
+        length_reduce="mean",
+    )
+
+
 def _fit(xb: sparse.csr_matrix, cfg: Any, labels: np.ndarray | None, n_classes: int, seed: int, a: dict) -> Any:
     from fischer_sc.core._binary_train import fit_binary_net
 
@@ -231,7 +263,6 @@ def _params(a: dict[str, Any], seed: int, extra: dict[str, Any]) -> dict[str, An
 def run_binaps(adata: AnnData, a: dict[str, Any]) -> AnnData | None:
     """Run BinaPs with the arguments ``a`` of :func:`fischer_sc.tl.binaps` (its ``locals()``)."""
     from fischer_sc.core._binary_patterns import extract_patterns
-    from fischer_sc.core._binary_train import BinaryNetConfig
 
     _check_options(a, "binaps")
     _device(a["device"])
@@ -239,16 +270,7 @@ def run_binaps(adata: AnnData, a: dict[str, Any]) -> AnnData | None:
     seed = _seed(a["random_state"])
     xb, applied = _binary_input(adata, a["layer"], a["binarize"], "binaps")
     hidden = a["hidden_dim"] or default_hidden_dim(xb.shape[1])
-    cfg = BinaryNetConfig(
-        hidden_dim=int(hidden),
-        n_epochs=int(a["n_epochs"]),
-        batch_size=int(a["batch_size"]),
-        learning_rate=float(a["learning_rate"]),
-        lambda_s=float(a["lambda_s"]),
-        init="floor",
-        length_reduce="sum",
-        double_update=a["tied_update"] == "double",
-    )
+    cfg = _config(a, "binaps", int(hidden))
     result = _fit(xb, cfg, None, 0, seed, a)
     pats = extract_patterns(result.weights, float(a["threshold"]), int(a["min_size"]))
     present, table = _support_table(xb, pats.membership, adata.var_names.to_numpy().astype(str))
@@ -348,7 +370,6 @@ def _group_rows(
 def run_diffnaps(adata: AnnData, a: dict[str, Any]) -> AnnData | None:
     """Run DiffNaps with the arguments ``a`` of :func:`fischer_sc.tl.diffnaps` (its ``locals()``)."""
     from fischer_sc.core._binary_patterns import extract_patterns
-    from fischer_sc.core._binary_train import BinaryNetConfig
 
     _check_options(a, "diffnaps")
     _device(a["device"])
@@ -357,22 +378,7 @@ def run_diffnaps(adata: AnnData, a: dict[str, Any]) -> AnnData | None:
     labels, classes = _labels(adata, a["groupby"])
     xb, applied = _binary_input(adata, a["layer"], a["binarize"], "diffnaps")
     hidden = a["hidden_dim"] or default_hidden_dim(xb.shape[1])
-    cfg = BinaryNetConfig(
-        hidden_dim=int(hidden),
-        n_epochs=int(a["n_epochs"]),
-        batch_size=int(a["batch_size"]),
-        learning_rate=float(a["learning_rate"]),
-        lambda_s=float(a["lambda_s"]),
-        lambda_c=float(a["lambda_c"]),
-        elastic=tuple(float(v) for v in a["elastic"]),
-        class_elastic=tuple(float(v) for v in a["class_elastic"]),
-        regu_rate=float(a["regu_rate"]),
-        regu_cap=REGU_CAP,
-        train_fraction=float(a["train_fraction"]),
-        init="xavier",
-        length_reduce="mean",
-        double_update=a["tied_update"] == "double",
-    )
+    cfg = _config(a, "diffnaps", int(hidden))
     result = _fit(xb, cfg, labels, len(classes), seed, a)
     pats = extract_patterns(result.weights, float(a["tau_e"]), int(a["min_size"]))
     # A de-duplicated pattern takes the largest class weight among the units that carry it.
