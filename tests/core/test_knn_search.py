@@ -9,7 +9,7 @@ import scanpy as sc
 from scipy import sparse
 from scipy.spatial.distance import cdist
 
-from fischer_sc.core import _knn, knn, knn_from_graph
+from fischer_sc.core import _knn, _rpforest, knn, knn_from_graph
 
 RNG = np.random.default_rng(0)
 
@@ -67,7 +67,10 @@ def test_knn_from_scanpy_graph():
         (lambda: knn(np.zeros(5), 2), r"X must be a numeric 2-D array"),
         (lambda: knn(np.zeros((5, 2)), 5), r"n_neighbors=5 must be an integer in \[1, 4\]"),
         (lambda: knn(np.zeros((5, 2)), 2, method="annoy"), r"method='annoy' is not one of"),
-        (lambda: knn(np.zeros((5, 2)), 2, method="exact", metric="manhattan"), r"metric='manhattan' has no exact"),
+        (
+            lambda: knn(np.zeros((5, 2)), 2, method="exact", metric="manhattan"),
+            r"metric='manhattan' is not supported by method='exact'",
+        ),
         (lambda: knn_from_graph(sparse.csr_matrix((3, 3))), r"row 0 of the distance graph has no neighbours"),
         (lambda: knn_from_graph(sparse.csr_matrix(np.ones((3, 3)) - np.eye(3)), 3), r"holds only 2 neighbours"),
     ],
@@ -75,3 +78,98 @@ def test_knn_from_scanpy_graph():
 def test_errors(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# --- random-projection forest ----------------------------------------------------------------
+
+
+def blobs(n: int, dim: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(8, dim)) * 4
+    return (centres[rng.integers(0, 8, n)] + rng.normal(size=(n, dim))).astype(np.float32)
+
+
+def test_rp_tree_partitions_into_small_leaves():
+    x = blobs(900, 6)
+    perm, start, stop = np.empty(900, dtype=np.int64), np.empty(900, dtype=np.int64), np.empty(900, dtype=np.int64)
+    n_leaves = _rpforest.rp_tree(x, 3, 50, perm, start, stop)
+    sizes = stop[:n_leaves] - start[:n_leaves]
+    assert sizes.max() <= 50 and sizes.sum() == 900 and n_leaves >= 900 // 50
+    np.testing.assert_array_equal(np.sort(perm), np.arange(900))
+    # another seed draws other hyperplanes
+    other = np.empty_like(perm)
+    _rpforest.rp_tree(x, 4, 50, other, start.copy(), stop.copy())
+    assert (other != perm).any()
+
+
+def test_leaf_join_keeps_the_nearest_within_each_leaf():
+    x = blobs(400, 5)
+    k = 6
+    perm, start, stop = np.empty(400, dtype=np.int64), np.empty(400, dtype=np.int64), np.empty(400, dtype=np.int64)
+    n_leaves = _rpforest.rp_tree(x, 1, 40, perm, start, stop)
+    heap_d, heap_j = np.full((400, k), np.inf), np.full((400, k), -1, dtype=np.int64)
+    _rpforest.leaf_join(x, perm, start, stop, n_leaves, heap_d, heap_j)
+    x64 = x.astype(np.float64)
+    for leaf in range(n_leaves):
+        members = perm[start[leaf] : stop[leaf]]
+        d2 = ((x64[members, None] - x64[None, members]) ** 2).sum(-1)
+        np.fill_diagonal(d2, np.inf)
+        for row, p in enumerate(members):
+            expected = np.sort(d2[row])[: min(k, len(members) - 1)]
+            got = np.sort(heap_d[p][np.isfinite(heap_d[p])])
+            np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+def test_neighbour_join_and_row_sort_match_numpy():
+    x = blobs(300, 4)
+    k, width = 5, 3
+    rng = np.random.default_rng(1)
+    start = np.array([rng.choice(np.delete(np.arange(300), i), k, replace=False) for i in range(300)])
+    x64 = x.astype(np.float64)
+    heap_d = ((x64[:, None] - x64[start]) ** 2).sum(-1)
+    heap_j = start.copy()
+    _rpforest.sort_rows_descending(heap_d, heap_j)
+    ref = np.lexsort((start, ((x64[:, None] - x64[start]) ** 2).sum(-1)), axis=-1)
+    np.testing.assert_array_equal(heap_j[:, ::-1], np.take_along_axis(start, ref, 1))
+    nearest = np.ascontiguousarray(heap_j[:, ::-1])
+    _rpforest.neighbour_join(x, nearest, width, heap_d, heap_j)
+    for i in range(300):
+        pool = set(start[i]) | {q for j in nearest[i, :width] for q in nearest[j, :width]} - {i}
+        pool = np.array(sorted(pool))
+        d2 = ((x64[pool] - x64[i]) ** 2).sum(-1)
+        best = pool[np.lexsort((pool, d2))[:k]]
+        assert set(heap_j[i]) == set(best)
+
+
+def test_forest_finds_most_neighbours_and_is_deterministic():
+    x = blobs(3000, 12)
+    ref_idx, ref_dist = brute(x.astype(np.float64), 15, "euclidean")
+    idx, dist = knn(x, 15, method="rpforest", random_state=0)
+    recall = np.mean([len(set(a) & set(b)) / 15 for a, b in zip(idx, ref_idx, strict=True)])
+    assert recall > 0.97
+    # distances are those of the returned neighbours, rows sorted, no self, no repeats
+    x64 = x.astype(np.float64)
+    np.testing.assert_allclose(dist, np.sqrt(((x64[:, None] - x64[idx]) ** 2).sum(-1)), rtol=1e-6)
+    assert (np.diff(dist, axis=1) >= 0).all() and (idx != np.arange(3000)[:, None]).all()
+    assert all(len(set(row)) == 15 for row in idx)
+    again = knn(x, 15, method="rpforest", random_state=0)
+    np.testing.assert_array_equal(again[0], idx)
+    np.testing.assert_array_equal(again[1], dist)
+
+
+def test_forest_completes_empty_rows_exactly():
+    x = blobs(200, 3)
+    idx, dist = _rpforest.rp_forest_knn(x, 7, n_trees=0, n_joins=0)
+    ref_idx, ref_dist = brute(x.astype(np.float64), 7, "euclidean")
+    np.testing.assert_array_equal(idx, ref_idx)
+    np.testing.assert_allclose(dist, ref_dist, rtol=1e-6)
+
+
+def test_auto_takes_the_forest_for_large_data(monkeypatch):
+    monkeypatch.setattr(_knn, "EXACT_MAX_COST", 10)
+    x = blobs(500, 4)
+    np.testing.assert_array_equal(knn(x, 5)[0], knn(x, 5, method="rpforest")[0])
+    cos = knn(x, 5, method="rpforest", metric="cosine")
+    ref_idx, ref_dist = brute(x.astype(np.float64), 5, "cosine")
+    assert np.mean(cos[0] == ref_idx) > 0.95
+    np.testing.assert_allclose(cos[1][cos[0] == ref_idx], ref_dist[cos[0] == ref_idx], rtol=1e-5, atol=1e-7)

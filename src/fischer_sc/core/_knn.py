@@ -1,8 +1,10 @@
-"""k-nearest neighbours: exact in row blocks (never n x n), pynndescent for large data, scanpy graphs.
+"""k-nearest neighbours: exact in row blocks (never n x n), a forest for large data, and more.
 
-Why exact up to tens of thousands of points: on a 2-core machine pynndescent spends ~25 s
-compiling its numba code in every fresh process (20 000 x 50, k = 91: 28.7 s in a fresh process,
-3.9 s once compiled), while blocked BLAS distances with a partial sort take a few seconds.
+The other sources are pynndescent (on request, or for metrics the others lack) and the graphs
+that scanpy stores. Why not pynndescent by default: on a 2-core machine it spends ~25 s compiling its numba code in
+every fresh process (20 000 x 50, k = 91: 28.7 s in a fresh process, 3.9 s once compiled; 100 000 x
+50: 32 s). Blocked exact search takes 1.2 s at 20 000 points but grows with n^2 (30 s at 100 000);
+the forest (:mod:`._rpforest`, cached kernels) takes 5.7 s there with recall 0.96.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from scipy import sparse
 
 from ._numba import njit, num_threads
 
-KNNMethod = Literal["auto", "exact", "pynndescent"]
-KNN_METHODS: tuple[str, ...] = ("auto", "exact", "pynndescent")
+KNNMethod = Literal["auto", "exact", "rpforest", "pynndescent"]
+KNN_METHODS: tuple[str, ...] = ("auto", "exact", "rpforest", "pynndescent")
 EXACT_METRICS: tuple[str, ...] = ("euclidean", "cosine")
 #: ``method="auto"`` is exact while n^2 d stays below this (20 000 points x 50 dimensions).
 EXACT_MAX_COST = 20_000**2 * 50
@@ -43,13 +45,15 @@ def knn(
     n_neighbors
         Neighbours per point, 1 <= k <= n - 1.
     method
-        ``"exact"`` (blocked distances, O(n * block) memory), ``"pynndescent"`` (approximate), or
-        ``"auto"``: exact while n^2 d <= ``EXACT_MAX_COST`` (20 000^2 x 50) and the metric allows it.
+        ``"exact"`` (blocked distances, O(n * block) memory), ``"rpforest"`` (approximate:
+        random-projection trees and neighbour joins, :func:`~._rpforest.rp_forest_knn`),
+        ``"pynndescent"`` (approximate), or ``"auto"``: exact while n^2 d <= ``EXACT_MAX_COST``
+        (20 000^2 x 50), the forest above, pynndescent for metrics the other two do not have.
     metric
-        ``"euclidean"`` or ``"cosine"`` (1 - cosine similarity) for exact search; pynndescent
-        accepts its own metrics too.
+        ``"euclidean"`` or ``"cosine"`` (1 - cosine similarity) for exact search and the forest;
+        pynndescent accepts its own metrics too.
     random_state
-        Seed of pynndescent.
+        Seed of the forest and of pynndescent.
     n_jobs
         Threads (``None``: numba's and BLAS's defaults).
 
@@ -73,14 +77,31 @@ def knn(
         msg = f"method={method!r} is not one of {', '.join(map(repr, KNN_METHODS))}."
         raise ValueError(msg)
     if method == "auto":
-        small = n * n * X.shape[1] <= EXACT_MAX_COST
-        method = "exact" if small and metric in EXACT_METRICS else "pynndescent"
-    if method == "exact":
         if metric not in EXACT_METRICS:
-            msg = f"metric={metric!r} has no exact search; use one of {EXACT_METRICS} or method='pynndescent'."
-            raise ValueError(msg)
+            method = "pynndescent"
+        else:
+            method = "exact" if n * n * X.shape[1] <= EXACT_MAX_COST else "rpforest"
+    if method in ("exact", "rpforest") and metric not in EXACT_METRICS:
+        msg = f"metric={metric!r} is not supported by method={method!r}; use one of {EXACT_METRICS} or method='pynndescent'."
+        raise ValueError(msg)
+    if method == "exact":
         return _exact(np.asarray(X, dtype=np.float64), int(n_neighbors), metric)
+    if method == "rpforest":
+        return _forest(np.asarray(X, dtype=np.float64), int(n_neighbors), metric, random_state, n_jobs)
     return _pynndescent(X, int(n_neighbors), metric, random_state, n_jobs)
+
+
+def _forest(x: np.ndarray, k: int, metric: str, random_state: int, n_jobs: int | None) -> tuple[np.ndarray, np.ndarray]:
+    from ._rpforest import rp_forest_knn
+
+    if metric == "cosine":
+        norms = np.linalg.norm(x, axis=1, keepdims=True)
+        x = x / np.where(norms > 0, norms, 1.0)
+    with num_threads(n_jobs):
+        indices, distances = rp_forest_knn(x - x.mean(axis=0), k, random_state=random_state)
+    if metric == "cosine":  # squared chord length of unit vectors = 2 (1 - cos)
+        return indices, distances**2 / 2.0
+    return indices, distances
 
 
 def _exact(x: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
