@@ -7,10 +7,11 @@ data, against the prior labels and distances, against the hidden labels, and 15-
 
 Speed (child processes, as in ``benchmarks/embedding.py``): JEDI with a label prior against
 openTSNE on ``fs.datasets.gaussian_mixture(n)`` (50 dimensions, its 20 cluster labels as the
-prior), wall time and peak memory (VmHWM).
+prior), wall time, CPU time (user + system, less sensitive to other jobs on a shared machine)
+and peak memory (VmHWM); ``--repeat`` interleaves rounds and reports medians.
 
     python benchmarks/factor_out.py --quality
-    python benchmarks/factor_out.py --sizes 20000 100000
+    python benchmarks/factor_out.py --sizes 20000 100000 --repeat 3
 """
 
 from __future__ import annotations
@@ -29,11 +30,12 @@ import numpy as np
 RESULTS = Path(__file__).parent / "results" / "factor_out.md"
 
 CHILD = r"""
-import json, sys, time
+import json, resource, sys, time
 import numpy as np
 method, data_path, label_path, out_path, threads = sys.argv[1:6]
 x = np.load(data_path)
 labels = np.load(label_path)
+cpu0 = sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
 t = time.perf_counter()
 if method == "jedi":
     import anndata as ad
@@ -53,9 +55,10 @@ else:
     from openTSNE import TSNE
     y = np.asarray(TSNE(n_jobs=int(threads), random_state=0).fit(x))
 seconds = time.perf_counter() - t
+cpu = sum(resource.getrusage(resource.RUSAGE_SELF)[:2]) - cpu0
 np.save(out_path, np.asarray(y, dtype=np.float64))
 hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
-print(json.dumps({"seconds": seconds, "peak_mb": hwm / 1024}))
+print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "peak_mb": hwm / 1024}))
 """
 
 
@@ -82,7 +85,7 @@ def run_child(method: str, x: np.ndarray, labels: np.ndarray, threads: int, work
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def quality_rows(jedi_lam: float, *, paper_defaults: bool = False) -> list[dict]:
+def quality_rows(*, paper_defaults: bool = False) -> list[dict]:
     """Areas and accuracies of every method on the synthetic set, for a label and a distance prior."""
     import fischer_sc as fs
     from fischer_sc.metrics import knn_label_accuracy, label_overlap_auc, neighbourhood_overlap_auc
@@ -93,16 +96,16 @@ def quality_rows(jedi_lam: float, *, paper_defaults: bool = False) -> list[dict]
     za = adata.obsm["X_block_a"]
     runs = [
         ("t-SNE (no prior)", None, {}),
-        (f"JEDI (lam={jedi_lam:g}, prior_perplexity=200)", "jedi", {"lam": jedi_lam, "prior_perplexity": 200.0}),
-        ("CONFETTI + t-SNE (lam=2)", "confetti", {"embedding": "tsne", "lam": 2.0}),
-        ("CONFETTI + UMAP (lam=2)", "confetti", {"embedding": "umap", "lam": 2.0}),
+        ("JEDI (defaults)", "jedi", {}),
+        ("CONFETTI + t-SNE (defaults)", "confetti", {"embedding": "tsne"}),
+        ("CONFETTI + UMAP (defaults)", "confetti", {"embedding": "umap"}),
         ("ct-SNE", "ctsne", {}),
     ]
-    if paper_defaults:  # the papers' objectives at the package defaults (lam=1)
+    if paper_defaults:  # the papers' objectives (lam=1)
         runs[1:4] = [
             ("JEDI (lam=1, paper objective)", "jedi", {"lam": 1.0}),
-            ("CONFETTI + t-SNE (lam=1)", "confetti", {"embedding": "tsne"}),
-            ("CONFETTI + UMAP (lam=1)", "confetti", {"embedding": "umap"}),
+            ("CONFETTI + t-SNE (lam=1)", "confetti", {"embedding": "tsne", "lam": 1.0}),
+            ("CONFETTI + UMAP (lam=1)", "confetti", {"embedding": "umap", "lam": 1.0}),
         ]
     rows = []
     for prior_name, prior_key in (("labels", "block_a"), ("distances", "X_block_a")):
@@ -138,8 +141,14 @@ def quality_rows(jedi_lam: float, *, paper_defaults: bool = False) -> list[dict]
     return rows
 
 
-def speed_rows(sizes: list[int], threads: int, methods: tuple[str, ...] = ("opentsne", "jedi")) -> list[dict]:
-    """JEDI vs openTSNE wall time and peak memory at each size."""
+def speed_rows(
+    sizes: list[int], threads: int, methods: tuple[str, ...] = ("opentsne", "jedi"), repeat: int = 1
+) -> list[dict]:
+    """JEDI vs openTSNE wall time and peak memory at each size: medians of ``repeat`` interleaved rounds.
+
+    Each round runs every method once, one after the other, so that a change in the load of a
+    shared machine hits all methods alike; the ratio is that of the median times.
+    """
     import fischer_sc as fs
 
     rows = []
@@ -147,11 +156,26 @@ def speed_rows(sizes: list[int], threads: int, methods: tuple[str, ...] = ("open
         adata = fs.datasets.gaussian_mixture(n)
         x = np.asarray(adata.X, dtype=np.float32)
         labels = adata.obs["cluster"].cat.codes.to_numpy()
+        runs: dict[str, list[dict]] = {m: [] for m in methods}
         with tempfile.TemporaryDirectory() as tmp:
-            res = {m: run_child(m, x, labels, threads, Path(tmp)) for m in methods}
-        row = {"n": n, **{f"{m}_{k}": v for m, r in res.items() for k, v in r.items()}}
-        if "seconds" in res["jedi"] and "seconds" in res["opentsne"]:
-            row["ratio"] = res["jedi"]["seconds"] / res["opentsne"]["seconds"]
+            for _ in range(repeat):
+                for m in methods:
+                    runs[m].append(run_child(m, x, labels, threads, Path(tmp)))
+                    print(json.dumps({"n": n, "method": m, **runs[m][-1]}), flush=True)
+        row: dict = {"n": n, "repeat": repeat}
+        for m, rs in runs.items():
+            ok = [r for r in rs if "seconds" in r]
+            if len(ok) < len(rs):
+                row[f"{m}_error"] = next(r["error"] for r in rs if "error" in r)
+            if ok:
+                row[f"{m}_seconds"] = float(np.median([r["seconds"] for r in ok]))
+                row[f"{m}_cpu_seconds"] = float(np.median([r["cpu_seconds"] for r in ok]))
+                row[f"{m}_peak_mb"] = float(max(r["peak_mb"] for r in ok))
+                if repeat > 1:
+                    row[f"{m}_all_seconds"] = " / ".join(f"{r['seconds']:.1f}" for r in ok)
+        if "jedi_seconds" in row and "opentsne_seconds" in row:
+            row["ratio"] = row["jedi_seconds"] / row["opentsne_seconds"]
+            row["cpu_ratio"] = row["jedi_cpu_seconds"] / row["opentsne_cpu_seconds"]
         rows.append(row)
         print(json.dumps(row), flush=True)
     return rows
@@ -187,13 +211,13 @@ def main() -> None:
     parser.add_argument("--quality", action="store_true", help="areas on the synthetic set")
     parser.add_argument("--sizes", type=int, nargs="*", default=[], help="speed runs at these sizes")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=1, help="interleaved rounds per size (medians)")
     parser.add_argument("--methods", nargs="+", default=["opentsne", "jedi"], help="opentsne, jedi, tsne_core")
-    parser.add_argument("--jedi-lam", type=float, default=10.0)
     parser.add_argument("--paper-defaults", action="store_true", help="JEDI and CONFETTI at lam=1 instead")
     parser.add_argument("--note", default="Measured on a shared 2-core machine under load from other jobs.")
     args = parser.parse_args()
-    quality = quality_rows(args.jedi_lam, paper_defaults=args.paper_defaults) if args.quality else []
-    speed = speed_rows(args.sizes, args.threads, tuple(args.methods)) if args.sizes else []
+    quality = quality_rows(paper_defaults=args.paper_defaults) if args.quality else []
+    speed = speed_rows(args.sizes, args.threads, tuple(args.methods), args.repeat) if args.sizes else []
     write_markdown(quality, speed, args.note)
 
 

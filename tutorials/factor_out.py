@@ -17,11 +17,11 @@
 # the cell types we annotated. {func}`fs.tl.factor_out <fischer_sc.tl.factor_out>` computes an
 # embedding that shows the structure of the data *beyond* such a prior {cite:p}`factor_out`:
 #
-# - **CONFETTI** (default) replaces the distance between cells by
-#   F = D'X - (lam/2) D'Z + lam, both distances scaled to [0, 1], and embeds the exact nearest
-#   neighbours under F with UMAP (or the package's t-SNE engine);
-# - **JEDI** runs t-SNE while *maximising* a bounded Jensen-Shannon divergence between the
-#   embedding and the prior's affinities, at t-SNE speed;
+# - **JEDI** (default) runs t-SNE while *maximising* a bounded Jensen-Shannon divergence between
+#   the embedding and the prior's affinities, at t-SNE speed;
+# - **CONFETTI** replaces the distance between cells by F = D'X - (lam/2) D'Z + lam, both
+#   distances scaled to [0, 1], and embeds the exact nearest neighbours under F with UMAP (or the
+#   package's t-SNE engine);
 # - **ct-SNE** conditions t-SNE's similarities on prior labels (a baseline).
 #
 # We first use the synthetic set of the paper, where the truth is known, and then factor the
@@ -53,18 +53,20 @@ pd.crosstab(adata.obs["block_a"], adata.obs["block_b"])
 
 # %%
 fs.tl.dtsne(adata, pair_scale=None, key_added="X_tsne")  # plain t-SNE: no prior
-fs.tl.factor_out(adata, "block_a", lam=2.0)  # CONFETTI + UMAP with the block-A labels as prior
-fs.tl.factor_out(adata, "block_a", method="jedi", lam=10.0, prior_perplexity=100.0, key_added="X_jedi")
+fs.tl.factor_out(adata, "block_a")  # JEDI with the block-A labels as prior
+fs.tl.factor_out(adata, "X_block_a", key_added="X_jedi_dist")  # JEDI, block-A coordinates as prior
 fs.tl.factor_out(adata, "block_a", method="ctsne", key_added="X_ctsne")
-fs.tl.factor_out(adata, "X_block_a", embedding="tsne", lam=2.0, key_added="X_confetti_dist")
+fs.tl.factor_out(adata, "block_a", method="confetti", key_added="X_confetti")  # + UMAP
+fs.tl.factor_out(adata, "X_block_a", method="confetti", embedding="tsne", key_added="X_confetti_dist")
 
 # %%
 runs = {
     "t-SNE (no prior)": "X_tsne",
-    "CONFETTI + UMAP, lam=2 (labels)": "X_factor_out",
-    "JEDI, lam=10 (labels)": "X_jedi",
+    "JEDI (labels)": "X_factor_out",
+    "JEDI (distances)": "X_jedi_dist",
     "ct-SNE (labels)": "X_ctsne",
-    "CONFETTI + t-SNE, lam=2 (distances)": "X_confetti_dist",
+    "CONFETTI + UMAP (labels)": "X_confetti",
+    "CONFETTI + t-SNE (distances)": "X_confetti_dist",
 }
 fig, axes = plt.subplots(2, len(runs), figsize=(3.2 * len(runs), 6.4))
 for col, (name, key) in enumerate(runs.items()):
@@ -105,15 +107,17 @@ table = pd.DataFrame(
 table
 
 # %% [markdown]
-# Two things to know about the parameters:
+# Three things to know about the parameters (details in {doc}`../factor_out`):
 #
+# - `lam` weighs the prior term. Left at `None` it takes the values that remove block A here:
+#   JEDI 10 for a label prior and 50 for a distance prior, CONFETTI 2. The papers' objectives
+#   (lam = 1) only weaken the prior on this data.
 # - CONFETTI's lam is the bonus, in units of the data's diameter, that pairs *dissimilar* in the
-#   prior get (lam/2 for different labels). At the default lam = 1 the prior's clusters on this
-#   data are weakened but still visible; lam = 2 mixes them. With a label prior the
-#   F-neighbourhoods are then mostly cross-label: this is intended.
-# - JEDI's paper objective (lam = 1) only weakens the prior on this data; the weight lam on the
-#   JS term has to be around 10, with a broad prior neighbourhood (prior_perplexity), before the
-#   prior's clusters disappear (see {doc}`../factor_out`).
+#   prior get. With a label prior every different label gets the same bonus, so each point's
+#   F-neighbours come from the *nearest* other label: the labels are paired up rather than mixed,
+#   and the prior stays partly visible (see the table). For label priors use JEDI or ct-SNE.
+# - JEDI's label prior is the paper's: uniform over all same-label cells. Its term is estimated
+#   from 16 same-label partners per cell, drawn afresh in every iteration.
 #
 # ## Cell cycle out of PBMCs
 #
@@ -122,16 +126,17 @@ table
 
 # %%
 pbmc = fs.datasets.pbmc68k_reduced()
-fs.tl.factor_out(pbmc, "phase", use_rep="X_pca")
+fs.tl.factor_out(pbmc, "phase", use_rep="X_pca")  # JEDI
+fs.tl.factor_out(pbmc, "phase", method="confetti", use_rep="X_pca", key_added="X_confetti")
 fs.pl.factor_out(pbmc, color=["phase", "bulk_labels"], wspace=0.5)
 
 # %% [markdown]
-# The CONFETTI graph is stored in the layout of {func}`scanpy.pp.neighbors`, so scanpy's tools
-# run on the factored-out neighbourhoods, e.g. `sc.tl.leiden(pbmc, neighbors_key="factor_out")`.
+# CONFETTI's graph is stored in the layout of {func}`scanpy.pp.neighbors`, so scanpy's tools
+# run on the factored-out neighbourhoods, e.g. `sc.tl.leiden(pbmc, neighbors_key="X_confetti")` (`key_added` names the graph too).
 
 # %%
 rows = []
-for name, key in (("UMAP (no prior)", "X_umap"), ("CONFETTI + UMAP", "X_factor_out")):
+for name, key in (("UMAP (no prior)", "X_umap"), ("JEDI", "X_factor_out"), ("CONFETTI + UMAP", "X_confetti")):
     y = pbmc.obsm[key]
     rows.append(
         {

@@ -264,3 +264,27 @@ def test_label_hook_small_groups_are_exact():
     np.testing.assert_allclose(JediLabelRepulsion(codes, n_samples=11, seed=4)(3, y, rep, z), exact, rtol=1e-13)
     with pytest.raises(ValueError, match="n_samples"):
         JediLabelRepulsion(codes, n_samples=0)
+
+
+def test_sampled_sparse_prior_is_unbiased():
+    """Sampling the stored prior pairs in proportion to p' averages to the exact sparse term."""
+    P, Pp, y = _problem(8, n=40)
+    n = y.shape[0]
+    rep, z_rows = np.empty_like(y), np.empty(n)
+    repulsion_exact(y, np.ones(n), 2, rep, z_rows)
+    z = float(z_rows.sum())
+    Pps = sparse.csr_matrix(Pp)
+    assert np.diff(Pps.indptr).min() > 3  # every row is sampled, none summed exactly
+    exact_hook = JediRepulsion(Pps, weight=5.0)
+    exact = exact_hook(0, y, rep, z)
+    hook = JediRepulsion(Pps, weight=5.0, n_samples=3, seed=2)
+    one = hook(0, y, rep, z)
+    err_one = np.abs(one - exact).max()
+    assert err_one > 1e-3 * np.abs(exact).max()
+    mean = np.mean([hook(it, y, rep, z) for it in range(4000)], axis=0)
+    assert np.abs(mean - exact).max() < err_one / 15
+    # rows with at most n_samples pairs are exact
+    big = JediRepulsion(Pps, weight=5.0, n_samples=int(np.diff(Pps.indptr).max()), seed=2)
+    np.testing.assert_allclose(big(5, y, rep, z), exact, rtol=1e-12, atol=1e-15)
+    with pytest.raises(ValueError, match="n_samples"):
+        JediRepulsion(Pps, n_samples=0)

@@ -28,6 +28,10 @@ and the part of the gradient subtracted from the attraction is
 R_i = (1 - c + Gbar) rep_i / Z - S_i (with a weight lambda on the JS term:
 R_i = (1 + lambda (Gbar - c)) rep_i / Z - lambda S_i), with Gbar = c (1 - sum_{p'>0} q) + sum_{p'>0} G q.
 Only the O(nnz(P')) kernel below is new; rep and Z come from the engine (exact or Barnes-Hut).
+
+A label prior (p'_ij uniform over the same-label pairs) has sum_g n_g^2 pairs; its p' is one
+constant per label, so :class:`JediLabelRepulsion` never stores them and estimates the sparse
+term from a few same-label partners per point drawn afresh in every iteration (unbiased).
 """
 
 from __future__ import annotations
@@ -209,6 +213,84 @@ def label_prior_term(
         js_rows[i] = weight * sjs
 
 
+@njit(parallel=True)
+def sampled_prior_term(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    pp: np.ndarray,
+    cum: np.ndarray,
+    row_mass: np.ndarray,
+    n_samples: int,
+    seed: int,
+    y: np.ndarray,
+    z: float,
+    alpha: float,
+    beta: float,
+    c: float,
+    out: np.ndarray,
+    q_rows: np.ndarray,
+    gq_rows: np.ndarray,
+    js_rows: np.ndarray,
+    with_js: bool,
+) -> None:
+    """:func:`prior_term` estimated from ``n_samples`` prior pairs per row drawn with probability p'_ij / sum_j p'_ij.
+
+    ``cum`` holds each row's cumulative sums of ``pp`` divided by the row's total ``row_mass``.
+    Rows with at most ``n_samples`` stored pairs are summed exactly. Otherwise each drawn pair
+    counts ``row_mass / (n_samples p'_ij)`` times, so every row sum is an unbiased estimate of the
+    exact one (importance sampling: a pair's term vanishes with p'_ij, so the weights stay
+    bounded). The draws are a hash of (``seed``, row, draw number), as in :func:`label_prior_term`.
+    """
+    n, dim = y.shape
+    base = _hash(np.uint64(seed))
+    for i in numba.prange(n):
+        for c_ in range(dim):
+            out[i, c_] = 0.0
+        lo, hi = indptr[i], indptr[i + 1]
+        exact = hi - lo <= n_samples
+        count = hi - lo if exact else n_samples
+        key = _hash(base ^ np.uint64(i))
+        sq = 0.0
+        sgq = 0.0
+        sjs = 0.0
+        for s_ in range(count):
+            if exact:
+                e = lo + s_
+                weight = 1.0
+            else:
+                u = np.float64(_hash(key + np.uint64(s_)) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+                a, b = lo, hi - 1  # first e with cum[e] > u (the last one if rounding leaves none)
+                while a < b:
+                    mid = (a + b) // 2
+                    if cum[mid] > u:
+                        b = mid
+                    else:
+                        a = mid + 1
+                e = a
+                weight = row_mass[i] / (n_samples * pp[e])
+            j = indices[e]
+            p = pp[e]
+            d2 = 0.0
+            for c_ in range(dim):
+                diff = y[i, c_] - y[j, c_]
+                d2 += diff * diff
+            w = 1.0 / (1.0 + d2)
+            q = w / z
+            gij, log_ratio = _js_pair(p, q, alpha, beta)
+            sq += weight * q
+            sgq += weight * gij * q
+            if with_js:
+                sjs += weight * (
+                    alpha * p * math.log(p / (beta * q + (1.0 - beta) * p)) + (1.0 - alpha) * q * log_ratio
+                )
+            f = weight * w * w / z * (gij - c)
+            for c_ in range(dim):
+                out[i, c_] += f * (y[i, c_] - y[j, c_])
+        q_rows[i] = sq
+        gq_rows[i] = sgq
+        js_rows[i] = sjs
+
+
 def prior_term_reference(
     P_prior: sparse.csr_matrix, y: np.ndarray, z: float, alpha: float, beta: float
 ) -> tuple[np.ndarray, float, float, float]:
@@ -226,6 +308,14 @@ def prior_term_reference(
     np.add.at(s, i, (w * w / z * (g - c))[:, None] * diff)
     js = float(np.sum(alpha * p * np.log(p / m1) + (1 - alpha) * q * np.log(q / m2)))
     return s, float(q.sum()), float((g * q).sum()), js
+
+
+def _check_samples(n_samples: int | None) -> None:
+    if n_samples is not None and (
+        isinstance(n_samples, bool) or not isinstance(n_samples, int | np.integer) or n_samples < 1
+    ):
+        msg = f"n_samples={n_samples!r} must be a positive integer or None (all prior pairs)."
+        raise ValueError(msg)
 
 
 @dataclass
@@ -249,6 +339,12 @@ class JediRepulsion:
         evaluates it at every call.
     js
         JS^alpha_beta(P' || Q) at the last evaluation (``nan`` before).
+    n_samples
+        ``None`` sums over every stored prior pair (exact). Otherwise rows with more pairs use
+        ``n_samples`` pairs drawn afresh in every iteration with probability proportional to
+        p'_ij, weighted to give unbiased row sums (:func:`sampled_prior_term`).
+    seed
+        Seed of those draws.
     """
 
     P_prior: sparse.csr_matrix
@@ -258,19 +354,48 @@ class JediRepulsion:
     start: int = 0
     js_iteration: int | None = None
     js: float = field(default=float("nan"))
+    n_samples: int | None = None
+    seed: int = 0
 
     def __post_init__(self) -> None:
         check_alpha_beta(self.alpha, self.beta)
+        _check_samples(self.n_samples)
         P = sparse.csr_matrix(self.P_prior, dtype=np.float64)
         P.eliminate_zeros()
+        P.sort_indices()
         self._indptr = P.indptr.astype(np.int64)
         self._indices = P.indices.astype(np.int64)
         self._data = np.ascontiguousarray(P.data)
         self.c = js_constant(self.alpha, self.beta)
+        if self.n_samples is not None:
+            self._row_mass = np.asarray(P.sum(axis=1)).ravel()
+            rows = np.repeat(np.arange(P.shape[0]), np.diff(P.indptr))
+            cum = np.cumsum(self._data)
+            before = np.concatenate([[0.0], cum])[P.indptr[:-1]]
+            mass = np.where(self._row_mass > 0, self._row_mass, 1.0)
+            self._cum = np.ascontiguousarray((cum - before[rows]) / mass[rows])
 
     def _prior_sums(self, iteration: int, y: np.ndarray, z: float, sums: tuple, with_js: bool) -> None:
-        """Fill ``sums = (S, q_rows, gq_rows, js_rows)`` over the prior pairs."""
-        prior_term(self._indptr, self._indices, self._data, y, z, self.alpha, self.beta, self.c, *sums, with_js)
+        """Fill ``sums = (S, q_rows, gq_rows, js_rows)`` over the prior pairs (exact, or sampled per row)."""
+        if self.n_samples is None:
+            prior_term(self._indptr, self._indices, self._data, y, z, self.alpha, self.beta, self.c, *sums, with_js)
+            return
+        sampled_prior_term(
+            self._indptr,
+            self._indices,
+            self._data,
+            self._cum,
+            self._row_mass,
+            int(self.n_samples),
+            (int(self.seed) % 2**31) * 1_000_003 + iteration,
+            y,
+            z,
+            self.alpha,
+            self.beta,
+            self.c,
+            *sums,
+            with_js,
+        )
 
     def __call__(self, iteration: int, y: np.ndarray, rep: np.ndarray, z: float) -> np.ndarray:
         """The part of the gradient subtracted from the attraction (constant 4 dropped)."""
@@ -353,9 +478,7 @@ class JediLabelRepulsion(JediRepulsion):
         js_iteration: int | None = None,
     ) -> None:
         check_alpha_beta(alpha, beta)
-        if n_samples is not None and (not isinstance(n_samples, int | np.integer) or n_samples < 1):
-            msg = f"n_samples={n_samples!r} must be a positive integer or None (all same-label pairs)."
-            raise ValueError(msg)
+        _check_samples(n_samples)
         self.alpha, self.beta, self.weight, self.start = float(alpha), float(beta), float(weight), int(start)
         self.js_iteration, self.js = js_iteration, float("nan")
         self.c = js_constant(self.alpha, self.beta)

@@ -80,11 +80,15 @@ def euclidean_block(x: np.ndarray, lo: int, hi: int) -> np.ndarray:
 
 
 def label_prior_affinities(codes: np.ndarray, k: int, rng: np.random.Generator) -> sparse.csr_matrix:
-    """Label prior P': p'_{j|i} uniform over i's same-label points, symmetrised (p_{j|i} + p_{i|j}) / 2n.
+    """A sparse *fixed-sample* label prior: p'_{j|i} uniform over up to k same-label points, symmetrised.
+
+    JEDI does not use it any more: :class:`~fischer_sc.core._jedi.JediLabelRepulsion` works with
+    the exact uniform prior over all same-label points, re-sampled in every iteration, which
+    removed the prior with 16 partners where this fixed sample needed about 600.
 
     Groups with more than ``k + 1`` points use ``k`` same-label points of i drawn uniformly at
-    random (without replacement) instead of all of them: an unbiased sparse version of the
-    uniform prior with O(n k) entries. The k *nearest* same-label points would be cheaper to
+    random (without replacement) instead of all of them: O(n k) entries, but a different prior
+    (a random graph with p' = 1/k per drawn pair), not an estimate of the uniform one. The k *nearest* same-label points would be cheaper to
     reason about but are not the same prior: they coincide with i's data neighbours, so the JS
     term then fights the KL term pair by pair (on the synthetic set of the paper the embedding
     kept less of the data, 0.09 vs 0.13 area, for the same removal of the prior). Points alone

@@ -39,6 +39,8 @@ DEFAULT_LAM = {
 }
 #: Same-label partners per point and iteration of JEDI's label prior (an unbiased estimate; see core._jedi).
 LABEL_PRIOR_SAMPLES = 16
+#: Prior pairs per point and iteration of JEDI's other priors, drawn in proportion to p' (None: all).
+PRIOR_SAMPLES: int | None = None
 
 
 def _positive(a: dict[str, Any], name: str, hint: str) -> None:
@@ -139,7 +141,7 @@ def _run_jedi(x: np.ndarray, prior: Prior, a: dict[str, Any], seed: int, info: d
         prior_perp = float(a["prior_perplexity"] if a["prior_perplexity"] is not None else a["perplexity"])
         P_prior, used = prior_affinities(prior, prior_perp, random_state=seed)
         info["prior_perplexity"] = used
-        hook = JediRepulsion(P_prior, **common)
+        hook = JediRepulsion(P_prior, n_samples=PRIOR_SAMPLES, seed=seed, **common)
     y = _tsne(P, x, progress=progress_enabled(a["progress"]), hook=hook)
     info["js_divergence"] = float(hook.js)
     return y
