@@ -191,6 +191,8 @@ def test_layer_is_used():
         ({"elastic": (1.0,)}, None, ValueError, "elastic must be a pair"),
         ({"device": "tpu"}, None, ValueError, "device must be"),
         ({"tied_update": "triple"}, None, ValueError, "tied_update"),
+        ({"screen": "yes"}, None, ValueError, "screen must be"),
+        ({"screen": True}, "no_enriched", ValueError, "screen kept 0 .*screen=False"),
     ],
 )
 def test_errors_name_the_parameter_and_leave_adata_unchanged(kwargs, prepare, error, match):
@@ -201,6 +203,9 @@ def test_errors_name_the_parameter_and_leave_adata_unchanged(kwargs, prepare, er
         adata.X[3] = 0.0
     elif prepare == "nan":
         adata.X[0, 0] = np.nan
+    elif prepare == "no_enriched":  # every feature equally frequent in both groups
+        adata.X = np.tile(np.eye(2, dtype=np.float32).repeat(adata.n_vars // 2, axis=1), (adata.n_obs // 2, 1))
+        adata.obs["group"] = pd.Categorical(np.repeat(["a", "b"], adata.n_obs // 2))
     before = adata.copy()
     kw = {"groupby": "group", **FAST, **kwargs}
     with pytest.raises(error, match=match):
@@ -242,3 +247,40 @@ def test_progress_bar_shows_and_can_be_silenced(capfd):
     assert "epoch" in capfd.readouterr().err
     fs.tl.binaps(adata, n_epochs=2, progress=False)
     assert capfd.readouterr().err == ""
+
+
+def test_enriched_features_by_hand():
+    from fischer_sc.core._binary_patterns import enriched_features
+
+    x = np.array(
+        [[1, 1, 1], [1, 1, 1], [1, 1, 0], [1, 1, 0], [0, 1, 1], [0, 1, 1], [0, 1, 0], [0, 1, 0]], dtype=np.float32
+    )
+    labels = np.repeat([0, 1], 4)
+    keep, z = enriched_features(sparse.csr_matrix(x), labels, 2)
+    # feature 0: 4/4 in class 0, 0/4 outside; pooled 1/2, se = sqrt(1/4 * (1/4 + 1/4)) -> z = 1 / sqrt(1/8)
+    # feature 1: everywhere (se 0 -> 0); feature 2: 2/4 in each class (z 0)
+    np.testing.assert_allclose(z, [np.sqrt(8.0), 0.0, 0.0], atol=1e-12)
+    # one-sided Bonferroni over 3 features x 2 classes at 0.05: z > 2.394
+    assert keep.tolist() == [0]
+    keep, _ = enriched_features(sparse.csr_matrix(x), labels, 2, level=1e-3)  # z needs > 3.34 now
+    assert keep.tolist() == []
+
+
+def test_screen_trains_on_enriched_features_and_maps_patterns_back():
+    adata = fs.datasets.planted_patterns(3000, 2, 1000, random_state=1)
+    fs.tl.diffnaps(adata, "class", screen=True, n_epochs=25, batch_size=32, progress=False)
+    params = adata.uns["diffnaps"]["params"]
+    truth = fs.datasets.planted_pattern_sets(adata.uns["planted"]["patterns"])
+    planted_items = set().union(*[p for ps in truth.values() for p in ps])
+    assert params["screen_applied"] is True
+    # the long patterns shared by all classes (30-75 items each) are screened out; the class ones stay
+    # (an item can be lost when it is rare or also sits in a pattern of the other class)
+    used = params["n_features_used"]
+    assert 0.95 * len(planted_items) <= used < len(planted_items) + 20, (used, len(planted_items))
+    membership = adata.varm["diffnaps"]
+    assert membership.shape == (3000, adata.obsm["X_diffnaps"].shape[1])
+    table = adata.uns["diffnaps"]["patterns"]
+    for pid, features in zip(table["pattern_id"], table["features"], strict=True):
+        assert set(adata.var_names[membership[:, pid]]) == set(features.split(","))
+    scores = fs.metrics.class_soft_f1(_found(adata), truth)
+    assert scores["f1"] >= 0.8, scores  # 0.90 on this machine

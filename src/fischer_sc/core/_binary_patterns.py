@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-__all__ = ["ExtractedPatterns", "contains", "extract_patterns", "select_thresholds"]
+__all__ = ["ExtractedPatterns", "contains", "enriched_features", "extract_patterns", "select_thresholds"]
 
 
 @dataclass
@@ -174,3 +174,51 @@ def select_thresholds(
             if err < best[2]:
                 best = (float(tau_e), float(tau_c), err)
     return best
+
+
+def enriched_features(
+    x: sparse.spmatrix, labels: np.ndarray, n_classes: int, *, level: float = 0.05
+) -> tuple[np.ndarray, np.ndarray]:
+    """Features present significantly more often in some class than outside it (one-sided, Bonferroni).
+
+    For every feature ``j`` and class ``k`` the two-proportion z-score of ``P(x_j = 1 | k)`` against
+    ``P(x_j = 1 | not k)`` (pooled standard error); a feature is kept when its largest score over
+    the classes exceeds the one-sided normal quantile of ``level / (m K)``.
+
+    Parameters
+    ----------
+    x
+        Binary data (n x m).
+    labels
+        Class codes 0..K-1 of the rows.
+    n_classes
+        K.
+    level
+        Family-wise error level of the m K one-sided tests.
+
+    Returns
+    -------
+    keep
+        Sorted indices of the kept features.
+    z
+        The largest z-score of every feature over the classes (m,).
+    """
+    from scipy.stats import norm
+
+    xs = sparse.csr_matrix(x, dtype=np.float32)
+    n, m = xs.shape
+    labels = np.asarray(labels)
+    onehot = sparse.csr_matrix((np.ones(n, dtype=np.float32), (labels, np.arange(n))), shape=(n_classes, n))
+    counts = np.asarray((onehot @ xs).todense(), dtype=np.float64)  # K x m
+    n_k = np.bincount(labels, minlength=n_classes).astype(np.float64)[:, None]
+    total = counts.sum(0, keepdims=True)
+    n_rest = n - n_k
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p_in = counts / n_k
+        p_out = (total - counts) / n_rest
+        pooled = total / n
+        se = np.sqrt(pooled * (1.0 - pooled) * (1.0 / n_k + 1.0 / n_rest))
+        z = np.where(se > 0, (p_in - p_out) / se, 0.0)
+    z = np.nan_to_num(z, nan=0.0, posinf=0.0, neginf=0.0).max(0)
+    critical = norm.isf(level / max(1, m * n_classes))
+    return np.flatnonzero(z > critical), z

@@ -86,7 +86,8 @@ def binaps(
         1 where the observation contains the whole pattern.
     ``adata.uns[key]['params']`` : :class:`dict`
         The parameters used, with the resolved ``hidden_dim``, the binarisation applied
-        (``binarize_applied``) and the data density ``alpha`` (the cost of a false 1).
+        (``binarize_applied``), the data density ``alpha`` (the cost of a false 1) of the features
+        trained on, whether the screen was applied (``screen_applied``) and ``n_features_used``.
     ``adata.uns[key]['patterns']`` : :class:`pandas.DataFrame`
         One row per pattern, most frequent first: ``pattern_id`` (column of ``varm[key]``),
         ``features`` (comma-joined ``var_names``), ``size``, ``support`` (fraction of observations
@@ -112,6 +113,7 @@ def diffnaps(
     *,
     layer: str | None = None,
     binarize: Literal["auto", "q75", "nonzero"] | float | None = "auto",
+    screen: Literal["auto"] | bool = "auto",
     hidden_dim: int | None = None,
     n_epochs: int = 50,
     batch_size: int = 64,
@@ -150,9 +152,15 @@ def diffnaps(
         is 0, wherever the value is non-zero (on sparse counts this mostly means "expressed");
         ``"nonzero"``; a number: 1 where the value exceeds it; ``None``: the data must already be
         0/1 (a ``ValueError`` names the other values).
+    screen
+        Train only on the features that are significantly more frequent in some group than outside
+        it (one-sided two-proportion z-test per feature and group, Bonferroni at 0.05 over all of
+        them); patterns can then hold only such features. ``"auto"`` (default): only above 20 000
+        features, where a CPU-sized hidden layer is otherwise spent on structure shared by all
+        groups (see the DiffNaps notes in the docs); ``True``/``False``: always/never.
     hidden_dim
         Width of the hidden layer, the largest number of patterns; ``None``:
-        ``min(1000, max(64, n_vars // 2))``.
+        ``min(1000, max(64, m // 2))`` for the ``m`` features trained on (after the screen).
     n_epochs
         Training epochs.
     batch_size
@@ -210,7 +218,8 @@ def diffnaps(
         1 where the observation contains the whole pattern.
     ``adata.uns[key]['params']`` : :class:`dict`
         The parameters used, with the resolved ``hidden_dim``, the binarisation applied
-        (``binarize_applied``) and the data density ``alpha`` (the cost of a false 1).
+        (``binarize_applied``), the data density ``alpha`` (the cost of a false 1) of the features
+        trained on, whether the screen was applied (``screen_applied``) and ``n_features_used``.
     ``adata.uns[key]['patterns']`` : :class:`pandas.DataFrame`
         One row per (pattern, group) assignment, by group and then precision: ``pattern_id``
         (column of ``varm[key]``), ``group`` (the group it characterises; missing for "general"

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 _NOT_PARAMS = ("adata", "device", "progress", "copy", "save_model")
 MAX_HIDDEN = 1000  # cap of the default hidden width (see docs/diffnaps.md: memory and time at 100k features)
 REGU_CAP = 100.0  # cap of the exponential W-shaped schedule (pitfall 6 of the spec)
+SCREEN_ABOVE = 20000  # screen="auto" keeps only class-enriched features above this many (docs/diffnaps.md)
 
 
 def default_hidden_dim(n_features: int) -> int:
@@ -75,6 +76,9 @@ def _check_options(a: dict[str, Any], tool: str) -> None:
             ):
                 msg = f"{name} must be a pair (L1, L2) of non-negative numbers, got {value!r}."
                 raise ValueError(msg)
+    if tool == "diffnaps" and not (a["screen"] == "auto" or isinstance(a["screen"], bool)):
+        msg = f"screen must be 'auto', True or False, got {a['screen']!r}."
+        raise ValueError(msg)
     if a["tied_update"] not in ("double", "single"):
         msg = f"tied_update must be 'double' or 'single', got {a['tied_update']!r}."
         raise ValueError(msg)
@@ -152,6 +156,22 @@ def _labels(adata: AnnData, groupby: Any) -> tuple[np.ndarray, list[str]]:
 
 def _seed(random_state: Any) -> int:
     return int(resolve_rng(random_state).integers(2**31 - 1))
+
+
+def _screen(xb: sparse.csr_matrix, labels: np.ndarray, n_classes: int, screen: Any) -> np.ndarray | None:
+    """Indices of the class-enriched features DiffNaps trains on, or ``None`` for all of them."""
+    from fischer_sc.core._binary_patterns import enriched_features
+
+    if screen is False or (screen == "auto" and xb.shape[1] <= SCREEN_ABOVE):
+        return None
+    kept, _ = enriched_features(xb, labels, n_classes)
+    if len(kept) < 2:
+        msg = (
+            f"screen kept {len(kept)} of {xb.shape[1]} features (no feature is significantly more frequent in one "
+            "group than outside it); pass screen=False to train on all features."
+        )
+        raise ValueError(msg)
+    return kept
 
 
 def _config(a: dict[str, Any], tool: str, hidden: int) -> Any:
@@ -377,10 +397,17 @@ def run_diffnaps(adata: AnnData, a: dict[str, Any]) -> AnnData | None:
     seed = _seed(a["random_state"])
     labels, classes = _labels(adata, a["groupby"])
     xb, applied = _binary_input(adata, a["layer"], a["binarize"], "diffnaps")
-    hidden = a["hidden_dim"] or default_hidden_dim(xb.shape[1])
+    kept = _screen(xb, labels, len(classes), a["screen"])
+    xs = xb if kept is None else xb[:, kept]
+    hidden = a["hidden_dim"] or default_hidden_dim(xs.shape[1])
     cfg = _config(a, "diffnaps", int(hidden))
-    result = _fit(xb, cfg, labels, len(classes), seed, a)
+    result = _fit(xs, cfg, labels, len(classes), seed, a)
     pats = extract_patterns(result.weights, float(a["tau_e"]), int(a["min_size"]))
+    if kept is not None:  # back to the indices of all features
+        mem = pats.membership
+        pats.membership = sparse.csc_matrix(
+            (mem.data, kept[mem.indices], mem.indptr), shape=(xb.shape[1], mem.shape[1])
+        )
     # A de-duplicated pattern takes the largest class weight among the units that carry it.
     class_w = np.zeros((len(classes), pats.n_patterns), dtype=np.float32)
     for p, units in enumerate(pats.units):
@@ -395,7 +422,17 @@ def run_diffnaps(adata: AnnData, a: dict[str, Any]) -> AnnData | None:
             {"classes": classes, "alpha": result.alpha, "var_names": list(map(str, adata.var_names))},
         )
     uns = {
-        "params": _params(a, seed, {"hidden_dim": int(hidden), "binarize_applied": applied, "alpha": result.alpha}),
+        "params": _params(
+            a,
+            seed,
+            {
+                "hidden_dim": int(hidden),
+                "binarize_applied": applied,
+                "alpha": result.alpha,
+                "screen_applied": kept is not None,
+                "n_features_used": int(xs.shape[1]),
+            },
+        ),
         "patterns": table,
         "class_weights": class_w,
         "classes": np.asarray(classes, dtype=object),
