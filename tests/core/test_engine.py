@@ -129,6 +129,22 @@ def test_conditional_and_symmetric_affinities_match_numpy(code):
     assert P.has_sorted_indices and P.sum() == pytest.approx(1.0)
 
 
+def test_symmetrise_handles_repeats_zeros_and_equals_scipy():
+    n, k = 60, 7
+    idx = np.array([RNG.choice(np.delete(np.arange(n), i), k, replace=False) for i in range(n)])
+    idx[3, :3] = idx[3, 0]  # a row that lists one neighbour three times
+    p = RNG.random((n, k))
+    p[5, :] = 0.0  # underflowed affinities are dropped, not stored
+    rows = np.repeat(np.arange(n), k)
+    ref = sparse.csr_matrix((p.ravel(), (rows, idx.ravel())), shape=(n, n))
+    ref = (ref + ref.T).tocsr()
+    ref.data /= 2.0 * n
+    ref.eliminate_zeros()
+    P = symmetrise(idx, p)
+    np.testing.assert_allclose(P.toarray(), ref.toarray(), rtol=1e-15, atol=0)
+    assert P.has_sorted_indices and (P.data != 0).all() and P.nnz == ref.nnz
+
+
 def test_balance_is_the_dense_sinkhorn_scaling():
     n, k = 40, 6
     idx = np.array([RNG.choice(np.delete(np.arange(n), i), k, replace=False) for i in range(n)])
