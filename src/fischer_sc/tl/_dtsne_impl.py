@@ -117,9 +117,7 @@ def run_dtsne(adata: AnnData, a: dict[str, Any]) -> AnnData | None:
         msg = f"n_components={a['n_components']} exceeds the {x.shape[1]} dimensions of the representation."
         raise ValueError(msg)
     indices, distances, perplexity = _neighbours(adata, x, a, seed, n_jobs)
-    aff = perplexity_affinities(
-        indices, distances, perplexity, pair_scale=a["pair_scale"], balance=float(a["balance"])
-    )
+    aff = perplexity_affinities(indices, distances, perplexity, pair_scale=a["pair_scale"], balance=float(a["balance"]))
     scales = point_scales(aff.beta) if a["pair_scale"] is not None else None
     result = optimise(
         aff.P,
