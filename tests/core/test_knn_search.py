@@ -152,9 +152,10 @@ def test_forest_finds_most_neighbours_and_is_deterministic():
     np.testing.assert_allclose(dist, np.sqrt(((x64[:, None] - x64[idx]) ** 2).sum(-1)), rtol=1e-6)
     assert (np.diff(dist, axis=1) >= 0).all() and (idx != np.arange(3000)[:, None]).all()
     assert all(len(set(row)) == 15 for row in idx)
-    again = knn(x, 15, method="rpforest", random_state=0)
+    again = knn(x, 15, method="rpforest", random_state=0, n_jobs=1)  # any thread count, same lists
     np.testing.assert_array_equal(again[0], idx)
     np.testing.assert_array_equal(again[1], dist)
+    assert (knn(x, 15, method="rpforest", random_state=1)[0] != idx).any()
 
 
 def test_forest_completes_empty_rows_exactly():
