@@ -266,7 +266,7 @@ def test_enriched_features_by_hand():
     assert keep.tolist() == []
 
 
-def test_screen_trains_on_enriched_features_and_maps_patterns_back():
+def test_screen_trains_on_enriched_features_and_maps_patterns_back(tmp_path):
     adata = fs.datasets.planted_patterns(3000, 2, 1000, random_state=1)
     fs.tl.diffnaps(adata, "class", screen=True, n_epochs=25, batch_size=32, progress=False)
     params = adata.uns["diffnaps"]["params"]
@@ -284,3 +284,5 @@ def test_screen_trains_on_enriched_features_and_maps_patterns_back():
         assert set(adata.var_names[membership[:, pid]]) == set(features.split(","))
     scores = fs.metrics.class_soft_f1(_found(adata), truth)
     assert scores["f1"] >= 0.8, scores  # 0.90 on this machine
+    back = h5ad_roundtrip(adata, tmp_path)
+    assert_uns_equal(back.uns["diffnaps"], adata.uns["diffnaps"])
