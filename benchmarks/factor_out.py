@@ -49,7 +49,7 @@ elif method == "tsne_core":  # the same engine without the prior term
     import anndata as ad
     import fischer_sc as fs
     a = ad.AnnData(x)
-    fs.tl.dtsne(a, use_rep="X", pair_scale=None, random_state=0, progress=False)
+    fs.tl.dtsne(a, use_rep="X", pair_scale=None, random_state=0, progress=False, n_jobs=int(threads))
     y = a.obsm["X_dtsne"]
 else:
     from openTSNE import TSNE

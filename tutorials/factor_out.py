@@ -117,7 +117,7 @@ table
 #   F-neighbours come from the *nearest* other label: the labels are paired up rather than mixed,
 #   and the prior stays partly visible (see the table). For label priors use JEDI or ct-SNE.
 # - JEDI's label prior is the paper's: uniform over all same-label cells. Its term is estimated
-#   from 16 same-label partners per cell, drawn afresh in every iteration.
+#   from 8 same-label partners per cell, drawn afresh in every iteration.
 #
 # ## Cell cycle out of PBMCs
 #

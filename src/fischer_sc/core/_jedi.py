@@ -170,6 +170,7 @@ def label_prior_term(
     """
     n, dim = y.shape
     base = _hash(np.uint64(seed))
+    inv_z = 1.0 / z
     for i in numba.prange(n):
         for c_ in range(dim):
             out[i, c_] = 0.0
@@ -186,11 +187,18 @@ def label_prior_term(
         count = m if exact else n_samples
         weight = 1.0 if exact else m / n_samples
         key = _hash(base ^ np.uint64(i))
+        um = np.uint64(m)
         sq = 0.0
         sgq = 0.0
         sjs = 0.0
         for s_ in range(count):
-            r = np.int64(s_) if exact else np.int64(_hash(key + np.uint64(s_)) % np.uint64(m))
+            # a draw in [0, m): the hash's top 32 bits scaled by m (Lemire's multiply-shift, no
+            # 64-bit division; its bias is below m / 2^32)
+            r = (
+                np.int64(s_)
+                if exact
+                else np.int64(((_hash(key + np.uint64(s_)) >> np.uint64(32)) * um) >> np.uint64(32))
+            )
             if r >= rank[i]:
                 r += 1
             j = members[lo + r]
@@ -199,13 +207,13 @@ def label_prior_term(
                 diff = y[i, c_] - y[j, c_]
                 d2 += diff * diff
             w = 1.0 / (1.0 + d2)
-            q = w / z
+            q = w * inv_z
             gij, log_ratio = _js_pair(p, q, alpha, beta)
             sq += q
             sgq += gij * q
             if with_js:
                 sjs += alpha * p * math.log(p / (beta * q + (1.0 - beta) * p)) + (1.0 - alpha) * q * log_ratio
-            f = weight * w * w / z * (gij - c)
+            f = weight * w * q * (gij - c)
             for c_ in range(dim):
                 out[i, c_] += f * (y[i, c_] - y[j, c_])
         q_rows[i] = weight * sq
@@ -469,7 +477,7 @@ class JediLabelRepulsion(JediRepulsion):
         self,
         codes: np.ndarray,
         *,
-        n_samples: int | None = 16,
+        n_samples: int | None = 8,
         seed: int = 0,
         alpha: float = 0.5,
         beta: float = 0.5,

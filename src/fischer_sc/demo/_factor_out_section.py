@@ -70,7 +70,7 @@ def factor_out_section(adatas: dict[str, AnnData], out_dir: Path, *, quick: bool
     majority = adata.obs[PRIOR].value_counts(normalize=True).max()
     text = (
         "`fs.tl.factor_out(adata, 'phase')` embeds the PBMCs so that what the cell-cycle phase already explains "
-        "is no longer what the layout shows (Heiter, Fischer and Vreeken 2021). CONFETTI (the default) replaces the "
+        "is no longer what the layout shows (Heiter, Fischer and Vreeken 2021). CONFETTI replaces the "
         "distance between cells by F = D'X - (lam/2) D'Z + lam, which gives cells of a different phase a bonus of "
         "lam/2, and runs UMAP on the exact nearest neighbours under F; JEDI runs t-SNE while maximising the "
         "Jensen-Shannon divergence between the embedding and the phase prior (weight lam = 10). The table gives the "

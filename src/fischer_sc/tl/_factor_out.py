@@ -35,16 +35,18 @@ def factor_out(
 ) -> AnnData | None:
     """Embed the structure of the data beyond a known prior: JEDI, CONFETTI and ct-SNE :cite:p:`factor_out`.
 
-    * ``"confetti"`` replaces the data distance by F = D'^X - (lam / 2) D'^Z + lam (both scaled to
-      [0, 1]) and embeds the exact k nearest neighbours under F with UMAP or the t-SNE engine. The
-      constant lam cancels in UMAP (which subtracts each point's nearest distance) but not in a
-      perplexity-calibrated Gaussian, so the backends give different results.
     * ``"jedi"`` (default) runs t-SNE on KL(P || Q) - lam JS(P' || Q), the alpha-beta
       Jensen-Shannon divergence to the prior affinities P', with the JS term split into a scaled
       repulsion and a sparse term over the prior pairs (t-SNE speed, Barnes-Hut above 2 000
       cells). A label prior is the paper's P', uniform over all same-label points, whose term is
-      estimated from 16 same-label partners per cell drawn afresh in every iteration (unbiased).
+      estimated from 8 same-label partners per cell drawn afresh in every iteration (unbiased).
       The term starts after early exaggeration.
+    * ``"confetti"`` replaces the data distance by F = D'^X - (lam / 2) D'^Z + lam (both scaled to
+      [0, 1]) and embeds the exact k nearest neighbours under F with UMAP or the t-SNE engine. The
+      constant lam cancels in UMAP (which subtracts each point's nearest distance) but not in a
+      perplexity-calibrated Gaussian, so the backends give different results. With a label prior
+      of more than two labels F only pairs each label with its nearest other label, so the labels
+      stay partly visible; use JEDI or ct-SNE for those.
     * ``"ctsne"`` is the original ct-SNE (the label factor on Q: same-label pairs are expected to
       be close), for label priors only.
 

@@ -38,7 +38,7 @@ DEFAULT_LAM = {
     ("confetti", "other"): 2.0,
 }
 #: Same-label partners per point and iteration of JEDI's label prior (an unbiased estimate; see core._jedi).
-LABEL_PRIOR_SAMPLES = 16
+LABEL_PRIOR_SAMPLES = 8
 #: Prior pairs per point and iteration of JEDI's other priors, drawn in proportion to p' (None: all).
 PRIOR_SAMPLES: int | None = None
 
