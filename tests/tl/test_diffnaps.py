@@ -286,3 +286,15 @@ def test_screen_trains_on_enriched_features_and_maps_patterns_back(tmp_path):
     assert scores["f1"] >= 0.8, scores  # 0.90 on this machine
     back = h5ad_roundtrip(adata, tmp_path)
     assert_uns_equal(back.uns["diffnaps"], adata.uns["diffnaps"])
+
+
+def test_saved_model_of_a_screened_run_names_the_features_trained_on(tmp_path):
+    torch = pytest.importorskip("torch")
+    adata = fs.datasets.planted_patterns(300, 2, 100, random_state=0)
+    path = tmp_path / "model.pt"
+    fs.tl.diffnaps(adata, "class", screen=True, **FAST, save_model=path)
+    state = torch.load(path, weights_only=False)
+    n_used = adata.uns["diffnaps"]["params"]["n_features_used"]
+    assert n_used < adata.n_vars
+    assert state["weights"].shape[1] == n_used == len(state["var_names"])
+    assert set(state["var_names"]) < set(adata.var_names)

@@ -189,7 +189,8 @@ def diffnaps(
         Fraction of observations used for training; the rest is held out.
     save_model
         Save the trained weights (a ``torch.save`` dict: ``weights``, ``bias``, ``class_weights``,
-        ``classes``, ``alpha``, ``var_names``) to this path.
+        ``classes``, ``alpha``, ``var_names``: the features trained on, the columns of ``weights``)
+        to this path.
     tied_update
         ``"double"`` (default): the encoder and the decoder parts of the tied weights' gradient each
         get their own Adam update per step, as in the authors' code, for which the published

@@ -419,7 +419,12 @@ def run_diffnaps(adata: AnnData, a: dict[str, Any]) -> AnnData | None:
         _save(
             a["save_model"],
             result,
-            {"classes": classes, "alpha": result.alpha, "var_names": list(map(str, adata.var_names))},
+            {
+                "classes": classes,
+                "alpha": result.alpha,
+                # the columns of the weights: the features trained on (after the screen)
+                "var_names": list(map(str, adata.var_names if kept is None else adata.var_names[kept])),
+            },
         )
     uns = {
         "params": _params(
