@@ -13,7 +13,7 @@ import pandas as pd
 PROBE_KWARGS: dict[str, dict[str, Any]] = {
     "dtsne": {"perplexity": 10.0, "n_iter": 100, "early_exaggeration_iter": 25},
     "mercat": {"n_epochs": 5},
-    "factor_out": {"prior_key": "batch"},
+    "factor_out": {"prior_key": "batch", "perplexity": 10.0},
     "binaps": {"n_epochs": 2},
     "diffnaps": {"groupby": "group", "n_epochs": 2},
     "dash_grn": {"time_key": "time", "n_epochs": 2},
