@@ -288,3 +288,19 @@ def test_sampled_sparse_prior_is_unbiased():
     np.testing.assert_allclose(big(5, y, rep, z), exact, rtol=1e-12, atol=1e-15)
     with pytest.raises(ValueError, match="n_samples"):
         JediRepulsion(Pps, n_samples=0)
+
+
+def test_label_hook_does_not_depend_on_the_thread_count():
+    import numba
+
+    from fischer_sc.core._numba import num_threads
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("numba runs on one thread here")
+    _, codes, y, rep, z = _label_problem(9, n=300)
+    hook = JediLabelRepulsion(codes, n_samples=4, weight=3.0, seed=5)
+    with num_threads(1):
+        one = hook(2, y, rep, z)
+    with num_threads(2):
+        two = hook(2, y, rep, z)
+    np.testing.assert_array_equal(one, two)
