@@ -167,6 +167,8 @@ def test_prior_sources():
     fs.tl.factor_out(adata, "batch", **FAST)  # JEDI is the default method
     params = adata.uns["factor_out"]["params"]
     assert params["factor_out_method"] == "jedi" and params["lam"] == 10.0 and "prior_perplexity" not in params
+    with pytest.warns(UserWarning, match="prior_perplexity has no effect"):
+        fs.tl.factor_out(adata, "batch", prior_perplexity=5.0, **FAST)
 
 
 @pytest.mark.parametrize(

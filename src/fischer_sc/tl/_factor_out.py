@@ -84,7 +84,8 @@ def factor_out(
         Perplexity of the data affinities.
     prior_perplexity
         Perplexity of the prior affinities of non-label priors (JEDI); ``None`` uses
-        ``perplexity``. Label priors are uniform over the same-label points and ignore it.
+        ``perplexity``. Label priors are uniform over the same-label points (a warning says it is
+        ignored).
     embedding
         Backend of CONFETTI: ``"umap"`` (umap-learn on the F graph), ``"tsne"`` (the package's
         engine on perplexity affinities calibrated from F) or ``"dtsne"`` (the same with

@@ -134,6 +134,13 @@ def _run_jedi(x: np.ndarray, prior: Prior, a: dict[str, Any], seed: int, info: d
         "js_iteration": N_ITER - 1,
     }
     if prior.kind == "labels":
+        if a["prior_perplexity"] is not None:
+            warnings.warn(
+                "factor_out: prior_perplexity has no effect with a label prior; JEDI uses the paper's prior, "
+                "uniform over all same-label cells.",
+                UserWarning,
+                stacklevel=4,
+            )
         # The paper's label prior, uniform over all same-label points, estimated from
         # LABEL_PRIOR_SAMPLES fresh same-label partners per point and iteration.
         hook = JediLabelRepulsion(prior.values, n_samples=LABEL_PRIOR_SAMPLES, seed=seed, **common)
