@@ -4,7 +4,7 @@ The other sources are pynndescent (on request, or for metrics the others lack) a
 that scanpy stores. Why not pynndescent by default: on a 2-core machine it spends ~25 s compiling its numba code in
 every fresh process (20 000 x 50, k = 91: 28.7 s in a fresh process, 3.9 s once compiled; 100 000 x
 50: 32 s). Blocked exact search takes 1.2 s at 20 000 points but grows with n^2 (30 s at 100 000);
-the forest (:mod:`._rpforest`, cached kernels) takes 5.7 s there with recall 0.96.
+the forest (``_rpforest``, cached kernels) takes 5.7 s there with recall 0.96.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def knn(
         Neighbours per point, 1 <= k <= n - 1.
     method
         ``"exact"`` (blocked distances, O(n * block) memory), ``"rpforest"`` (approximate:
-        random-projection trees and neighbour joins, :func:`~._rpforest.rp_forest_knn`),
+        random-projection trees and neighbour joins, see ``fischer_sc.core._rpforest``),
         ``"pynndescent"`` (approximate), or ``"auto"``: exact while n^2 d <= ``EXACT_MAX_COST``
         (20 000^2 x 50), the forest above, pynndescent for metrics the other two do not have.
     metric
