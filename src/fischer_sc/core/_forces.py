@@ -78,9 +78,10 @@ def row_attraction(
 ) -> tuple[float, float, float]:
     """Row i's sum_j p_ij gamma_ij w_ij (y_i - y_j) for ``dim <= LOW_DIM``, as three scalars.
 
-    With ``use_mirror``, each edge's term is also subtracted from ``mirror[j]``. The row's sum lives in three scalars until the row is done. Adding into ``out[i]`` edge by
-    edge instead, as the generic path does, chains every edge to the last one through memory
-    (the compiler cannot rule out that ``out`` aliases ``y``), which took half the kernel's time.
+    With ``use_mirror``, each edge's term is also subtracted from ``mirror[j]``. The row's sum
+    lives in three scalars until the row is done. Adding into ``out[i]`` edge by edge instead, as
+    the generic path does, chains every edge to the last one through memory (the compiler cannot
+    rule out that ``out`` aliases ``y``), which took half the kernel's time.
     """
     dim = y.shape[1]
     xi, yi, zi, si = _coord(y, i, 0), _coord(y, i, 1), _coord(y, i, 2), s[i]

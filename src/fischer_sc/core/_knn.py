@@ -91,12 +91,17 @@ def knn(
     return _pynndescent(X, int(n_neighbors), metric, random_state, n_jobs)
 
 
+def _unit_rows(x: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows kept), so that Euclidean search ranks by cosine."""
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.where(norms > 0, norms, 1.0)
+
+
 def _forest(x: np.ndarray, k: int, metric: str, random_state: int, n_jobs: int | None) -> tuple[np.ndarray, np.ndarray]:
     from ._rpforest import rp_forest_knn
 
     if metric == "cosine":
-        norms = np.linalg.norm(x, axis=1, keepdims=True)
-        x = x / np.where(norms > 0, norms, 1.0)
+        x = _unit_rows(x)
     with num_threads(n_jobs):
         indices, distances = rp_forest_knn(x - x.mean(axis=0), k, random_state=random_state)
     if metric == "cosine":  # squared chord length of unit vectors = 2 (1 - cos)
@@ -106,8 +111,7 @@ def _forest(x: np.ndarray, k: int, metric: str, random_state: int, n_jobs: int |
 
 def _exact(x: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
     if metric == "cosine":
-        norms = np.linalg.norm(x, axis=1, keepdims=True)
-        x = x / np.where(norms > 0, norms, 1.0)
+        x = _unit_rows(x)
     # Candidates come from a float32 Gram matrix (twice the BLAS speed and half the memory of
     # float64); centring keeps |x|^2 small so the expansion loses little to cancellation. The
     # spare candidates absorb what float32 rounding can reorder, and every candidate's distance
@@ -151,8 +155,8 @@ def _heap_push(heap_d: np.ndarray, heap_j: np.ndarray, size: int, v: float, j: i
 
 
 @njit(inline="always")
-def _heap_replace_top(heap_d: np.ndarray, heap_j: np.ndarray, m: int, v: float, j: int) -> None:
-    """Replace the largest entry of the full max-heap by (v, j) (sift down)."""
+def heap_replace_top(heap_d: np.ndarray, heap_j: np.ndarray, m: int, v: float, j: int) -> None:
+    """Replace the largest entry of the full max-heap by (v, j) (sift down); the kNN forest uses it too."""
     pos = 0
     while True:
         child = 2 * pos + 1
@@ -200,7 +204,7 @@ def select_refine(
         for q in range(j, n):
             v = sqi + sq[q] - 2.0 * gram[r, q]
             if v < worst and q != i:
-                _heap_replace_top(heap_d, heap_j, m, v, q)
+                heap_replace_top(heap_d, heap_j, m, v, q)
                 worst = heap_d[0]
         for t in range(m):
             j = heap_j[t]

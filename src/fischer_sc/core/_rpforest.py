@@ -23,6 +23,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from ._knn import heap_replace_top
 from ._numba import njit
 
 #: Defaults measured on a 100 000 x 50 Gaussian mixture (20 clusters), k = 90, 2 threads:
@@ -116,20 +117,7 @@ def push_unique(heap_d: np.ndarray, heap_j: np.ndarray, i: int, v: float, j: int
     for t in range(k):
         if heap_j[i, t] == j:
             return
-    pos = 0
-    while True:
-        child = 2 * pos + 1
-        if child >= k:
-            break
-        if child + 1 < k and heap_d[i, child + 1] > heap_d[i, child]:
-            child += 1
-        if heap_d[i, child] <= v:
-            break
-        heap_d[i, pos] = heap_d[i, child]
-        heap_j[i, pos] = heap_j[i, child]
-        pos = child
-    heap_d[i, pos] = v
-    heap_j[i, pos] = j
+    heap_replace_top(heap_d[i], heap_j[i], k, v, j)
 
 
 @njit(inline="always")
