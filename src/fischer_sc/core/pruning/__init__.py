@@ -1,0 +1,31 @@
+"""Pruning core shared by DASH-GRN and the lottery plugin: exact top-k masks, schedules, supermasks.
+
+Every function speaks of ``density``, the *kept* fraction in (0, 1] (torch's ``prune`` speaks of
+``amount``, the removed one). Masks keep exactly ``kept_count(n, density)`` entries with a
+deterministic tie-break (lower flat index first). Needs torch; ``import fischer_sc`` does not load it.
+"""
+
+from ._masks import (
+    apply_masks,
+    check_density,
+    kept_count,
+    magnitude_scores,
+    score_masks,
+    to_torch_prune,
+    topk_mask,
+)
+from ._schedules import density_schedule
+from ._straight_through import StraightThroughTopK, straight_through_topk
+
+__all__ = [
+    "StraightThroughTopK",
+    "apply_masks",
+    "check_density",
+    "density_schedule",
+    "kept_count",
+    "magnitude_scores",
+    "score_masks",
+    "straight_through_topk",
+    "to_torch_prune",
+    "topk_mask",
+]
