@@ -12,10 +12,14 @@ from fischer_sc.core.pruning import (
     StraightThroughTopK,
     apply_masks,
     density_schedule,
+    grasp_scores,
     kept_count,
     magnitude_scores,
+    random_scores,
     score_masks,
+    snip_scores,
     straight_through_topk,
+    synflow_scores,
     to_torch_prune,
     topk_mask,
 )
@@ -191,3 +195,83 @@ def test_apply_masks_and_torch_export():
         apply_masks(params, masks[::-1])
     with pytest.raises(KeyError, match="nope"):
         to_torch_prune([(net[2], "nope")], masks[1:])
+
+
+def _mlp(seed: int, widths=(3, 7, 5, 2)) -> nn.Sequential:
+    torch.manual_seed(seed)
+    layers = []
+    for i, (a, b) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
+        layers.append(nn.Linear(a, b, dtype=torch.float64))
+        if i < len(widths) - 2:
+            layers.append(nn.Tanh())  # smooth, so finite differences of the gradient are clean
+    return nn.Sequential(*layers)
+
+
+def test_snip_is_the_normalised_mask_gradient():
+    net = _mlp(6)
+    X = torch.randn(20, 3, dtype=torch.float64)
+    y = torch.randn(20, 2, dtype=torch.float64)
+    params = [net[0].weight, net[2].weight]
+    scores = snip_scores(net, params, X, y, nn.functional.mse_loss)
+    # |dL/dmask| with the masks as leaves at 1.
+    m0 = torch.ones_like(net[0].weight, requires_grad=True)
+    m2 = torch.ones_like(net[2].weight, requires_grad=True)
+    h = torch.tanh(X @ (net[0].weight * m0).T + net[0].bias)
+    h = torch.tanh(h @ (net[2].weight * m2).T + net[2].bias)
+    nn.functional.mse_loss(net[4](h), y).backward()
+    ref = [m0.grad.abs(), m2.grad.abs()]
+    total = sum(r.sum() for r in ref)
+    for s, r in zip(scores, ref, strict=True):
+        assert torch.allclose(s, r / total, rtol=1e-10, atol=0)
+
+
+def test_grasp_hessian_gradient_product_matches_finite_differences():
+    net = _mlp(7)
+    X = torch.randn(15, 3, dtype=torch.float64)
+    y = torch.randint(0, 2, (15,))
+    params = list(net.parameters())
+    T = 3.0
+    loss = lambda: nn.functional.cross_entropy(net(X) / T, y)
+    scores = grasp_scores(net, params, X, y, nn.functional.cross_entropy, temperature=T)
+    g = [t.detach() for t in torch.autograd.grad(loss(), params)]
+    eps = 1e-5
+
+    def grad_at(sign: float) -> list[torch.Tensor]:
+        with torch.no_grad():
+            for p, gi in zip(params, g, strict=True):
+                p.add_(sign * eps * gi)
+        out = [t.detach() for t in torch.autograd.grad(loss(), params)]
+        with torch.no_grad():
+            for p, gi in zip(params, g, strict=True):
+                p.sub_(sign * eps * gi)
+        return out
+
+    hg = [(a - b) / (2 * eps) for a, b in zip(grad_at(1.0), grad_at(-1.0), strict=True)]
+    raw = [h * p.detach() for h, p in zip(hg, params, strict=True)]
+    total = abs(float(sum(r.sum() for r in raw))) + 1e-10
+    for s, r in zip(scores, raw, strict=True):
+        assert torch.allclose(s, r / total, rtol=1e-5, atol=1e-8)
+
+
+def test_synflow_closed_form_on_two_layers():
+    torch.manual_seed(8)
+    net = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 3))
+    before = [p.detach().clone() for p in net.parameters()]
+    s1, s2 = synflow_scores(net, [net[0].weight, net[2].weight], (4,))
+    w1, w2 = net[0].weight.detach().double(), net[2].weight.detach().double()
+    # R = sum_o sum_k |w2_ok| relu(sum_i |w1_ki| + |b1_k|) + |b2_o|: dR/dw1_ki = sum_o |w2_ok|.
+    assert torch.allclose(s1, w1.abs() * w2.abs().sum(0)[:, None], rtol=1e-12)
+    h = w1.abs().sum(1) + net[0].bias.detach().double().abs()
+    assert torch.allclose(s2, w2.abs() * h[None, :], rtol=1e-12)
+    assert s1.dtype == torch.float64
+    assert all(torch.equal(a, b) for a, b in zip(before, net.parameters(), strict=True))  # model untouched
+    with pytest.raises(ValueError, match="not a parameter"):
+        synflow_scores(net, [torch.zeros(3)], (4,))
+
+
+def test_random_scores_follow_the_generator():
+    ps = [torch.zeros(3, 4), torch.zeros(5)]
+    a = random_scores(ps, generator=torch.Generator().manual_seed(0))
+    b = random_scores(ps, generator=torch.Generator().manual_seed(0))
+    assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
+    assert [x.shape for x in a] == [p.shape for p in ps]

@@ -11,6 +11,7 @@ from ._distances import (
     local_radius,
     log_radius_correlation,
 )
+from ._masks import mask_recovery
 from ._neighbours import continuity, knn_recall, neighbourhood_overlap, neighbourhood_overlap_auc, trustworthiness
 from ._pattern_auc import class_soft_f1, coverage_specificity_auc, pattern_set_summary
 from ._patterns import jaccard_matrix, soft_precision_recall_f1
@@ -31,6 +32,7 @@ __all__ = [
     "local_distance_correlation",
     "local_radius",
     "log_radius_correlation",
+    "mask_recovery",
     "neighbourhood_overlap",
     "neighbourhood_overlap_auc",
     "pattern_set_summary",

@@ -15,17 +15,24 @@ from ._masks import (
     topk_mask,
 )
 from ._schedules import density_schedule
+from ._scorers import grasp_scores, random_scores, snip_scores, synflow_scores
 from ._straight_through import StraightThroughTopK, straight_through_topk
+from ._supermask import SupermaskLinear
 
 __all__ = [
     "StraightThroughTopK",
+    "SupermaskLinear",
     "apply_masks",
     "check_density",
     "density_schedule",
+    "grasp_scores",
     "kept_count",
     "magnitude_scores",
+    "random_scores",
     "score_masks",
+    "snip_scores",
     "straight_through_topk",
+    "synflow_scores",
     "to_torch_prune",
     "topk_mask",
 ]

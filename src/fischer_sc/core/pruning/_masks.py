@@ -75,10 +75,14 @@ def _check_scores(scores: torch.Tensor, name: str = "scores") -> None:
 
 
 def _topk_flat(flat: torch.Tensor, k: int) -> torch.Tensor:
-    # A stable descending sort keeps equal scores in index order, so the lower index wins a tie.
-    order = torch.argsort(flat, descending=True, stable=True)
-    mask = torch.zeros(flat.numel(), dtype=torch.bool, device=flat.device)
-    mask[order[:k]] = True
+    # Everything above the k-th largest value is kept; of the entries equal to it, the lowest indices
+    # fill the rest. Same result as a stable descending sort, several times faster than one.
+    threshold = torch.topk(flat, k, sorted=False).values.min()
+    mask = flat > threshold
+    missing = k - int(mask.sum())
+    if missing > 0:
+        ties = torch.nonzero(flat == threshold).reshape(-1)  # ascending indices
+        mask[ties[:missing]] = True
     return mask
 
 
