@@ -8,14 +8,22 @@ import scanpy as sc
 from scipy import sparse
 
 from fischer_sc._utils import (
+    check_bool,
+    check_choice,
     check_finite,
+    check_int,
+    check_number,
     choose_representation,
     clean_params,
-    numba_seed,
+    labels_to_codes,
+    obs_codes,
     progress_enabled,
+    read_matrix,
+    resolve_device,
     resolve_keys,
     resolve_n_jobs,
     resolve_rng,
+    resolve_seed,
 )
 from fischer_sc.testing import small_adata
 
@@ -67,7 +75,7 @@ def test_nan_and_inf_are_reported_with_their_row(adata):
 def test_keys_follow_scanpy():
     assert (resolve_keys("dtsne", None).obsm, resolve_keys("dtsne", None).uns) == ("X_dtsne", "dtsne")
     keys = resolve_keys("mercat", "sphere")
-    assert (keys.obsm, keys.uns, keys.suffixed("2d")) == ("sphere", "sphere", "sphere_2d")
+    assert (keys.obsm, keys.uns) == ("sphere", "sphere")
     with pytest.raises(TypeError, match="key_added must be a non-empty string"):
         resolve_keys("dtsne", "")
 
@@ -77,8 +85,8 @@ def test_seeds_are_reproducible_and_generators_pass_through():
     np.testing.assert_array_equal(a, b)
     gen = np.random.default_rng(5)
     assert resolve_rng(gen) is gen
-    np.testing.assert_array_equal(numba_seed(resolve_rng(1)), numba_seed(resolve_rng(1)))
-    assert numba_seed(resolve_rng(1)).dtype == np.int64
+    assert resolve_seed(1) == resolve_seed(1) == int(np.random.default_rng(1).integers(2**31 - 1))
+    assert resolve_seed(2) != resolve_seed(1)
     with pytest.raises(ValueError, match="non-negative"):
         resolve_rng(-1)
     with pytest.raises(TypeError, match="random_state must be an int"):
@@ -112,3 +120,67 @@ def test_n_jobs_defaults_to_scanpy(scanpy_settings):
     assert resolve_n_jobs(-1) >= 1
     with pytest.raises(TypeError, match="n_jobs must be an int"):
         resolve_n_jobs(2.0)
+
+
+def test_number_and_int_checks_name_the_parameter_and_bounds():
+    assert check_number(0.5, "alpha", low=0, high=1) == 0.5
+    with pytest.raises(ValueError, match=r"alpha must be a finite number > 0 and <= 1, got 0; use 0.5"):
+        check_number(0, "alpha", low=0, high=1, low_open=True, hint="use 0.5")
+    for bad in (np.nan, np.inf, True, "1", None):
+        with pytest.raises(ValueError, match="x must be a finite number"):
+            check_number(bad, "x")
+    assert check_int(np.int64(3), "k", low=1) == 3
+    for bad in (0, 2.0, True, None):
+        with pytest.raises(ValueError, match="k must be an integer >= 1"):
+            check_int(bad, "k", low=1)
+
+
+def test_choice_and_bool_checks():
+    assert check_choice("a", "method", ("a", "b")) == "a"
+    with pytest.raises(ValueError, match=r"method='c' is not one of 'a', 'b'"):
+        check_choice("c", "method", ("a", "b"))
+    with pytest.raises(ValueError, match="is not one of"):
+        check_choice(["a"], "method", {"a"})
+    assert check_bool(False, "copy") is False
+    with pytest.raises(TypeError, match="copy must be True or False"):
+        check_bool(1, "copy")
+
+
+def test_device_follows_the_registry_record(monkeypatch):
+    from fischer_sc.plugins._builtin import builtin_spec
+
+    assert resolve_device(None, "dtsne") == resolve_device("cpu", "dtsne") == "cpu"
+    with pytest.raises(ValueError, match="must be None, 'cpu' or 'cuda"):
+        resolve_device("tpu", "dtsne")
+    for name in ("dtsne", "factor_out", "binaps", "diffnaps"):
+        spec = builtin_spec(name)
+        if spec.supports_gpu:
+            import torch
+
+            monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+            with pytest.raises(ValueError, match="torch sees no CUDA device"):
+                resolve_device("cuda", name)
+        else:
+            with pytest.raises(ValueError, match="runs on the CPU only"):
+                resolve_device("cuda", name)
+
+
+def test_obs_codes_and_matrix_reading():
+    import anndata as ad
+    import pandas as pd
+
+    obs = pd.DataFrame({"g": ["b", "a", "b", "c"], "t": [0.1, 0.2, 0.3, 0.4]}, index=[f"c{i}" for i in range(4)])
+    a = ad.AnnData(np.ones((4, 2)), obs=obs)
+    a.layers["counts"] = np.zeros((4, 2))
+    codes, levels = obs_codes(a, "g")
+    assert codes.tolist() == [1, 0, 1, 2] and levels == ["a", "b", "c"]
+    with pytest.raises(ValueError, match=r"adata.obs\['t'\] has 4 distinct values, more than the 3"):
+        obs_codes(a, "t", max_levels=3)
+    with pytest.raises(KeyError, match="is not a column of adata.obs"):
+        obs_codes(a, "missing")
+    with pytest.raises(ValueError, match="1 missing labels"):
+        labels_to_codes(pd.Series(["a", None]), "labels")
+    x, where = read_matrix(a, "counts")
+    assert where == "adata.layers['counts']" and x.sum() == 0
+    with pytest.raises(KeyError, match=r"layer='raw' is not in adata.layers \(layers: 'counts'\)"):
+        read_matrix(a, "raw")

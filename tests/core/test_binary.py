@@ -1,4 +1,4 @@
-"""core._binary: the straight-through gradients against autograd of a surrogate, by hand, and the losses."""
+"""core.binarynet: the straight-through gradients against autograd of a surrogate, by hand, and the losses."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from fischer_sc.core._binary import (  # noqa: E402
+from fischer_sc.core.binarynet._layers import (  # noqa: E402
     binary_autoencode,
     clamp_,
     gated_step,
@@ -165,7 +165,7 @@ def test_importing_the_package_does_not_import_torch():
 
 
 def test_fast_weighted_xor_gradient_matches_autograd_of_the_relu_form():
-    from fischer_sc.core._binary import weighted_xor_loss_reference
+    from fischer_sc.core.binarynet._layers import weighted_xor_loss_reference
 
     g = torch.Generator().manual_seed(0)
     x = (torch.rand(6, 11, generator=g) < 0.4).float()
@@ -197,17 +197,17 @@ def test_both_product_paths_agree(n_active):
 
 
 def test_core_exposes_the_binary_layers_lazily():
-    import fischer_sc.core as core
+    import fischer_sc.core.binarynet as core
 
     assert core.binary_autoencode is binary_autoencode and core.weighted_xor_loss is weighted_xor_loss
-    assert core.fit_binary_net.__module__ == "fischer_sc.core._binary_train"
+    assert core.fit_binary_net.__module__ == "fischer_sc.core.binarynet._train"
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         _ = core.nope
 
 
 def test_w_shaped_numba_kernel_matches_numpy_and_autograd():
-    from fischer_sc.core._binary import w_shaped_penalty_reference
-    from fischer_sc.core._binary_kernels import w_shaped_value_grad, w_shaped_value_grad_reference
+    from fischer_sc.core.binarynet._kernels import w_shaped_value_grad, w_shaped_value_grad_reference
+    from fischer_sc.core.binarynet._layers import w_shaped_penalty_reference
 
     rng = np.random.default_rng(0)
     w = rng.uniform(-0.2, 1.3, size=5000)

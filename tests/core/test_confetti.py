@@ -7,13 +7,13 @@ import pytest
 from scipy import sparse
 from scipy.spatial.distance import cdist
 
-from fischer_sc.core._confetti import (
+from fischer_sc.core.embedding._confetti import (
     confetti_knn,
     confetti_knn_blocks,
     confetti_operator,
     estimate_max_distance,
 )
-from fischer_sc.core._priors import Prior
+from fischer_sc.core.embedding._priors import Prior
 
 
 def _brute(x, dz, lam, k):

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from scipy import optimize, sparse
 
-from fischer_sc.core import num_threads, optimise, pca_init, perplexity_affinities, point_scales
-from fischer_sc.core._affinities import balance_affinities, calibrate_beta, conditional_affinities, symmetrise
-from fischer_sc.core._bhtree import (
+from fischer_sc.core import num_threads
+from fischer_sc.core.embedding import optimise, pca_init, perplexity_affinities, point_scales
+from fischer_sc.core.embedding._affinities import balance_affinities, calibrate_beta, conditional_affinities, symmetrise
+from fischer_sc.core.embedding._bhtree import (
     build_tree,
     gather_sorted,
     morton_keys,
@@ -17,7 +18,7 @@ from fischer_sc.core._bhtree import (
     scatter_back,
     summarise,
 )
-from fischer_sc.core._forces import (
+from fischer_sc.core.embedding._forces import (
     N_ATTRACTION_BLOCKS,
     attraction,
     attraction_symmetric,
@@ -25,8 +26,8 @@ from fischer_sc.core._forces import (
     gradient_step,
     repulsion_exact,
 )
-from fischer_sc.core._optimise import kl_divergence, resolve_repulsion
-from fischer_sc.core._pair_scale import pair_beta, pair_gamma, pair_width
+from fischer_sc.core.embedding._optimise import kl_divergence, resolve_repulsion
+from fischer_sc.core.embedding._pair_scale import pair_beta, pair_gamma, pair_width
 
 CODES = {"mean": 0, "geometric": 1, None: 2}
 RNG = np.random.default_rng(0)

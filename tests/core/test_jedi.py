@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from fischer_sc.core._forces import attraction, repulsion_exact
-from fischer_sc.core._jedi import (
+from fischer_sc.core.embedding._forces import attraction, repulsion_exact
+from fischer_sc.core.embedding._jedi import (
     JediLabelRepulsion,
     JediRepulsion,
     jedi_gradient_dense,
@@ -158,7 +158,7 @@ def test_bad_alpha_beta(alpha, beta):
 def test_ctsne_hook_matches_autograd():
     """The ct-SNE repulsion (label-split sums) gives the autograd gradient of KL(P || Q_labels)."""
     torch = pytest.importorskip("torch")
-    from fischer_sc.core._ctsne import CtsneRepulsion
+    from fischer_sc.core.embedding._ctsne import CtsneRepulsion
 
     rng = np.random.default_rng(9)
     n = 16

@@ -9,7 +9,7 @@ import scanpy as sc
 from scipy import sparse
 from scipy.spatial.distance import cdist
 
-from fischer_sc.core import _knn, _rpforest, knn, knn_from_graph
+from fischer_sc.core.embedding import _knn, _rpforest, knn, knn_from_graph
 
 RNG = np.random.default_rng(0)
 

@@ -8,21 +8,23 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from fischer_sc.core import (
+from fischer_sc.core.patterns import (
     binary_csr,
     cooccurring_pairs,
-    cooccurring_pairs_reference,
     item_label_counts,
-    item_label_counts_reference,
     log2_binom,
     log2_factorial_table,
     nml_binomial_complexity,
     nml_multinomial_complexity,
     nonzero_positions,
-    nonzero_positions_reference,
     pattern_rows,
-    pattern_rows_reference,
     universal_int_length,
+)
+from fischer_sc.core.patterns._itemsets import (
+    cooccurring_pairs_reference,
+    item_label_counts_reference,
+    nonzero_positions_reference,
+    pattern_rows_reference,
 )
 
 

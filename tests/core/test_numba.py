@@ -3,7 +3,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from fischer_sc.core import njit
+from fischer_sc.core import mix64, njit
+from fischer_sc.core._hashing import mix64_reference
 
 
 @njit(parallel=True)
@@ -29,3 +30,18 @@ def test_njit_compiles_parallel_and_serial_kernels_like_numpy():
     np.testing.assert_allclose(_row_sums(x), x.sum(axis=1))
     np.testing.assert_allclose(_cumsum(x[:, 0]), np.cumsum(x[:, 0]))
     assert _cumsum.targetoptions["nogil"] and _row_sums.targetoptions["parallel"]
+
+
+@njit
+def _mix_all(zs):
+    out = np.empty_like(zs)
+    for i in range(zs.size):
+        out[i] = mix64(zs[i])
+    return out
+
+
+def test_mix64_matches_its_python_reference():
+    run = _mix_all
+    zs = np.array([0, 1, -1, 2**62, -(2**63), 2**63 - 1, 123456789, -987654321], dtype=np.int64)
+    assert run(zs).tolist() == [mix64_reference(int(z)) for z in zs]
+    assert len(set(run(np.arange(10_000, dtype=np.int64)).tolist())) == 10_000

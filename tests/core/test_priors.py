@@ -7,7 +7,7 @@ import pytest
 from scipy import sparse
 from scipy.spatial.distance import cdist
 
-from fischer_sc.core._priors import Prior, label_prior_affinities, prior_affinities, prior_knn
+from fischer_sc.core.embedding._priors import Prior, label_prior_affinities, prior_affinities, prior_knn
 
 
 def test_label_prior_small_groups_by_hand():

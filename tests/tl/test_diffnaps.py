@@ -230,7 +230,7 @@ def test_save_model(tmp_path):
 
 
 def test_select_thresholds_returns_a_grid_point():
-    from fischer_sc.core._binary_patterns import contains, extract_patterns, select_thresholds
+    from fischer_sc.core.binarynet._patterns import contains, extract_patterns, select_thresholds
 
     w = np.array([[0.9, 0.8, 0.05, 0.0], [0.0, 0.1, 0.9, 0.95]])
     x = sparse.csr_matrix(np.array([[1, 1, 0, 0], [0, 0, 1, 1], [1, 1, 1, 1]], dtype=float))
@@ -250,7 +250,7 @@ def test_progress_bar_shows_and_can_be_silenced(capfd):
 
 
 def test_enriched_features_by_hand():
-    from fischer_sc.core._binary_patterns import enriched_features
+    from fischer_sc.core.binarynet._patterns import enriched_features
 
     x = np.array(
         [[1, 1, 1], [1, 1, 1], [1, 1, 0], [1, 1, 0], [0, 1, 1], [0, 1, 1], [0, 1, 0], [0, 1, 0]], dtype=np.float32

@@ -1,22 +1,35 @@
-"""Helpers shared by the ``fs.tl`` tools: input choice, validation, keys, seeds, progress and logging.
+"""The scaffold of the ``fs.tl`` tools: validation, input reading, seeds, devices, keys, progress and params.
 
-``fischer_sc.core`` never imports this module: it knows nothing of AnnData or scanpy.
+A tool reads: validate options (``check_*``) -> read its input (``choose_representation``,
+``read_matrix``, ``obs_codes``) -> call ``fischer_sc.core`` -> write under ``resolve_keys`` with
+``clean_params``. ``fischer_sc.core`` never imports this package: it knows nothing of AnnData.
 """
 
+from ._checks import check_bool, check_choice, check_int, check_number
+from ._device import resolve_device
 from ._keys import OutputKeys, resolve_keys
+from ._matrix import labels_to_codes, obs_codes, read_matrix
 from ._progress import progress_enabled, resolve_n_jobs
-from ._random import numba_seed, resolve_rng
+from ._random import resolve_rng, resolve_seed
 from ._rep import check_finite, choose_representation
 from ._uns import clean_params
 
 __all__ = [
     "OutputKeys",
+    "check_bool",
+    "check_choice",
     "check_finite",
+    "check_int",
+    "check_number",
     "choose_representation",
     "clean_params",
-    "numba_seed",
+    "labels_to_codes",
+    "obs_codes",
     "progress_enabled",
+    "read_matrix",
+    "resolve_device",
     "resolve_keys",
     "resolve_n_jobs",
     "resolve_rng",
+    "resolve_seed",
 ]

@@ -12,10 +12,6 @@ class OutputKeys:
     obsm: str
     uns: str
 
-    def suffixed(self, suffix: str) -> str:
-        """A second obsm key beside the first (``X_mercat`` -> ``X_mercat_2d``)."""
-        return f"{self.obsm}_{suffix}"
-
 
 def resolve_keys(name: str, key_added: str | None) -> OutputKeys:
     """``obsm["X_<name>"]`` and ``uns["<name>"]``; with ``key_added=k``, ``obsm[k]`` and ``uns[k]``.

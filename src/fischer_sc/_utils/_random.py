@@ -1,4 +1,4 @@
-"""Seeds: one ``random_state`` argument becomes a numpy Generator, a numba state or a torch Generator."""
+"""Seeds: one ``random_state`` argument becomes a numpy Generator or one int seed for the engines."""
 
 from __future__ import annotations
 
@@ -30,6 +30,6 @@ def resolve_rng(random_state: int | np.random.Generator | None) -> np.random.Gen
     raise TypeError(msg)
 
 
-def numba_seed(rng: np.random.Generator, size: int = 3) -> np.ndarray:
-    """An explicit int64 state for numba kernels, drawn from ``rng`` (never a global RNG)."""
-    return rng.integers(1, _SEED_MAX, size=size, dtype=np.int64)
+def resolve_seed(random_state: int | np.random.Generator | None) -> int:
+    """One int seed in [0, 2**31 - 1) for the engines, drawn from :func:`resolve_rng` (an int seed gives the same int every time)."""
+    return int(resolve_rng(random_state).integers(2**31 - 1))

@@ -41,7 +41,7 @@ def global_distance_correlation(
 
 def local_distance_correlation(X: np.ndarray, Y: np.ndarray, k: int = 100) -> float:
     """Pearson correlation of d_X(i, j) and d_Y(i, j) over the pairs j in the k nearest neighbours of i in ``X``."""
-    from fischer_sc.core import knn
+    from fischer_sc.core.embedding import knn
 
     x, y = check_pair(X, Y)
     k = check_k(k, x.shape[0])
@@ -52,7 +52,7 @@ def local_distance_correlation(X: np.ndarray, Y: np.ndarray, k: int = 100) -> fl
 
 def local_radius(X: np.ndarray, k: int = 10) -> np.ndarray:
     """Distance of every point to its ``k``-th nearest neighbour (itself excluded)."""
-    from fischer_sc.core import knn
+    from fischer_sc.core.embedding import knn
 
     x = np.asarray(X, dtype=np.float64)
     k = check_k(k, x.shape[0])

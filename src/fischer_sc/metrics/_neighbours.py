@@ -1,6 +1,6 @@
 """Neighbourhood measures: kNN recall, the neighbourhood-overlap curve and its area, trustworthiness.
 
-Neighbour sets come from :func:`fischer_sc.core.knn` (exact for the sizes these measures are run
+Neighbour sets come from :func:`fischer_sc.core.embedding.knn` (exact for the sizes these measures are run
 on). Measures that need full rankings work in row blocks: O(n^2) time, O(n * block) memory,
 never an n x n matrix.
 """
@@ -15,7 +15,7 @@ _BLOCK_BYTES = 32 * 2**20
 
 
 def _knn_sets(x: np.ndarray, k: int) -> np.ndarray:
-    from fischer_sc.core import knn
+    from fischer_sc.core.embedding import knn
 
     return knn(x, k, method="exact")[0]
 

@@ -93,7 +93,7 @@ def knn_label_accuracy(Y: np.ndarray, labels: np.ndarray, k: int = 15) -> float:
     Reported for the prior labels (lower means the prior is factored out) and for labels the
     prior does not explain (higher means that structure survived).
     """
-    from fischer_sc.core import knn
+    from fischer_sc.core.embedding import knn
 
     y, _ = check_pair(Y, Y)
     n = y.shape[0]

@@ -71,6 +71,15 @@ _METHODS = (
 )
 
 
+def builtin_spec(name: str) -> MethodSpec:
+    """The record of the built-in tool ``name`` (tools read their ``supports_gpu`` from it)."""
+    for spec in _METHODS:
+        if spec.name == name:
+            return spec
+    msg = f"{name!r} is not a built-in tool; known: {', '.join(s.name for s in _METHODS)}."
+    raise KeyError(msg)
+
+
 class BuiltinMethods:
     """Registers the ``fs.tl`` tools (domain ``"omics"``)."""
 

@@ -1,6 +1,6 @@
 """The body of :func:`fischer_sc.tl.binaps` and :func:`fischer_sc.tl.diffnaps`.
 
-validate -> binarise (CSR) -> train the binary net (``fischer_sc.core._binary_train``) -> extract
+validate -> binarise (CSR) -> train the binary net (``fischer_sc.core.binarynet._train``) -> extract
 patterns by thresholds -> count supports by sparse products -> write. Nothing is written into
 ``adata`` before every step has succeeded.
 """
@@ -160,7 +160,7 @@ def _seed(random_state: Any) -> int:
 
 def _screen(xb: sparse.csr_matrix, labels: np.ndarray, n_classes: int, screen: Any) -> np.ndarray | None:
     """Indices of the class-enriched features DiffNaps trains on, or ``None`` for all of them."""
-    from fischer_sc.core._binary_patterns import enriched_features
+    from fischer_sc.core.binarynet import enriched_features
 
     if screen is False or (screen == "auto" and xb.shape[1] <= SCREEN_ABOVE):
         return None
@@ -175,13 +175,13 @@ def _screen(xb: sparse.csr_matrix, labels: np.ndarray, n_classes: int, screen: A
 
 
 def _config(a: dict[str, Any], tool: str, hidden: int) -> Any:
-    """The :class:`~fischer_sc.core._binary_train.BinaryNetConfig` of one call of ``tool`` from its arguments ``a``.
+    """The :class:`~fischer_sc.core.binarynet._train.BinaryNetConfig` of one call of ``tool`` from its arguments ``a``.
 
     BinaPs: weights start at the floor 1/m, the length penalty is summed over units and there is no
     class head; DiffNaps: Xavier-normal start, the penalty averaged over units, the head and the
     W-shaped terms with their exponential schedule.
     """
-    from fischer_sc.core._binary_train import BinaryNetConfig
+    from fischer_sc.core.binarynet import BinaryNetConfig
 
     common = {
         "hidden_dim": hidden,
@@ -207,7 +207,7 @@ def _config(a: dict[str, Any], tool: str, hidden: int) -> Any:
 
 
 def _fit(xb: sparse.csr_matrix, cfg: Any, labels: np.ndarray | None, n_classes: int, seed: int, a: dict) -> Any:
-    from fischer_sc.core._binary_train import fit_binary_net
+    from fischer_sc.core.binarynet import fit_binary_net
 
     return fit_binary_net(
         xb,
@@ -230,7 +230,7 @@ def _history(history: dict[str, list[float]]) -> pd.DataFrame:
 def _support_table(
     xb: sparse.csr_matrix, membership: sparse.csc_matrix, var_names: np.ndarray
 ) -> tuple[np.ndarray, pd.DataFrame]:
-    from fischer_sc.core._binary_patterns import contains
+    from fischer_sc.core.binarynet import contains
 
     present = contains(xb, membership)
     sizes = np.diff(membership.indptr)
@@ -282,7 +282,7 @@ def _params(a: dict[str, Any], seed: int, extra: dict[str, Any]) -> dict[str, An
 
 def run_binaps(adata: AnnData, a: dict[str, Any]) -> AnnData | None:
     """Run BinaPs with the arguments ``a`` of :func:`fischer_sc.tl.binaps` (its ``locals()``)."""
-    from fischer_sc.core._binary_patterns import extract_patterns
+    from fischer_sc.core.binarynet import extract_patterns
 
     _check_options(a, "binaps")
     _device(a["device"])
@@ -389,7 +389,7 @@ def _group_rows(
 
 def run_diffnaps(adata: AnnData, a: dict[str, Any]) -> AnnData | None:
     """Run DiffNaps with the arguments ``a`` of :func:`fischer_sc.tl.diffnaps` (its ``locals()``)."""
-    from fischer_sc.core._binary_patterns import extract_patterns
+    from fischer_sc.core.binarynet import extract_patterns
 
     _check_options(a, "diffnaps")
     _device(a["device"])

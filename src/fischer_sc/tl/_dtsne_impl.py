@@ -31,9 +31,9 @@ MIN_OBS = 4
 
 def _check_options(a: dict[str, Any]) -> None:
     """Raise on bad options before any work is done (``adata`` is untouched on error)."""
-    from fischer_sc.core._affinities import check_balance
-    from fischer_sc.core._optimise import check_repulsion
-    from fischer_sc.core._pair_scale import pair_scale_code
+    from fischer_sc.core.embedding._affinities import check_balance
+    from fischer_sc.core.embedding._optimise import check_repulsion
+    from fischer_sc.core.embedding._pair_scale import pair_scale_code
 
     pair_scale_code(a["pair_scale"])
     check_repulsion(a["repulsion"])
@@ -63,7 +63,7 @@ def _neighbours(
     adata: AnnData, x: np.ndarray, a: dict[str, Any], seed: int, n_jobs: int
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """KNN indices and distances, and the perplexity they allow."""
-    from fischer_sc.core import knn, knn_from_graph
+    from fischer_sc.core.embedding import knn, knn_from_graph
 
     n = x.shape[0]
     perplexity = float(a["perplexity"])
@@ -103,7 +103,7 @@ def _neighbours(
 
 def run_dtsne(adata: AnnData, a: dict[str, Any]) -> AnnData | None:
     """Run dtSNE with the arguments ``a`` of :func:`fischer_sc.tl.dtsne` (its ``locals()``)."""
-    from fischer_sc.core import optimise, pca_init, perplexity_affinities, point_scales
+    from fischer_sc.core.embedding import optimise, pca_init, perplexity_affinities, point_scales
 
     _check_options(a)
     keys = resolve_keys("dtsne", a["key_added"])

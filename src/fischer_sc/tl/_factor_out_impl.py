@@ -21,7 +21,7 @@ from ._factor_out_prior import resolve_prior
 if TYPE_CHECKING:
     from anndata import AnnData
 
-    from fischer_sc.core._priors import Prior
+    from fischer_sc.core.embedding._priors import Prior
 
 METHODS = ("jedi", "confetti", "ctsne")
 EMBEDDINGS = ("umap", "tsne", "dtsne")
@@ -37,7 +37,7 @@ DEFAULT_LAM = {
     ("confetti", "labels"): 2.0,
     ("confetti", "other"): 2.0,
 }
-#: Same-label partners per point and iteration of JEDI's label prior (an unbiased estimate; see core._jedi).
+#: Same-label partners per point and iteration of JEDI's label prior (an unbiased estimate; see core.embedding._jedi).
 LABEL_PRIOR_SAMPLES = 8
 #: Prior pairs per point and iteration of JEDI's other priors, drawn in proportion to p' (None: all).
 PRIOR_SAMPLES: int | None = None
@@ -52,7 +52,7 @@ def _positive(a: dict[str, Any], name: str, hint: str) -> None:
 
 def _check_options(a: dict[str, Any]) -> None:
     """Raise on bad options before any work is done."""
-    from fischer_sc.core._jedi import check_alpha_beta
+    from fischer_sc.core.embedding._jedi import check_alpha_beta
 
     if a["method"] not in METHODS:
         msg = f"method={a['method']!r} is not one of {', '.join(map(repr, METHODS))}."
@@ -94,7 +94,7 @@ def _check_perplexity(n: int, perplexity: float, what: str) -> int:
 
 
 def _data_affinities(x: np.ndarray, perplexity: float, seed: int) -> sparse.csr_matrix:
-    from fischer_sc.core import knn, perplexity_affinities
+    from fischer_sc.core.embedding import knn, perplexity_affinities
 
     k = _check_perplexity(x.shape[0], perplexity, "perplexity")
     idx, dist = knn(x, k, random_state=seed)
@@ -104,7 +104,7 @@ def _data_affinities(x: np.ndarray, perplexity: float, seed: int) -> sparse.csr_
 def _tsne(
     P: sparse.csr_matrix, x: np.ndarray, *, progress: bool, hook: Any = None, pair_scale: str | None = None, scales=None
 ) -> np.ndarray:
-    from fischer_sc.core import optimise, pca_init
+    from fischer_sc.core.embedding import optimise, pca_init
 
     return optimise(
         P,
@@ -120,8 +120,8 @@ def _tsne(
 
 
 def _run_jedi(x: np.ndarray, prior: Prior, a: dict[str, Any], seed: int, info: dict[str, Any]) -> np.ndarray:
-    from fischer_sc.core._jedi import JediLabelRepulsion, JediRepulsion
-    from fischer_sc.core._priors import prior_affinities
+    from fischer_sc.core.embedding._jedi import JediLabelRepulsion, JediRepulsion
+    from fischer_sc.core.embedding._priors import prior_affinities
 
     P = _data_affinities(x, float(a["perplexity"]), seed)
     # The JS term starts after early exaggeration: exaggeration scales only the KL attraction,
@@ -155,8 +155,8 @@ def _run_jedi(x: np.ndarray, prior: Prior, a: dict[str, Any], seed: int, info: d
 
 
 def _run_ctsne(x: np.ndarray, prior: Prior, a: dict[str, Any], seed: int, info: dict[str, Any]) -> np.ndarray:
-    from fischer_sc.core._ctsne import CtsneRepulsion
-    from fischer_sc.core._optimise import resolve_repulsion
+    from fischer_sc.core.embedding._ctsne import CtsneRepulsion
+    from fischer_sc.core.embedding._optimise import resolve_repulsion
 
     if prior.kind != "labels":
         msg = f"method='ctsne' needs a label prior (categorical obs column or labels), got {prior.description}; use 'jedi' or 'confetti'."
@@ -220,8 +220,8 @@ def _dtsne_default_balance() -> float:
 def _run_confetti(
     x: np.ndarray, prior: Prior, a: dict[str, Any], seed: int, info: dict[str, Any]
 ) -> tuple[np.ndarray, sparse.csr_matrix, sparse.csr_matrix]:
-    from fischer_sc.core import perplexity_affinities, point_scales
-    from fischer_sc.core._confetti import confetti_knn
+    from fischer_sc.core.embedding import perplexity_affinities, point_scales
+    from fischer_sc.core.embedding._confetti import confetti_knn
 
     n = x.shape[0]
     n_neighbors = int(a["n_neighbors"])

@@ -1,4 +1,4 @@
-"""Resolve the ``prior_key`` / ``prior`` arguments of :func:`fischer_sc.tl.factor_out` to a :class:`~fischer_sc.core._priors.Prior`.
+"""Resolve the ``prior_key`` / ``prior`` arguments of :func:`fischer_sc.tl.factor_out` to a :class:`~fischer_sc.core.embedding._priors.Prior`.
 
 Order (spec §5): an ``obs`` column (categorical, bool or string -> labels; numeric -> |z_i - z_j|),
 a list of ``obs`` columns or ``var_names`` (Euclidean distance on their values), an ``obsm`` key
@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from fischer_sc.core._priors import Prior
+from fischer_sc.core.embedding._priors import Prior
 
 if TYPE_CHECKING:
     from anndata import AnnData
@@ -181,7 +181,7 @@ def resolve_prior(adata: AnnData, prior_key: Any, prior: Any, layer: str | None)
 
     Returns
     -------
-    The :class:`~fischer_sc.core._priors.Prior` with a text description of its source.
+    The :class:`~fischer_sc.core.embedding._priors.Prior` with a text description of its source.
     """
     if (prior_key is None) == (prior is None):
         msg = (

@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from fischer_sc.core import log2_factorial_table, nml_binomial_complexity, universal_int_length
+from fischer_sc.core.patterns import log2_factorial_table, nml_binomial_complexity, universal_int_length
 
 
 class CodeLengths:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from fischer_sc.core import binary_csr
+from fischer_sc.core.patterns import binary_csr
 
 
 def _is_anndata(obj: Any) -> bool:

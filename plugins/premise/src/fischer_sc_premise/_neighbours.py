@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from fischer_sc.core import knn
+from fischer_sc.core.embedding import knn
 
 from ._rules import Data, Model, Rule, build_rule
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import sparse
 
-from fischer_sc.core import log2_binom, nml_binomial_complexity, universal_int_length
+from fischer_sc.core.patterns import log2_binom, nml_binomial_complexity, universal_int_length
 
 
 def total_length_reference(X: sparse.spmatrix, labels: np.ndarray, rules: Sequence[Sequence[Sequence[int]]]) -> float:

@@ -9,7 +9,7 @@ from functools import cached_property
 import numpy as np
 from scipy import sparse
 
-from fischer_sc.core import nonzero_positions, pattern_rows
+from fischer_sc.core.patterns import nonzero_positions, pattern_rows
 
 from ._codelength import CodeLengths
 from ._fisher import hypergeom_tail

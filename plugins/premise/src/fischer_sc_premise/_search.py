@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from fischer_sc.core import cooccurring_pairs, item_label_counts
+from fischer_sc.core.patterns import cooccurring_pairs, item_label_counts
 
 from ._fisher import hypergeom_tail
 from ._neighbours import or_pair_rules

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from fischer_sc.core import binary_csr
+from fischer_sc.core.patterns import binary_csr
 
 
 @dataclass

@@ -1,0 +1,85 @@
+"""ct-SNE (Kang et al.): t-SNE whose low-dimensional similarities are conditioned on known labels.
+
+q_ij = f_ij w_ij / Z_c with f_ij = a for same-label pairs and b otherwise, Z_c = sum_{k != l} f_kl w_kl,
+and a r + b (1 - r) = 1 for r the share of same-label ordered pairs. Since f is constant in Y, the
+gradient of KL(P || Q) keeps t-SNE's attraction and its repulsion becomes
+
+    R_i = (b rep_i + (a - b) rep^same_i) / (b Z + (a - b) Z^same),
+
+where rep^same and Z^same are the repulsion sums over same-label pairs only. These are the t-SNE
+sums within each label's points, so the engine's exact or Barnes-Hut estimator run on each label
+subset gives them: the cost is about one more repulsion evaluation per iteration.
+
+This is the original ct-SNE (the factor on Q). The revised ct-SNE instead multiplies the
+high-dimensional p_ij of same-label pairs; it is not implemented here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._bhtree import repulsion_barnes_hut
+from ._forces import repulsion_exact
+
+#: Label groups up to this size use the exact repulsion (BH pays off only on larger sets).
+EXACT_GROUP_MAX = 2_000
+
+
+def ctsne_factors(codes: np.ndarray, beta: float) -> tuple[float, float]:
+    """The label factors ``(a, b)``: ``b = beta`` and ``a`` from a r + b (1 - r) = 1."""
+    codes = np.asarray(codes)
+    n = codes.shape[0]
+    _, counts = np.unique(codes, return_counts=True)
+    r = float(np.sum(counts * (counts - 1.0)) / (n * (n - 1.0)))
+    if r <= 0:
+        msg = "ct-SNE needs at least two points with the same label."
+        raise ValueError(msg)
+    if not 0.0 < beta <= 1.0:
+        msg = f"ctsne_beta={beta!r} must lie in (0, 1]; 1e-4 is the usual choice."
+        raise ValueError(msg)
+    return (1.0 - beta * (1.0 - r)) / r, float(beta)
+
+
+class CtsneRepulsion:
+    """The ``repulsive_gradient`` hook of :func:`~fischer_sc.core.embedding.optimise` for ct-SNE.
+
+    Parameters
+    ----------
+    codes
+        Integer label of every point.
+    beta
+        Factor of different-label pairs (``ctsne_beta``).
+    repulsion
+        ``"exact"`` or ``"barnes_hut"``: the estimator for groups above ``EXACT_GROUP_MAX`` points.
+    theta
+        Barnes-Hut accuracy.
+    """
+
+    def __init__(self, codes: np.ndarray, beta: float, repulsion: str = "barnes_hut", theta: float = 1.0) -> None:
+        codes = np.asarray(codes)
+        self.a, self.b = ctsne_factors(codes, beta)
+        self.groups = [np.flatnonzero(codes == c) for c in np.unique(codes)]
+        self.groups = [g for g in self.groups if g.size > 1]
+        self.method, self.theta = repulsion, theta
+        self._orders: list[np.ndarray | None] = [None] * len(self.groups)
+
+    def same_label_sums(self, y: np.ndarray) -> tuple[np.ndarray, float]:
+        """rep^same (n, dim) and Z^same: the repulsion sums over same-label pairs."""
+        rep_same = np.zeros_like(y)
+        z_same = 0.0
+        for gi, g in enumerate(self.groups):
+            yg = np.ascontiguousarray(y[g])
+            rep_g, z_rows = np.empty_like(yg), np.empty(g.size)
+            ones = np.ones(g.size)
+            if self.method == "exact" or g.size <= EXACT_GROUP_MAX or y.shape[1] > 3:
+                repulsion_exact(yg, ones, 2, rep_g, z_rows)
+            else:
+                self._orders[gi] = repulsion_barnes_hut(yg, ones, 2, self.theta, rep_g, z_rows, self._orders[gi])
+            rep_same[g] = rep_g
+            z_same += float(z_rows.sum())
+        return rep_same, z_same
+
+    def __call__(self, iteration: int, y: np.ndarray, rep: np.ndarray, z: float) -> np.ndarray:
+        """The repulsion of the label-conditioned Q (constant 4 dropped)."""
+        rep_same, z_same = self.same_label_sums(y)
+        return (self.b * rep + (self.a - self.b) * rep_same) / (self.b * z + (self.a - self.b) * z_same)

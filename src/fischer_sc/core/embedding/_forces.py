@@ -1,0 +1,269 @@
+"""t-SNE/dtSNE forces with a per-pair kernel scale, as parallel numba kernels.
+
+With w_ij = 1 / (1 + gamma_ij ||y_i - y_j||^2) and Z = sum_{k != l} w_kl, the gradient of
+KL(P || Q) is 4 sum_j (p_ij - w_ij / Z) gamma_ij w_ij (y_i - y_j). We keep the two halves apart
+(and drop the constant 4, as openTSNE does, so its learning-rate convention carries over):
+
+* attraction  A_i = sum_j p_ij gamma_ij w_ij (y_i - y_j) over the sparse edges of P;
+* repulsion   R_i = sum_j gamma_ij w_ij^2 (y_i - y_j), to be divided by Z.
+
+The kernels work with the squared width u_ij = 1 / gamma_ij (:func:`~._pair_scale.pair_width`):
+w = u / (u + d^2), gamma w = 1 / (u + d^2) and gamma w^2 = u / (u + d^2)^2, one division a pair.
+
+gamma_ij depends on the pair, not only on y_i - y_j, so Barnes-Hut and FFT interpolation do not
+apply as they stand (spec pitfall 2). Here the repulsion is exact (O(n^2) per iteration, O(n)
+memory); :mod:`._bhtree` gives the Barnes-Hut approximation for large data. Every kernel writes
+only its own rows, so results do not depend on the thread count (spec pitfall 7).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from fischer_sc.core._numba import njit
+
+from ._pair_scale import pair_width
+
+
+@njit(inline="always")
+def sq_dist(y: np.ndarray, i: int, j: int) -> float:
+    """||y_i - y_j||^2."""
+    d2 = 0.0
+    for c in range(y.shape[1]):
+        diff = y[i, c] - y[j, c]
+        d2 += diff * diff
+    return d2
+
+
+@njit(inline="always")
+def add_pair_repulsion(y: np.ndarray, s: np.ndarray, code: int, i: int, j: int, out: np.ndarray) -> float:
+    """Add gamma_ij w_ij^2 (y_i - y_j) to ``out[i]`` and return w_ij."""
+    u = pair_width(code, s[i], s[j])
+    inv = 1.0 / (u + sq_dist(y, i, j))
+    f = u * inv * inv
+    for c in range(y.shape[1]):
+        out[i, c] += f * (y[i, c] - y[j, c])
+    return u * inv
+
+
+@njit(inline="always")
+def edge_attraction(p: float, y: np.ndarray, s: np.ndarray, code: int, i: int, j: int) -> float:
+    """p_ij gamma_ij w_ij = p_ij / (u_ij + d_ij^2): the attraction coefficient of the edge (i, j)."""
+    return p / (pair_width(code, s[i], s[j]) + sq_dist(y, i, j))
+
+
+#: Embeddings of up to this many dimensions take the attraction's register path (below).
+LOW_DIM = 3
+
+
+@njit(inline="always")
+def _coord(y: np.ndarray, i: int, c: int) -> float:
+    """y[i, c], or 0 for a dimension ``c`` the embedding does not have."""
+    return y[i, c] if c < y.shape[1] else 0.0
+
+
+@njit(inline="always")
+def row_attraction(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    y: np.ndarray,
+    s: np.ndarray,
+    code: int,
+    i: int,
+    mirror: np.ndarray,
+    use_mirror: bool,
+) -> tuple[float, float, float]:
+    """Row i's sum_j p_ij gamma_ij w_ij (y_i - y_j) for ``dim <= LOW_DIM``, as three scalars.
+
+    With ``use_mirror``, each edge's term is also subtracted from ``mirror[j]``. The row's sum
+    lives in three scalars until the row is done. Adding into ``out[i]`` edge by edge instead, as
+    the generic path does, chains every edge to the last one through memory (the compiler cannot
+    rule out that ``out`` aliases ``y``), which took half the kernel's time.
+    """
+    dim = y.shape[1]
+    xi, yi, zi, si = _coord(y, i, 0), _coord(y, i, 1), _coord(y, i, 2), s[i]
+    ax, ay, az = 0.0, 0.0, 0.0
+    if dim == 2:  # the common case, without the branches on the dimension
+        for e in range(indptr[i], indptr[i + 1]):
+            j = indices[e]
+            dx, dy = xi - y[j, 0], yi - y[j, 1]
+            f = data[e] / (pair_width(code, si, s[j]) + dx * dx + dy * dy)
+            ax += f * dx
+            ay += f * dy
+            if use_mirror:
+                mirror[j, 0] -= f * dx
+                mirror[j, 1] -= f * dy
+        return ax, ay, az
+    for e in range(indptr[i], indptr[i + 1]):
+        j = indices[e]
+        dx, dy, dz = xi - _coord(y, j, 0), yi - _coord(y, j, 1), zi - _coord(y, j, 2)
+        f = data[e] / (pair_width(code, si, s[j]) + dx * dx + dy * dy + dz * dz)
+        ax += f * dx
+        ay += f * dy
+        az += f * dz
+        if use_mirror:
+            mirror[j, 0] -= f * dx
+            if dim > 1:
+                mirror[j, 1] -= f * dy
+            if dim > 2:
+                mirror[j, 2] -= f * dz
+    return ax, ay, az
+
+
+@njit(inline="always")
+def _store_row(out: np.ndarray, i: int, ax: float, ay: float, az: float, add: bool) -> None:
+    """Write (or with ``add``, add) a low-dimensional row sum into ``out[i]``."""
+    dim = out.shape[1]
+    if add:
+        out[i, 0] += ax
+        if dim > 1:
+            out[i, 1] += ay
+        if dim > 2:
+            out[i, 2] += az
+    else:
+        out[i, 0] = ax
+        if dim > 1:
+            out[i, 1] = ay
+        if dim > 2:
+            out[i, 2] = az
+
+
+@njit(parallel=True, fastmath=True)
+def attraction(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    y: np.ndarray,
+    s: np.ndarray,
+    code: int,
+    out: np.ndarray,
+) -> None:
+    """``out[i] = sum_j p_ij gamma_ij w_ij (y_i - y_j)`` over the CSR edges of P."""
+    n, dim = y.shape
+    for i in numba.prange(n):
+        if dim <= LOW_DIM:
+            ax, ay, az = row_attraction(indptr, indices, data, y, s, code, i, out, False)
+            _store_row(out, i, ax, ay, az, False)
+            continue
+        for c in range(dim):
+            out[i, c] = 0.0
+        for e in range(indptr[i], indptr[i + 1]):
+            j = indices[e]
+            f = edge_attraction(data[e], y, s, code, i, j)
+            for c in range(dim):
+                out[i, c] += f * (y[i, c] - y[j, c])
+
+
+#: Row blocks of :func:`attraction_symmetric`, each with its own output buffer. Fixed, not the
+#: thread count, so that the order of the final sums, and hence the result, never depends on it.
+N_ATTRACTION_BLOCKS = 8
+
+
+@njit(parallel=True, fastmath=True)
+def attraction_symmetric(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    y: np.ndarray,
+    s: np.ndarray,
+    code: int,
+    buffers: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """:func:`attraction` for a symmetric P given by its strict upper triangle (CSR, j > i).
+
+    Each edge is evaluated once and its force added to both ends, with opposite signs: a third
+    less time than visiting both directions. Row block b writes into ``buffers[b]``
+    (``(N_ATTRACTION_BLOCKS, n, dim)``), which are summed in a fixed order at the end.
+    """
+    n, dim = y.shape
+    n_blocks = buffers.shape[0]
+    per = (n + n_blocks - 1) // n_blocks
+    for blk in numba.prange(n_blocks):
+        buf = buffers[blk]
+        buf[:] = 0.0
+        for i in range(blk * per, min((blk + 1) * per, n)):
+            if dim <= LOW_DIM:
+                ax, ay, az = row_attraction(indptr, indices, data, y, s, code, i, buf, True)
+                _store_row(buf, i, ax, ay, az, True)
+                continue
+            for e in range(indptr[i], indptr[i + 1]):
+                j = indices[e]
+                f = edge_attraction(data[e], y, s, code, i, j)
+                for c in range(dim):
+                    g = f * (y[i, c] - y[j, c])
+                    buf[i, c] += g
+                    buf[j, c] -= g
+    for i in numba.prange(n):
+        for c in range(dim):
+            acc = 0.0
+            for blk in range(n_blocks):
+                acc += buffers[blk, i, c]
+            out[i, c] = acc
+
+
+@njit(parallel=True, fastmath=True)
+def repulsion_exact(y: np.ndarray, s: np.ndarray, code: int, out: np.ndarray, z_rows: np.ndarray) -> None:
+    """``out[i] = sum_{j != i} gamma_ij w_ij^2 (y_i - y_j)`` and ``z_rows[i] = sum_{j != i} w_ij``."""
+    n, dim = y.shape
+    for i in numba.prange(n):
+        for c in range(dim):
+            out[i, c] = 0.0
+        z = 0.0
+        for j in range(n):
+            if j != i:
+                z += add_pair_repulsion(y, s, code, i, j, out)
+        z_rows[i] = z
+
+
+@njit(parallel=True)
+def edge_log_kernel(
+    indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, y: np.ndarray, s: np.ndarray, code: int
+) -> np.ndarray:
+    """Per row, ``sum_j p_ij log w_ij`` over the edges of P (the data term of the KL divergence)."""
+    n, dim = y.shape
+    rows = np.zeros(n)
+    for i in numba.prange(n):
+        acc = 0.0
+        for e in range(indptr[i], indptr[i + 1]):
+            j = indices[e]
+            acc -= data[e] * math.log1p(sq_dist(y, i, j) / pair_width(code, s[i], s[j]))
+        rows[i] = acc
+    return rows
+
+
+@njit(parallel=True)
+def gradient_step(
+    y: np.ndarray,
+    grad: np.ndarray,
+    update: np.ndarray,
+    gains: np.ndarray,
+    learning_rate: float,
+    momentum: float,
+    max_step_norm: float,
+) -> None:
+    """One delta-bar-delta step with momentum and a per-point step-norm cap, in place.
+
+    Gains grow by 0.2 where the gradient reverses the last update's direction and shrink by a
+    factor 0.8 where it keeps it (floor 0.01); steps longer than ``max_step_norm`` are cut to it.
+    """
+    n, dim = y.shape
+    for i in numba.prange(n):
+        norm2 = 0.0
+        for c in range(dim):
+            if grad[i, c] * update[i, c] < 0.0:
+                gains[i, c] += 0.2
+            else:
+                gains[i, c] = max(gains[i, c] * 0.8, 0.01)
+            update[i, c] = momentum * update[i, c] - learning_rate * gains[i, c] * grad[i, c]
+            norm2 += update[i, c] * update[i, c]
+        if max_step_norm > 0.0 and norm2 > max_step_norm * max_step_norm:
+            shrink = max_step_norm / math.sqrt(norm2)
+            for c in range(dim):
+                update[i, c] *= shrink
+        for c in range(dim):
+            y[i, c] += update[i, c]

@@ -1,0 +1,551 @@
+"""JEDI: t-SNE minus a bounded Jensen-Shannon divergence to a prior, as a repulsion hook of the optimiser.
+
+The objective is C(Y) = KL(P || Q) - JS^alpha_beta(P' || Q) with
+
+    M1 = beta Q + (1 - beta) P',    M2 = beta P' + (1 - beta) Q,
+    JS = alpha KL(P' || M1) + (1 - alpha) KL(Q || M2).
+
+For a loss C(Q), with G_ij = dC/dq_ij and Gbar = sum_kl G_kl q_kl, the gradient is
+dC/dy_i = -4 sum_j q_ij w_ij (G_ij - Gbar)(y_i - y_j). For the JS term
+
+    G^JS_ij = -alpha beta p'_ij / M1_ij + (1 - alpha) [1 + log(q_ij / M2_ij) - (1 - beta) q_ij / M2_ij],
+
+so (without the constant 4, the optimiser's convention)
+
+    grad_i / 4 = sum_j (p_ij - q_ij) w_ij (y_i - y_j) + sum_j q_ij w_ij (G^JS_ij - Gbar)(y_i - y_j).
+
+The second sum enters with a *plus* sign: we minimise KL - JS, so -grad(JS) is added, and
+grad(JS) itself carries the minus of the generic formula. The public re-implementations get this
+sign wrong (they descend KL + JS and pull the embedding towards the prior).
+
+Acceleration (spec §2): on every pair with p'_ij = 0, G^JS_ij = c = -(1 - alpha) log(1 - beta), a
+constant. The JS sum therefore splits into (c - Gbar) rep_i / Z, an ordinary t-SNE repulsion, plus
+a sparse term over the edges of P' only,
+
+    S_i = sum_{p'_ij > 0} (w_ij^2 / Z) (G^JS_ij - c)(y_i - y_j),
+
+and the part of the gradient subtracted from the attraction is
+R_i = (1 - c + Gbar) rep_i / Z - S_i (with a weight lambda on the JS term:
+R_i = (1 + lambda (Gbar - c)) rep_i / Z - lambda S_i), with Gbar = c (1 - sum_{p'>0} q) + sum_{p'>0} G q.
+Only the O(nnz(P')) kernel below is new; rep and Z come from the engine (exact or Barnes-Hut).
+
+A label prior (p'_ij uniform over the same-label pairs) has sum_g n_g^2 pairs; its p' is one
+constant per label, so :class:`JediLabelRepulsion` never stores them and estimates the sparse
+term from a few same-label partners per point drawn afresh in every iteration (unbiased).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numba
+import numpy as np
+from scipy import sparse
+
+from fischer_sc.core._numba import njit
+
+
+def js_constant(alpha: float, beta: float) -> float:
+    """G^JS on a pair outside the prior graph: c = -(1 - alpha) log(1 - beta)."""
+    return -(1.0 - alpha) * math.log1p(-beta)
+
+
+def check_alpha_beta(alpha: float, beta: float) -> None:
+    """Raise a ``ValueError`` unless 0 <= alpha <= 1 and 0 < beta < 1."""
+    if not (isinstance(alpha, int | float) and 0.0 <= alpha <= 1.0):
+        msg = f"alpha={alpha!r} must lie in [0, 1] (0.5 is the default)."
+        raise ValueError(msg)
+    if not (isinstance(beta, int | float) and 0.0 < beta < 1.0):
+        msg = f"beta={beta!r} must lie in (0, 1) (0.5 is the default)."
+        raise ValueError(msg)
+
+
+@njit(inline="always")
+def _js_pair(p: float, q: float, alpha: float, beta: float) -> tuple[float, float]:
+    """G^JS_ij and the pair's part of alpha KL(P' || M1) + (1 - alpha) KL(Q || M2), for p'_ij = p > 0."""
+    m1 = beta * q + (1.0 - beta) * p
+    m2 = beta * p + (1.0 - beta) * q
+    ratio = q / m2
+    log_ratio = math.log(ratio)
+    g = -alpha * beta * p / m1 + (1.0 - alpha) * (1.0 + log_ratio - (1.0 - beta) * ratio)
+    return g, log_ratio
+
+
+@njit(parallel=True)
+def prior_term(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    pp: np.ndarray,
+    y: np.ndarray,
+    z: float,
+    alpha: float,
+    beta: float,
+    c: float,
+    out: np.ndarray,
+    q_rows: np.ndarray,
+    gq_rows: np.ndarray,
+    js_rows: np.ndarray,
+    with_js: bool,
+) -> None:
+    """The sparse JS part over the edges of P' (CSR ``indptr``, ``indices``, values ``pp``).
+
+    Writes per row ``out[i] = S_i`` (see the module docstring), ``q_rows[i] = sum_j q_ij``,
+    ``gq_rows[i] = sum_j G^JS_ij q_ij`` and ``js_rows[i]``, the row's part of
+    alpha KL(P' || M1) + (1 - alpha) sum q log(q / M2) over the prior edges (only when
+    ``with_js``: its extra logarithm is a third of the kernel's cost). Each row is written
+    by one thread only, so the result does not depend on the thread count.
+    """
+    n, dim = y.shape
+    for i in numba.prange(n):
+        for c_ in range(dim):
+            out[i, c_] = 0.0
+        sq = 0.0
+        sgq = 0.0
+        sjs = 0.0
+        for e in range(indptr[i], indptr[i + 1]):
+            j = indices[e]
+            d2 = 0.0
+            for c_ in range(dim):
+                diff = y[i, c_] - y[j, c_]
+                d2 += diff * diff
+            w = 1.0 / (1.0 + d2)
+            q = w / z
+            p = pp[e]
+            m1 = beta * q + (1.0 - beta) * p
+            m2 = beta * p + (1.0 - beta) * q
+            ratio = q / m2
+            log_ratio = math.log(ratio)
+            g = -alpha * beta * p / m1 + (1.0 - alpha) * (1.0 + log_ratio - (1.0 - beta) * ratio)
+            sq += q
+            sgq += g * q
+            if with_js:
+                sjs += alpha * p * math.log(p / m1) + (1.0 - alpha) * q * log_ratio
+            f = w * w / z * (g - c)
+            for c_ in range(dim):
+                out[i, c_] += f * (y[i, c_] - y[j, c_])
+        q_rows[i] = sq
+        gq_rows[i] = sgq
+        js_rows[i] = sjs
+
+
+@njit(inline="always")
+def _hash(key: np.uint64) -> np.uint64:
+    """splitmix64's finaliser: a well-mixed 64-bit hash of ``key``."""
+    key = (key ^ (key >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    key = (key ^ (key >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return key ^ (key >> np.uint64(31))
+
+
+@njit(parallel=True)
+def label_prior_term(
+    members: np.ndarray,
+    group_start: np.ndarray,
+    group_of: np.ndarray,
+    rank: np.ndarray,
+    p_group: np.ndarray,
+    n_samples: int,
+    seed: int,
+    y: np.ndarray,
+    z: float,
+    alpha: float,
+    beta: float,
+    c: float,
+    out: np.ndarray,
+    q_rows: np.ndarray,
+    gq_rows: np.ndarray,
+    js_rows: np.ndarray,
+    with_js: bool,
+) -> None:
+    """:func:`prior_term` for the uniform label prior, estimated from ``n_samples`` same-label partners per point.
+
+    The points of group g are ``members[group_start[g]:group_start[g + 1]]``; point i is group
+    ``group_of[i]``'s member number ``rank[i]``, and every same-label pair of group g has the prior
+    affinity ``p_group[g]``. A point whose group has at most ``n_samples`` other members sums over
+    all of them (exact). Otherwise it draws ``n_samples`` of its m other members uniformly with
+    replacement and weights each by m / n_samples: every row sum (S_i, sum_j q_ij, sum_j G q_ij
+    and the JS part) is then an unbiased estimate of the exact one. The draws are a hash of
+    (``seed``, point, draw number), so they do not depend on the thread count; pass a new
+    ``seed`` each iteration for fresh partners.
+    """
+    n, dim = y.shape
+    base = _hash(np.uint64(seed))
+    inv_z = 1.0 / z
+    for i in numba.prange(n):
+        for c_ in range(dim):
+            out[i, c_] = 0.0
+        q_rows[i] = 0.0
+        gq_rows[i] = 0.0
+        js_rows[i] = 0.0
+        g = group_of[i]
+        lo = group_start[g]
+        m = group_start[g + 1] - lo - 1
+        if m < 1:
+            continue
+        p = p_group[g]
+        exact = m <= n_samples
+        count = m if exact else n_samples
+        weight = 1.0 if exact else m / n_samples
+        key = _hash(base ^ np.uint64(i))
+        um = np.uint64(m)
+        sq = 0.0
+        sgq = 0.0
+        sjs = 0.0
+        for s_ in range(count):
+            # a draw in [0, m): the hash's top 32 bits scaled by m (Lemire's multiply-shift, no
+            # 64-bit division; its bias is below m / 2^32)
+            r = (
+                np.int64(s_)
+                if exact
+                else np.int64(((_hash(key + np.uint64(s_)) >> np.uint64(32)) * um) >> np.uint64(32))
+            )
+            if r >= rank[i]:
+                r += 1
+            j = members[lo + r]
+            d2 = 0.0
+            for c_ in range(dim):
+                diff = y[i, c_] - y[j, c_]
+                d2 += diff * diff
+            w = 1.0 / (1.0 + d2)
+            q = w * inv_z
+            gij, log_ratio = _js_pair(p, q, alpha, beta)
+            sq += q
+            sgq += gij * q
+            if with_js:
+                sjs += alpha * p * math.log(p / (beta * q + (1.0 - beta) * p)) + (1.0 - alpha) * q * log_ratio
+            f = weight * w * q * (gij - c)
+            for c_ in range(dim):
+                out[i, c_] += f * (y[i, c_] - y[j, c_])
+        q_rows[i] = weight * sq
+        gq_rows[i] = weight * sgq
+        js_rows[i] = weight * sjs
+
+
+@njit(parallel=True)
+def sampled_prior_term(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    pp: np.ndarray,
+    cum: np.ndarray,
+    row_mass: np.ndarray,
+    n_samples: int,
+    seed: int,
+    y: np.ndarray,
+    z: float,
+    alpha: float,
+    beta: float,
+    c: float,
+    out: np.ndarray,
+    q_rows: np.ndarray,
+    gq_rows: np.ndarray,
+    js_rows: np.ndarray,
+    with_js: bool,
+) -> None:
+    """:func:`prior_term` estimated from ``n_samples`` prior pairs per row drawn with probability p'_ij / sum_j p'_ij.
+
+    ``cum`` holds each row's cumulative sums of ``pp`` divided by the row's total ``row_mass``.
+    Rows with at most ``n_samples`` stored pairs are summed exactly. Otherwise each drawn pair
+    counts ``row_mass / (n_samples p'_ij)`` times, so every row sum is an unbiased estimate of the
+    exact one (importance sampling: a pair's term vanishes with p'_ij, so the weights stay
+    bounded). The draws are a hash of (``seed``, row, draw number), as in :func:`label_prior_term`.
+    """
+    n, dim = y.shape
+    base = _hash(np.uint64(seed))
+    for i in numba.prange(n):
+        for c_ in range(dim):
+            out[i, c_] = 0.0
+        lo, hi = indptr[i], indptr[i + 1]
+        exact = hi - lo <= n_samples
+        count = hi - lo if exact else n_samples
+        key = _hash(base ^ np.uint64(i))
+        sq = 0.0
+        sgq = 0.0
+        sjs = 0.0
+        for s_ in range(count):
+            if exact:
+                e = lo + s_
+                weight = 1.0
+            else:
+                u = np.float64(_hash(key + np.uint64(s_)) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+                a, b = lo, hi - 1  # first e with cum[e] > u (the last one if rounding leaves none)
+                while a < b:
+                    mid = (a + b) // 2
+                    if cum[mid] > u:
+                        b = mid
+                    else:
+                        a = mid + 1
+                e = a
+                weight = row_mass[i] / (n_samples * pp[e])
+            j = indices[e]
+            p = pp[e]
+            d2 = 0.0
+            for c_ in range(dim):
+                diff = y[i, c_] - y[j, c_]
+                d2 += diff * diff
+            w = 1.0 / (1.0 + d2)
+            q = w / z
+            gij, log_ratio = _js_pair(p, q, alpha, beta)
+            sq += weight * q
+            sgq += weight * gij * q
+            if with_js:
+                sjs += weight * (
+                    alpha * p * math.log(p / (beta * q + (1.0 - beta) * p)) + (1.0 - alpha) * q * log_ratio
+                )
+            f = weight * w * w / z * (gij - c)
+            for c_ in range(dim):
+                out[i, c_] += f * (y[i, c_] - y[j, c_])
+        q_rows[i] = sq
+        gq_rows[i] = sgq
+        js_rows[i] = sjs
+
+
+def prior_term_reference(
+    P_prior: sparse.csr_matrix, y: np.ndarray, z: float, alpha: float, beta: float
+) -> tuple[np.ndarray, float, float, float]:
+    """Slow numpy version of :func:`prior_term`: ``(S, sum q, sum G q, js part)`` over the edges of P'."""
+    coo = sparse.coo_matrix(P_prior)
+    i, j, p = coo.row, coo.col, coo.data
+    diff = y[i] - y[j]
+    w = 1.0 / (1.0 + (diff**2).sum(1))
+    q = w / z
+    m1 = beta * q + (1 - beta) * p
+    m2 = beta * p + (1 - beta) * q
+    g = -alpha * beta * p / m1 + (1 - alpha) * (1 + np.log(q / m2) - (1 - beta) * q / m2)
+    c = js_constant(alpha, beta)
+    s = np.zeros_like(y)
+    np.add.at(s, i, (w * w / z * (g - c))[:, None] * diff)
+    js = float(np.sum(alpha * p * np.log(p / m1) + (1 - alpha) * q * np.log(q / m2)))
+    return s, float(q.sum()), float((g * q).sum()), js
+
+
+def _check_samples(n_samples: int | None) -> None:
+    if n_samples is not None and (
+        isinstance(n_samples, bool) or not isinstance(n_samples, int | np.integer) or n_samples < 1
+    ):
+        msg = f"n_samples={n_samples!r} must be a positive integer or None (all prior pairs)."
+        raise ValueError(msg)
+
+
+@dataclass
+class JediRepulsion:
+    """The ``repulsive_gradient`` hook of :func:`~fischer_sc.core.embedding.optimise` that turns t-SNE into JEDI.
+
+    Attributes
+    ----------
+    P_prior
+        Prior affinities P' (symmetric CSR, sums to 1).
+    alpha, beta
+        Parameters of the alpha-beta Jensen-Shannon divergence.
+    weight
+        Factor lambda on the JS term: C = KL(P || Q) - lambda JS^alpha_beta(P' || Q); 1 is the
+        paper's objective.
+    start
+        First iteration with the JS term (the end of early exaggeration); before it the hook
+        gives plain t-SNE's ``rep / z``.
+    js_iteration
+        Iteration at which to evaluate the divergence itself (e.g. the last one); ``None``
+        evaluates it at every call.
+    js
+        JS^alpha_beta(P' || Q) at the last evaluation (``nan`` before).
+    n_samples
+        ``None`` sums over every stored prior pair (exact). Otherwise rows with more pairs use
+        ``n_samples`` pairs drawn afresh in every iteration with probability proportional to
+        p'_ij, weighted to give unbiased row sums (:func:`sampled_prior_term`).
+    seed
+        Seed of those draws.
+    """
+
+    P_prior: sparse.csr_matrix
+    alpha: float = 0.5
+    beta: float = 0.5
+    weight: float = 1.0
+    start: int = 0
+    js_iteration: int | None = None
+    js: float = field(default=float("nan"))
+    n_samples: int | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_alpha_beta(self.alpha, self.beta)
+        _check_samples(self.n_samples)
+        P = sparse.csr_matrix(self.P_prior, dtype=np.float64)
+        P.eliminate_zeros()
+        P.sort_indices()
+        self._indptr = P.indptr.astype(np.int64)
+        self._indices = P.indices.astype(np.int64)
+        self._data = np.ascontiguousarray(P.data)
+        self.c = js_constant(self.alpha, self.beta)
+        if self.n_samples is not None:
+            self._row_mass = np.asarray(P.sum(axis=1)).ravel()
+            rows = np.repeat(np.arange(P.shape[0]), np.diff(P.indptr))
+            cum = np.cumsum(self._data)
+            before = np.concatenate([[0.0], cum])[P.indptr[:-1]]
+            mass = np.where(self._row_mass > 0, self._row_mass, 1.0)
+            self._cum = np.ascontiguousarray((cum - before[rows]) / mass[rows])
+
+    def _prior_sums(self, iteration: int, y: np.ndarray, z: float, sums: tuple, with_js: bool) -> None:
+        """Fill ``sums = (S, q_rows, gq_rows, js_rows)`` over the prior pairs (exact, or sampled per row)."""
+        if self.n_samples is None:
+            prior_term(self._indptr, self._indices, self._data, y, z, self.alpha, self.beta, self.c, *sums, with_js)
+            return
+        sampled_prior_term(
+            self._indptr,
+            self._indices,
+            self._data,
+            self._cum,
+            self._row_mass,
+            int(self.n_samples),
+            (int(self.seed) % 2**31) * 1_000_003 + iteration,
+            y,
+            z,
+            self.alpha,
+            self.beta,
+            self.c,
+            *sums,
+            with_js,
+        )
+
+    def __call__(self, iteration: int, y: np.ndarray, rep: np.ndarray, z: float) -> np.ndarray:
+        """The part of the gradient subtracted from the attraction (constant 4 dropped)."""
+        if iteration < self.start:
+            return rep / z
+        n = y.shape[0]
+        s = np.empty_like(y)
+        q_rows, gq_rows, js_rows = np.empty(n), np.empty(n), np.empty(n)
+        with_js = self.js_iteration is None or iteration == self.js_iteration
+        self._prior_sums(iteration, y, z, (s, q_rows, gq_rows, js_rows), with_js)
+        q_prior = float(q_rows.sum())
+        g_bar = self.c * (1.0 - q_prior) + float(gq_rows.sum())
+        if with_js:  # non-prior pairs each contribute q log(1 / (1 - beta)) to KL(Q || M2)
+            self.js = float(js_rows.sum()) + self.c * (1.0 - q_prior)
+        return (1.0 + self.weight * (g_bar - self.c)) * rep / z - self.weight * s
+
+
+def label_groups(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The uniform label prior in compact form: ``(members, group_start, group_of, rank, p_group)``.
+
+    P'_ij = p_group[g] for every pair of distinct points of group g: p'_{j|i} = 1 / (n_g - 1)
+    over i's same-label points, symmetrised as (p_{j|i} + p_{i|j}) / 2n' with n' the number of
+    points that have a same-label partner (points alone in their label carry no prior pair), so
+    that P' sums to 1. See :func:`label_prior_term` for the other arrays.
+    """
+    codes = np.asarray(codes)
+    _, group_of, sizes = np.unique(codes, return_inverse=True, return_counts=True)
+    group_of = group_of.astype(np.int64).ravel()
+    members = np.argsort(group_of, kind="stable").astype(np.int64)
+    group_start = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    rank = np.empty(codes.shape[0], dtype=np.int64)
+    rank[members] = np.arange(codes.shape[0]) - group_start[group_of[members]]
+    n_paired = int(sizes[sizes > 1].sum())
+    if n_paired == 0:
+        msg = "the label prior has no two points with the same label, so it carries no neighbourhoods."
+        raise ValueError(msg)
+    p_group = np.where(sizes > 1, 1.0 / (n_paired * np.maximum(sizes - 1.0, 1.0)), 0.0)
+    return members, group_start, group_of, rank, p_group
+
+
+def label_prior_dense(codes: np.ndarray) -> np.ndarray:
+    """The uniform label prior P' as a dense (n, n) matrix (for tests and small data)."""
+    _, _, group_of, _, p_group = label_groups(codes)
+    same = group_of[:, None] == group_of[None, :]
+    np.fill_diagonal(same, False)
+    return np.where(same, p_group[group_of][:, None], 0.0)
+
+
+class JediLabelRepulsion(JediRepulsion):
+    """JEDI's hook for a label prior: the uniform prior over all same-label pairs, never stored.
+
+    The uniform label prior has about sum_g n_g^2 pairs (2 * 10^7 for 20 labels of 1 000 points),
+    too many to visit in every iteration. Its prior affinity is one constant per label, so the
+    prior term needs only the labels: each point visits ``n_samples`` same-label partners drawn
+    afresh in every iteration (all of them in groups that small), weighted to give unbiased row
+    sums (:func:`label_prior_term`). The gradient is thus a stochastic but unbiased estimate of
+    the exact JEDI gradient of the uniform prior, at O(n * n_samples) cost per iteration, like the
+    sampled repulsion of UMAP-type embedders. ``n_samples=None`` sums over all pairs (exact).
+
+    Parameters
+    ----------
+    codes
+        Label of every point.
+    n_samples
+        Same-label partners per point and iteration; ``None`` for all of them.
+    seed
+        Seed of the draws (the same seed gives the same embedding).
+    """
+
+    def __init__(
+        self,
+        codes: np.ndarray,
+        *,
+        n_samples: int | None = 8,
+        seed: int = 0,
+        alpha: float = 0.5,
+        beta: float = 0.5,
+        weight: float = 1.0,
+        start: int = 0,
+        js_iteration: int | None = None,
+    ) -> None:
+        check_alpha_beta(alpha, beta)
+        _check_samples(n_samples)
+        self.alpha, self.beta, self.weight, self.start = float(alpha), float(beta), float(weight), int(start)
+        self.js_iteration, self.js = js_iteration, float("nan")
+        self.c = js_constant(self.alpha, self.beta)
+        self._groups = label_groups(codes)
+        self.n_samples = int(np.iinfo(np.int64).max) if n_samples is None else int(n_samples)
+        self.seed = int(seed)
+
+    def _prior_sums(self, iteration: int, y: np.ndarray, z: float, sums: tuple, with_js: bool) -> None:
+        members, group_start, group_of, rank, p_group = self._groups
+        label_prior_term(
+            members,
+            group_start,
+            group_of,
+            rank,
+            p_group,
+            self.n_samples,
+            (self.seed % 2**31) * 1_000_003 + iteration,
+            y,
+            z,
+            self.alpha,
+            self.beta,
+            self.c,
+            *sums,
+            with_js,
+        )
+
+
+def jedi_objective_dense(
+    P: np.ndarray, P_prior: np.ndarray, y: np.ndarray, alpha: float, beta: float, weight: float = 1.0
+) -> float:
+    """KL(P || Q) - weight * JS^alpha_beta(P' || Q) with dense (n, n) matrices: the reference for tests and small data."""
+    d2 = ((y[:, None, :] - y[None, :, :]) ** 2).sum(-1)
+    w = 1.0 / (1.0 + d2)
+    np.fill_diagonal(w, 0.0)
+    q = w / w.sum()
+    off = ~np.eye(len(y), dtype=bool)
+    qo, po, ppo = q[off], P[off], P_prior[off]
+    m1 = beta * qo + (1 - beta) * ppo
+    m2 = beta * ppo + (1 - beta) * qo
+    kl = float(np.sum(np.where(po > 0, po * np.log(np.where(po > 0, po, 1.0) / qo), 0.0)))
+    kl_pm1 = float(np.sum(np.where(ppo > 0, ppo * np.log(np.where(ppo > 0, ppo, 1.0) / m1), 0.0)))
+    kl_qm2 = float(np.sum(qo * np.log(qo / m2)))
+    return kl - weight * (alpha * kl_pm1 + (1 - alpha) * kl_qm2)
+
+
+def jedi_gradient_dense(
+    P: np.ndarray, P_prior: np.ndarray, y: np.ndarray, alpha: float, beta: float, weight: float = 1.0
+) -> np.ndarray:
+    """The full gradient of :func:`jedi_objective_dense` (with its factor 4) from the formula, O(n^2)."""
+    diff = y[:, None, :] - y[None, :, :]
+    w = 1.0 / (1.0 + (diff**2).sum(-1))
+    np.fill_diagonal(w, 0.0)
+    q = w / w.sum()
+    qs = np.where(q > 0, q, 1.0)
+    m1 = beta * q + (1 - beta) * P_prior
+    m2 = beta * P_prior + (1 - beta) * q
+    m1s, m2s = np.where(m1 > 0, m1, 1.0), np.where(m2 > 0, m2, 1.0)
+    g = -alpha * beta * P_prior / m1s + (1 - alpha) * (1 + np.log(qs / m2s) - (1 - beta) * q / m2s)
+    np.fill_diagonal(g, 0.0)
+    g_bar = float((g * q).sum())
+    coef = (P - q) * w + weight * q * w * (g - g_bar)
+    return 4.0 * (coef[:, :, None] * diff).sum(1)

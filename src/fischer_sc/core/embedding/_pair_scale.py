@@ -1,0 +1,84 @@
+"""Per-pair kernel scales: how two points' bandwidths combine into one (dtSNE's gamma_ij).
+
+Each point i carries a bandwidth from perplexity calibration, beta_i = 1 / (2 sigma_i^2). A pair
+scale combines the two bandwidths of a pair; it is used twice, with the same rule, in the
+high-dimensional affinities (``beta_ij``) and in the low-dimensional kernel
+``w_ij = 1 / (1 + gamma_ij ||y_i - y_j||^2)`` with ``gamma_ij = beta_ij / beta_ref``.
+
+The rules are selected by name and passed to the numba kernels as a small integer code, so one
+compiled kernel serves every rule (no closures that build numba functions on the fly).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from fischer_sc.core._numba import njit
+
+#: name -> code understood by :func:`pair_width`, :func:`pair_gamma` and :func:`pair_beta`.
+PAIR_SCALES: dict[str | None, int] = {
+    "mean": 0,  # sigma_ij = (sigma_i + sigma_j) / 2   (arithmetic mean of the radii)
+    "geometric": 1,  # sigma_ij = sqrt(sigma_i * sigma_j)
+    None: 2,  # gamma = 1, beta_ij = beta_i: plain t-SNE
+}
+
+#: Point scales s_i = sigma_i / sigma_ref are kept in [1/S_CLIP, S_CLIP]: near-duplicate cells
+#: give sigma_i -> 0 (pitfall 3 of the spec), which would make gamma explode for every pair
+#: that touches them. 1e3 is far outside what real data produce (ratio of radii 1000).
+S_CLIP = 1e3
+
+
+def pair_scale_code(pair_scale: str | None) -> int:
+    """The kernel code of a pair-scale name; unknown names raise a ``ValueError`` listing the options."""
+    if pair_scale not in PAIR_SCALES:
+        known = ", ".join(repr(k) for k in PAIR_SCALES)
+        msg = f"pair_scale={pair_scale!r} is not one of {known}."
+        raise ValueError(msg)
+    return PAIR_SCALES[pair_scale]
+
+
+def point_scales(beta: np.ndarray) -> np.ndarray:
+    """Relative radii s_i = sigma_i / sigma_ref with beta_ref the median of ``beta``.
+
+    Any constant beta_ref only rescales the embedding (w depends on gamma ||dy||^2), so we pick
+    one that keeps gamma near 1 for typical pairs: the median is robust to duplicates, unlike the
+    maximum used by the third-party reference code.
+    """
+    beta = np.asarray(beta, dtype=np.float64)
+    s = np.sqrt(np.median(beta) / beta)
+    return np.clip(s, 1.0 / S_CLIP, S_CLIP)
+
+
+@njit(inline="always")
+def pair_width(code: int, s_i: float, s_j: float) -> float:
+    """u_ij = 1 / gamma_ij, the squared width of the pair's kernel, from the two relative radii.
+
+    The kernels are written in u rather than gamma because then w = u / (u + d^2) and
+    gamma w^2 = u / (u + d^2)^2 cost one division per pair instead of two, and because u is a
+    polynomial in the radii, so its average over a Barnes-Hut cell follows from the cell's moments.
+    """
+    if code == 0:
+        m = s_i + s_j
+        return 0.25 * m * m
+    if code == 1:
+        return s_i * s_j
+    return 1.0
+
+
+@njit(inline="always")
+def pair_gamma(code: int, s_i: float, s_j: float) -> float:
+    """gamma_ij = 1 / u_ij from the relative radii of the two points."""
+    return 1.0 / pair_width(code, s_i, s_j)
+
+
+@njit(inline="always")
+def pair_beta(code: int, beta_i: float, beta_j: float) -> float:
+    """beta_ij of the high-dimensional affinity of the pair (i, j)."""
+    if code == 0:
+        # 1 / (2 ((sigma_i + sigma_j) / 2)^2), written in the betas
+        return 4.0 * beta_i * beta_j / (beta_i + beta_j + 2.0 * math.sqrt(beta_i * beta_j))
+    if code == 1:
+        return math.sqrt(beta_i * beta_j)
+    return beta_i
