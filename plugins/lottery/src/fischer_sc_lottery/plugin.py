@@ -43,7 +43,7 @@ def fischer_sc_register_methods() -> list[MethodSpec]:
             name="edge_popup",
             domain="pruning",
             summary="Edge-popup strong tickets with non-zero biases: trainable supermask scores, annealing, output rescaling.",
-            func="fischer_sc_lottery.edge_popup:edge_popup",
+            func="fischer_sc_lottery.strong:edge_popup",
             reference=_REFERENCE,
             requires=("torch",),
             supports_gpu=False,

@@ -91,7 +91,7 @@ def _fit_output_scale(
         opt.zero_grad()
         fn(s * out, y).backward()
         opt.step()
-    value = float(s)
+    value = s.item()
     return value if value > 0 and math.isfinite(value) else 1.0
 
 
