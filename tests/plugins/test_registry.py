@@ -87,8 +87,10 @@ def test_registry_is_cached_and_refresh_rebuilds(fresh_registry):
     assert fs.plugins.refresh() is not first
 
 
-def test_list_methods_rejects_an_unknown_domain():
-    with pytest.raises(ValueError, match="domain='genomics' is unknown; choose one of omics"):
+def test_list_methods_rejects_a_domain_no_method_has():
+    with pytest.raises(
+        ValueError, match=r"no registered method has domain='genomics'; the registered domains are .*omics"
+    ):
         fs.plugins.list_methods(domain="genomics")
 
 
@@ -194,7 +196,9 @@ def test_unknown_name_lists_the_known_ones(fresh_registry):
     ("kwargs", "error", "match"),
     [
         ({"name": "Bad-Name"}, ValueError, "lower_snake_case"),
-        ({"domain": "genomics"}, ValueError, "domain 'genomics' is unknown"),
+        ({"domain": "Spatial Omics"}, ValueError, "domain 'Spatial Omics' must be a lower_snake_case word"),
+        ({"domain": ""}, ValueError, "must be a lower_snake_case word"),
+        ({"domain": None}, ValueError, "must be a lower_snake_case word"),
         ({"func": "not a path"}, ValueError, "'package.module:attr'"),
         ({"func": 3}, TypeError, "must be a callable"),
         ({"requires": (1,)}, TypeError, "requires must hold strings"),
@@ -211,6 +215,29 @@ def test_methodspec_is_frozen_and_normalises_requires():
     assert spec.requires == ("torch",)
     with pytest.raises(AttributeError):
         spec.name = "other"  # type: ignore[misc]
+
+
+def test_a_plugin_may_bring_its_own_domain():
+    reg = build_registry(entry_points=False, plugins=[("spatial_pkg", _Plugin(_spec("niches", domain="spatial")))])
+    assert reg.methods["niches"].spec.domain == "spatial"
+    assert "spatial" not in fs.plugins.KNOWN_DOMAINS
+
+
+def test_third_party_distribution_with_a_new_domain_is_listed_and_runs(tmp_path, monkeypatch, fresh_registry):
+    _write_dist(
+        tmp_path,
+        "tabular_plugin",
+        "0.1.0",
+        THIRD_PARTY.replace("tp_double", "tab_double")
+        .replace('domain="nlp"', 'domain="tabular"')
+        .replace("thirdparty_plugin", "tabular_plugin"),
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    fs.plugins.refresh()
+    df = fs.plugins.list_methods(domain="tabular")
+    assert df[["name", "domain", "provider"]].to_numpy().tolist() == [["tab_double", "tabular", "tabular_plugin"]]
+    assert "tabular" in set(fs.plugins.list_methods()["domain"])
+    assert fs.plugins.run("tab_double", [2], factor=5) == [10]
 
 
 # --- entry points: real distributions on sys.path ------------------------------------------------

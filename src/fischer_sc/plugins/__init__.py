@@ -22,16 +22,16 @@ from ._manager import (
     refresh,
     registry,
 )
-from ._spec import DOMAINS, HookSpecs, MethodSpec, hookimpl, hookspec
+from ._spec import KNOWN_DOMAINS, HookSpecs, MethodSpec, hookimpl, hookspec
 
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
     "DISABLE_ENV",
-    "DOMAINS",
     "ENTRY_POINT_GROUP",
     "DuplicateMethodError",
+    "KNOWN_DOMAINS",
     "HookSpecs",
     "MethodSpec",
     "PluginWarning",
@@ -59,7 +59,8 @@ def list_methods(domain: str | None = None) -> pd.DataFrame:
     Parameters
     ----------
     domain
-        Keep only one domain (``"omics"``, ``"nlp"``, ``"vision"``, ``"pruning"``, ``"federated"``).
+        Keep only one domain: a known one (``"omics"``, ``"nlp"``, ``"vision"``, ``"pruning"``,
+        ``"federated"``) or any other that an installed plugin registers.
 
     Returns
     -------
@@ -75,10 +76,13 @@ def list_methods(domain: str | None = None) -> pd.DataFrame:
     >>> sorted(df["name"])[:3]
     ['binaps', 'dash_grn', 'diffnaps']
     """
-    if domain is not None and domain not in DOMAINS:
-        msg = f"domain={domain!r} is unknown; choose one of {', '.join(DOMAINS)} (or None for all)."
-        raise ValueError(msg)
     import pandas as pd  # only here: keeps `import fischer_sc` light
+
+    methods = registry().methods.values()
+    present = sorted({r.spec.domain for r in methods})
+    if domain is not None and domain not in present:
+        msg = f"no registered method has domain={domain!r}; the registered domains are {', '.join(present)} (or None for all)."
+        raise ValueError(msg)
 
     rows = [
         {
@@ -91,7 +95,7 @@ def list_methods(domain: str | None = None) -> pd.DataFrame:
             "reference": r.spec.reference,
             "supports_gpu": r.spec.supports_gpu,
         }
-        for r in registry().methods.values()
+        for r in methods
         if domain is None or r.spec.domain == domain
     ]
     df = pd.DataFrame(rows, columns=_COLUMNS)

@@ -15,7 +15,9 @@ hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 """Marker for plugin hook implementations: decorate ``fischer_sc_register_methods`` with it."""
 
-DOMAINS = ("omics", "nlp", "vision", "pruning", "federated")
+#: The domains of the first-party methods. A domain is an open word: third-party packages may bring
+#: their own (say ``"spatial"``); the registry never rejects a method for its domain.
+KNOWN_DOMAINS = ("omics", "nlp", "vision", "pruning", "federated")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _LAZY = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
@@ -29,7 +31,9 @@ class MethodSpec:
     name
         Unique name, lower_snake_case; the key of :func:`fischer_sc.plugins.get`.
     domain
-        One of ``"omics"``, ``"nlp"``, ``"vision"``, ``"pruning"``, ``"federated"``.
+        The field the method serves, lower_snake_case: one of the known domains (``"omics"``,
+        ``"nlp"``, ``"vision"``, ``"pruning"``, ``"federated"``) or a new one a plugin brings
+        (``"spatial"``, ``"tabular"``, ...).
     summary
         One line saying what the method does.
     func
@@ -58,8 +62,11 @@ class MethodSpec:
         if not isinstance(self.name, str) or not _NAME.match(self.name):
             msg = f"MethodSpec name {self.name!r} must be lower_snake_case (letters, digits, underscores)."
             raise ValueError(msg)
-        if self.domain not in DOMAINS:
-            msg = f"MethodSpec {self.name!r}: domain {self.domain!r} is unknown; choose one of {', '.join(DOMAINS)}."
+        if not isinstance(self.domain, str) or not _NAME.match(self.domain):
+            msg = (
+                f"MethodSpec {self.name!r}: domain {self.domain!r} must be a lower_snake_case word, "
+                f"e.g. one of the known domains {', '.join(KNOWN_DOMAINS)} or a new one such as 'spatial'."
+            )
             raise ValueError(msg)
         if isinstance(self.func, str):
             if not _LAZY.match(self.func):
