@@ -9,7 +9,6 @@ from fischer_sc.testing import small_adata
 
 PENDING = {
     "mercat": {},
-    "dash_grn": {},
 }
 
 

@@ -16,7 +16,7 @@ PROBE_KWARGS: dict[str, dict[str, Any]] = {
     "factor_out": {"prior_key": "batch", "perplexity": 10.0},
     "binaps": {"n_epochs": 2},
     "diffnaps": {"groupby": "group", "n_epochs": 2},
-    "dash_grn": {"time_key": "time", "n_epochs": 2},
+    "dash_grn": {"time_key": "time", "n_epochs": 2, "pruning": "none"},
     "group_centroids": {"groupby": "group"},
 }
 # Passed as well when the method's signature has them.

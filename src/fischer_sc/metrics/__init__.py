@@ -11,11 +11,13 @@ from ._distances import (
     local_radius,
     log_radius_correlation,
 )
+from ._grn import edge_aupr, edge_auroc, edge_balanced_accuracy, sparsity, top_edges
 from ._masks import mask_recovery
 from ._neighbours import continuity, knn_recall, neighbourhood_overlap, neighbourhood_overlap_auc, trustworthiness
 from ._pattern_auc import class_soft_f1, coverage_specificity_auc, pattern_set_summary
 from ._patterns import jaccard_matrix, soft_precision_recall_f1
 from ._prior_overlap import knn_label_accuracy, label_neighbourhood_overlap, label_overlap_auc, prior_overlap_auc
+from ._saliency import localisation_mass, spearman_similarity, ssim
 
 __all__ = [
     "class_soft_f1",
@@ -23,6 +25,9 @@ __all__ = [
     "continuity",
     "coverage_specificity_auc",
     "density_correlation",
+    "edge_aupr",
+    "edge_auroc",
+    "edge_balanced_accuracy",
     "global_distance_correlation",
     "jaccard_matrix",
     "knn_label_accuracy",
@@ -31,6 +36,7 @@ __all__ = [
     "label_overlap_auc",
     "local_distance_correlation",
     "local_radius",
+    "localisation_mass",
     "log_radius_correlation",
     "mask_recovery",
     "neighbourhood_overlap",
@@ -38,5 +44,9 @@ __all__ = [
     "pattern_set_summary",
     "prior_overlap_auc",
     "soft_precision_recall_f1",
+    "sparsity",
+    "spearman_similarity",
+    "ssim",
+    "top_edges",
     "trustworthiness",
 ]

@@ -66,7 +66,13 @@ _METHODS = (
         reference="arXiv:2403.04805",
         requires=("torch",),
         supports_gpu=True,
-        writes=("varp['dash_grn']", "var['dash_grn_rate']", "uns['dash_grn']"),
+        writes=(
+            "varp['dash_grn']",
+            "var['dash_grn_rate']",
+            "var['dash_grn_min']",
+            "var['dash_grn_max']",
+            "uns['dash_grn']",
+        ),
     ),
 )
 

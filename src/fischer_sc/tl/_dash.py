@@ -1,29 +1,48 @@
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Literal
 
-from ._pending import not_implemented
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from fischer_sc._utils import (
+    check_bool,
+    check_choice,
+    check_finite,
+    check_int,
+    check_number,
+    clean_params,
+    obs_codes,
+    progress_enabled,
+    read_matrix,
+    resolve_device,
+    resolve_seed,
+)
 
 if TYPE_CHECKING:
     from os import PathLike
 
-    import numpy as np
-    import pandas as pd
     from anndata import AnnData
+
+_NAME = "dash_grn"
+Network = str | pd.DataFrame | np.ndarray | None
 
 
 def dash_grn(
     adata: AnnData,
-    prior: str | pd.DataFrame | np.ndarray | None = None,
+    prior: Network = None,
     *,
     time_key: str = "time",
     trajectory_key: str | None = None,
     n_time_bins: int | None = None,
     layer: str | None = None,
-    ppi: str | pd.DataFrame | np.ndarray | None = None,
+    ppi: Network = None,
     pruning: Literal["dash", "magnitude", "prior", "none"] = "dash",
     hidden_dim: int = 40,
     n_epochs: int = 200,
+    batch_size: int = 64,
     learning_rate: float = 1e-3,
     lambda_ppi: float = 0.05,
     lambda_motif: float = 0.01,
@@ -32,8 +51,9 @@ def dash_grn(
     prune_first: float = 0.7,
     prune_step: float = 0.1,
     prune_every: int = 10,
+    target_sparsity: float = 0.95,
     prior_loss_weight: float = 0.0,
-    solver: Literal["rk4", "euler"] = "rk4",
+    solver: Literal["rk4", "euler", "dopri5"] = "rk4",
     n_substeps: int = 4,
     val_fraction: float = 0.066,
     patience: int = 40,
@@ -47,61 +67,78 @@ def dash_grn(
 ) -> AnnData | None:
     """Dynamic gene regulatory network: a PHOENIX neural ODE pruned with DASH :cite:p:`dash,phoenix`.
 
+    PHOENIX models ``dx/dt = ReLU(upsilon) * (f(x) - x)`` with additive and multiplicative (Hill-like)
+    branches; consecutive time points of each trajectory are the training pairs (fixed-step RK4 by
+    default). DASH prunes the four weight layers iteratively by a score that mixes weight magnitude
+    with the layer that would reproduce the prior network (least squares).
+
     Parameters
     ----------
     adata
         Annotated data matrix with a numeric time (or pseudotime) column.
     prior
-        Prior regulatory network: a ``varp`` key, a decoupler-style DataFrame (``source``,
-        ``target``, ``weight``) or a genes x genes array; ``None`` prunes by magnitude only.
+        Signed prior network, row = regulator, column = target: a ``varp`` key, a decoupler-style
+        DataFrame (``source``, ``target``, optional ``weight``) or a genes x genes array. Genes
+        missing from ``var_names`` raise a ``KeyError`` naming them. ``None`` with ``pruning="dash"``
+        or ``"prior"`` falls back to magnitude pruning with a warning.
     time_key
-        Numeric ``obs`` column with the time.
+        Numeric ``obs`` column with the time or pseudotime.
     trajectory_key
         ``obs`` column grouping observations into trajectories; ``None`` means one trajectory.
     n_time_bins
-        Average cells in this many quantile bins of time per trajectory.
+        Average the cells of each trajectory in this many quantile bins of time (for single-cell
+        pseudotime); ``None``: average only observations at the same time.
     layer
         Layer to read instead of ``.X``.
     ppi
-        Protein-protein interaction prior, in the forms of ``prior``.
+        Gene-gene (protein-protein interaction) prior for the first layers, in the forms of
+        ``prior``; ``None``: ``|P| |P|^T`` normalised (regulators sharing targets).
     pruning
-        ``"dash"``, ``"magnitude"`` (iterative magnitude pruning), ``"prior"`` or ``"none"``.
+        ``"dash"``; ``"magnitude"`` (iterative magnitude pruning, IMP); ``"prior"`` (the prior term
+        alone); ``"none"``.
     hidden_dim
         Width of the hidden layer.
     n_epochs
-        Training epochs.
+        Largest number of training epochs.
+    batch_size
+        Training pairs per step.
     learning_rate
-        Step size.
+        Adam step size (five times larger for the rates ``upsilon``); reset after each pruning event.
     lambda_ppi
-        Weight of the PPI term of the DASH scores.
+        Share of the PPI term in the first layers' scores.
     lambda_motif
-        Weight of the motif term of the DASH scores.
+        Share of the motif term in the output layers' scores.
     normalize_scores
-        Normalise the pruning scores per layer.
+        Scale the prior terms to sum 1 like the magnitude terms before mixing, so the lambdas are
+        real shares (the authors' code mixes the raw least-squares values).
     prune_start
-        Epoch of the first pruning step.
+        Epoch after which the first pruning event happens.
     prune_first
-        Fraction pruned at the first step.
+        Fraction of every layer removed at the first event.
     prune_step
-        Fraction pruned at each later step.
+        Fraction of the remaining weights removed at each later event.
     prune_every
-        Epochs between pruning steps.
+        Epochs between events.
+    target_sparsity
+        Pruning stops at exactly this fraction of removed weights (the last event is trimmed to it);
+        early stopping and the choice of the best epoch start after that event.
     prior_loss_weight
-        Weight of the prior-consistency loss.
+        Weight ``1 - lambda`` of PHOENIX's prior loss ``mean_u ||f(u) - u P||^2`` (0: the prior enters
+        through pruning only, as in DASH's simulations).
     solver
-        Fixed-step ODE integrator.
+        ``"rk4"`` or ``"euler"`` (fixed steps), or ``"dopri5"`` (adaptive, adjoint; needs torchdiffeq).
     n_substeps
-        Integrator steps between consecutive time points.
+        Fixed solver steps between consecutive time points.
     val_fraction
-        Fraction of time pairs held out for early stopping.
+        Fraction of the training pairs held out for the validation MSE.
     patience
-        Epochs without improvement before stopping.
+        Epochs without a better validation MSE before stopping.
     scale
-        Min-max scale every gene to [0, 1].
+        Min-max scale every gene to [0, 1] (the model's softsign is centred at 1/2).
     save_model
-        Save the trained model to this path.
+        Save the trained model (:func:`fischer_sc.core.ode.save_phoenix`) to this path.
     random_state
-        Seed or generator; the same seed gives the same network.
+        Seed or generator; the same seed gives the same network on the same machine.
     device
         ``None`` or ``"cpu"``, or ``"cuda"``.
     progress
@@ -116,10 +153,192 @@ def dash_grn(
     ``None``, or a copy of ``adata`` when ``copy=True``. Writes (``key`` is ``"dash_grn"`` or ``key_added``):
 
     ``adata.varp[key]`` : :class:`numpy.ndarray` (n_vars, n_vars)
-        Regulator x target effects.
-    ``adata.var[key + '_rate']`` : :class:`pandas.Series`
-        Per-gene decay rate.
+        ``E = (W_s^T A_s^T + W_p^T A_p^T) * ReLU(upsilon)^T``, row = regulator, column = target: the
+        summed path weights of the model (in scaled units), not its Jacobian.
+    ``adata.var[key + '_rate']``, ``adata.var[key + '_min']``, ``adata.var[key + '_max']``
+        Per-gene rate ``ReLU(upsilon)`` and the scaling range.
     ``adata.uns[key]`` : :class:`dict`
-        ``params``, ``edges`` (a :class:`pandas.DataFrame`), ``history`` and ``sparsity``.
+        ``params``; ``edges`` (:class:`pandas.DataFrame`: source, target, weight, score = per-target
+        share of ``|E|``, sign, in_prior; non-zero edges by ``|weight|``); ``history`` (per epoch:
+        train_mse, val_mse, sparsity, lr, pruned); ``sparsity`` (masked fraction of the weights);
+        ``best_epoch``.
+
+    Examples
+    --------
+    >>> import fischer_sc as fs
+    >>> net = fs.datasets.random_signed_network(8, random_state=0)
+    >>> adata = fs.datasets.simulate_grn(net, n_trajectories=20, random_state=0)
+    >>> fs.tl.dash_grn(adata, net, trajectory_key="trajectory", n_epochs=5, prune_every=1, progress=False)
+    >>> adata.uns["dash_grn"]["edges"].head()  # doctest: +SKIP
     """
-    not_implemented("dash_grn", "DASH-pruned PHOENIX dynamic GRN")
+    from scanpy import logging as logg
+
+    opts = {
+        "pruning": check_choice(pruning, "pruning", ("dash", "magnitude", "prior", "none")),
+        "solver": check_choice(solver, "solver", ("rk4", "euler", "dopri5")),
+        "hidden_dim": check_int(hidden_dim, "hidden_dim", low=1),
+        "n_epochs": check_int(n_epochs, "n_epochs", low=1),
+        "batch_size": check_int(batch_size, "batch_size", low=1),
+        "learning_rate": check_number(learning_rate, "learning_rate", low=0, low_open=True),
+        "lambda_ppi": check_number(lambda_ppi, "lambda_ppi", low=0, high=1),
+        "lambda_motif": check_number(lambda_motif, "lambda_motif", low=0, high=1),
+        "normalize_scores": check_bool(normalize_scores, "normalize_scores"),
+        "prune_start": check_int(prune_start, "prune_start", low=1),
+        "prune_first": check_number(prune_first, "prune_first", low=0, high=1, high_open=True),
+        "prune_step": check_number(prune_step, "prune_step", low=0, high=1, high_open=True),
+        "prune_every": check_int(prune_every, "prune_every", low=1),
+        "target_sparsity": check_number(target_sparsity, "target_sparsity", low=0, high=1, high_open=True),
+        "prior_loss_weight": check_number(prior_loss_weight, "prior_loss_weight", low=0, high=1, high_open=True),
+        "n_substeps": check_int(n_substeps, "n_substeps", low=1),
+        "val_fraction": check_number(val_fraction, "val_fraction", low=0, high=1, high_open=True),
+        "patience": check_int(patience, "patience", low=1),
+        "scale": check_bool(scale, "scale"),
+    }
+    if n_time_bins is not None:
+        check_int(n_time_bins, "n_time_bins", low=2)
+    key = _NAME if key_added is None else key_added
+    if not isinstance(key, str) or not key:
+        msg = f"key_added must be a non-empty string or None, got {key_added!r}."
+        raise TypeError(msg)
+    dev = resolve_device(device, _NAME)
+    seed = resolve_seed(random_state)
+    genes = adata.var_names.astype(str).tolist()
+    x, where = read_matrix(adata, layer)
+    x = check_finite(np.asarray(x.toarray() if sparse.issparse(x) else x, dtype=np.float64), where)
+    time = _time(adata, time_key)
+    traj = None if trajectory_key is None else np.asarray(obs_codes(adata, trajectory_key)[0])
+    motif = _network(adata, prior, "prior", genes)
+    ppi_m = _network(adata, ppi, "ppi", genes)
+    if motif is None and opts["pruning"] in ("dash", "prior"):
+        warnings.warn(
+            f"dash_grn: pruning={opts['pruning']!r} without a prior network prunes by magnitude only (IMP); "
+            "pass prior=... (a varp key, an edge DataFrame or a genes x genes array) or pruning='magnitude'.",
+            UserWarning,
+            stacklevel=2,
+        )
+        opts["pruning"] = "magnitude"
+
+    from fischer_sc.core.ode import (
+        PruningSchedule,
+        TrainConfig,
+        edge_table,
+        fit_phoenix,
+        save_phoenix,
+        transition_pairs,
+    )
+
+    lo, hi = x.min(axis=0), x.max(axis=0)
+    span = np.where(hi > lo, hi - lo, 1.0)
+    xs = (x - lo) / span if opts["scale"] else x
+    pairs = transition_pairs(xs, time, traj, n_time_bins=n_time_bins)
+    if pairs.dt.size < 2:
+        msg = f"dash_grn needs at least 2 training pairs (consecutive time points); the data give {pairs.dt.size}."
+        raise ValueError(msg)
+    schedule = PruningSchedule(
+        start=opts["prune_start"],
+        first=opts["prune_first"],
+        step=opts["prune_step"],
+        every=opts["prune_every"],
+        target_sparsity=opts["target_sparsity"],
+    )
+    config = TrainConfig(
+        **{k: opts[k] for k in ("hidden_dim", "n_epochs", "batch_size", "learning_rate", "solver", "n_substeps")},
+        **{k: opts[k] for k in ("val_fraction", "patience", "prior_loss_weight", "pruning", "lambda_ppi")},
+        lambda_motif=opts["lambda_motif"],
+        normalize_scores=opts["normalize_scores"],
+        schedule=schedule,
+    )
+    if opts["pruning"] != "none" and opts["n_epochs"] < schedule.epochs()[-1]:
+        warnings.warn(
+            f"dash_grn: n_epochs={n_epochs} ends before the last pruning event (epoch {schedule.epochs()[-1]}), so "
+            f"the network stays below target_sparsity={target_sparsity}; raise n_epochs or prune_step/prune_every.",
+            UserWarning,
+            stacklevel=2,
+        )
+    start = logg.info(f"computing {_NAME} ({opts['pruning']} pruning, {len(genes)} genes, {pairs.dt.size} pairs)")
+    fit = fit_phoenix(
+        pairs.x_start,
+        pairs.x_end,
+        pairs.dt,
+        config=config,
+        motif=motif,
+        ppi=ppi_m,
+        seed=seed,
+        device=dev,
+        progress=progress_enabled(progress),
+    )
+    effects = fit.model.effects().numpy().astype(np.float64)
+    if save_model is not None:
+        meta = {"var_names": genes, "scale_min": lo.tolist(), "scale_max": hi.tolist(), "scaled": opts["scale"]}
+        save_phoenix(save_model, fit.model, meta)
+
+    adata = adata.copy() if copy else adata
+    adata.varp[key] = effects
+    adata.var[f"{key}_rate"] = np.maximum(fit.model.upsilon.detach().numpy().astype(np.float64), 0.0)
+    adata.var[f"{key}_min"], adata.var[f"{key}_max"] = lo, hi
+    params = {
+        **opts,
+        "time_key": time_key,
+        "trajectory_key": trajectory_key,
+        "n_time_bins": n_time_bins,
+        "layer": layer,
+        "prior": prior if isinstance(prior, str) else (None if prior is None else type(prior).__name__),
+        "ppi": ppi if isinstance(ppi, str) else (None if ppi is None else type(ppi).__name__),
+        "random_state": random_state if isinstance(random_state, int) else seed,
+        "device": dev,
+        "save_model": None if save_model is None else str(save_model),
+        "n_pairs": int(pairs.dt.size),
+        "n_train": fit.n_train,
+        "n_val": fit.n_val,
+    }
+    adata.uns[key] = {
+        "params": clean_params(params),
+        "edges": edge_table(effects, genes, motif),
+        "history": pd.DataFrame(fit.history),
+        "sparsity": float(fit.model.sparsity()),
+        "best_epoch": int(fit.best_epoch),
+    }
+    logg.info(
+        "    finished",
+        time=start,
+        deep=f"added\n    {key!r}, regulator x target effects (adata.varp)\n    {key!r}, edges and history (adata.uns)",
+    )
+    return adata if copy else None
+
+
+def _time(adata: AnnData, time_key: str) -> np.ndarray:
+    if not isinstance(time_key, str) or time_key not in adata.obs:
+        known = ", ".join(repr(k) for k in adata.obs.columns) or "(none)"
+        msg = f"time_key={time_key!r} is not a column of adata.obs (columns: {known}); store the time or pseudotime there."
+        raise KeyError(msg)
+    col = adata.obs[time_key]
+    if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+        msg = f"adata.obs[{time_key!r}] must be numeric (time or pseudotime), got dtype {col.dtype}; convert it, e.g. with pd.to_numeric."
+        raise ValueError(msg)
+    return check_finite(col.to_numpy(dtype=np.float64), f"adata.obs[{time_key!r}]")
+
+
+def _network(adata: AnnData, value: Network, name: str, genes: list[str]) -> np.ndarray | None:
+    """A genes x genes matrix (row = regulator) from a varp key, an edge DataFrame or an array."""
+    from fischer_sc.core.ode import network_from_edges
+
+    n = len(genes)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if value not in adata.varp:
+            known = ", ".join(repr(k) for k in adata.varp) or "(none)"
+            msg = f"{name}={value!r} is not in adata.varp (keys: {known}); pass a varp key, an edge DataFrame or an array."
+            raise KeyError(msg)
+        value = adata.varp[value]
+    if isinstance(value, pd.DataFrame):
+        return network_from_edges(value, genes, name=name)
+    if sparse.issparse(value):
+        value = value.toarray()
+    if not isinstance(value, np.ndarray):
+        msg = f"{name} must be a varp key, a DataFrame (source, target[, weight]) or a genes x genes array, got {type(value).__name__}."
+        raise TypeError(msg)
+    if value.shape != (n, n):
+        msg = f"{name} has shape {value.shape} but adata has {n} genes; pass a ({n}, {n}) array, row = regulator, column = target."
+        raise ValueError(msg)
+    return check_finite(np.asarray(value, dtype=np.float64), name)

@@ -5,6 +5,7 @@ Every function speaks of ``density``, the *kept* fraction in (0, 1] (torch's ``p
 deterministic tie-break (lower flat index first). Needs torch; ``import fischer_sc`` does not load it.
 """
 
+from ._dash import dash_first_scores, dash_magnitude, dash_output_scores, least_squares
 from ._masks import (
     apply_masks,
     check_density,
@@ -24,9 +25,13 @@ __all__ = [
     "SupermaskLinear",
     "apply_masks",
     "check_density",
+    "dash_first_scores",
+    "dash_magnitude",
+    "dash_output_scores",
     "density_schedule",
     "grasp_scores",
     "kept_count",
+    "least_squares",
     "magnitude_scores",
     "random_scores",
     "score_masks",
