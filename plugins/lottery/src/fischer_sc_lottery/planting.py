@@ -213,3 +213,7 @@ def plant(
     neurons[-1] = np.arange(t_widths[-1])
     scale[:] = c_in
     return PlantedNetwork(weights, biases, true_mask, bias_mask, scale, target, task, neurons)
+
+
+# Documented (and pickled) under the package name, where it is public.
+PlantedNetwork.__module__ = "fischer_sc_lottery"

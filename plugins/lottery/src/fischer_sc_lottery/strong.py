@@ -253,3 +253,7 @@ def edge_popup(
     kept_w = sum(int(m.sum()) for m in wmasks)
     kept_b = sum(int(m.sum()) for m in bmasks)
     return EdgePopupResult(wmasks, bmasks, model, kept_w / n_w, (kept_w + kept_b) / (n_w + n_b), history, scales)
+
+
+# Documented (and pickled) under the package name, where it is public.
+EdgePopupResult.__module__ = "fischer_sc_lottery"

@@ -235,3 +235,7 @@ def make_target(task: str, depth: int) -> TargetNetwork:
         msg = f"task={task!r} is unknown; choose one of {', '.join(TASKS)}."
         raise ValueError(msg)
     return builders[task](depth)
+
+
+# Documented (and pickled) under the package name, where it is public.
+TargetNetwork.__module__ = "fischer_sc_lottery"

@@ -202,3 +202,7 @@ def imp(
         apply_masks(params, masks)
     history += _fit(model, params, masks, X, y, loss_name, epochs=post_epochs, lr=lr, batch_size=batch_size, gen=gen)
     return ImpResult(masks_to_numpy(masks, planted), model, schedule, history)
+
+
+# Documented (and pickled) under the package name, where it is public.
+ImpResult.__module__ = "fischer_sc_lottery"
