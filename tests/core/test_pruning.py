@@ -10,6 +10,7 @@ from torch.nn.utils import prune
 
 from fischer_sc.core.pruning import (
     StraightThroughTopK,
+    SupermaskLinear,
     apply_masks,
     density_schedule,
     grasp_scores,
@@ -275,3 +276,32 @@ def test_random_scores_follow_the_generator():
     b = random_scores(ps, generator=torch.Generator().manual_seed(0))
     assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
     assert [x.shape for x in a] == [p.shape for p in ps]
+
+
+def test_supermask_linear_forward_and_masks():
+    g = torch.Generator().manual_seed(9)
+    w, b = torch.randn(5, 8, generator=g, dtype=torch.float64), torch.randn(5, generator=g, dtype=torch.float64)
+    x = torch.randn(4, 8, generator=g, dtype=torch.float64)
+    for bias_scores in ("separate", "joint", None):
+        layer = SupermaskLinear(w, b, density=0.3, bias_scores=bias_scores, generator=g)
+        mw, mb = layer.masks()
+        ref_b = b if mb is None else b * mb
+        torch.testing.assert_close(layer(x), x @ (w * mw).T + ref_b, rtol=0, atol=0)
+        if bias_scores == "joint":
+            assert int(mw.sum()) + int(mb.sum()) == kept_count(45, 0.3)
+            joint = topk_mask(torch.cat([layer.weight_scores.abs().reshape(-1), layer.bias_scores_param.abs()]), 0.3)
+            assert torch.equal(torch.cat([mw.reshape(-1), mb]), joint)
+        else:
+            assert torch.equal(mw, topk_mask(layer.weight_scores.abs(), 0.3))
+    # clamp_nonneg: scores start positive, rank by s itself, and stay >= 0 after clamping.
+    layer = SupermaskLinear(w, b, density=0.5, clamp_nonneg=True, generator=g)
+    assert bool((layer.weight_scores > 0).all())
+    with torch.no_grad():
+        layer.weight_scores.sub_(0.5)
+    layer.clamp_scores()
+    assert layer.weight_scores.min().item() == 0.0
+    assert torch.equal(layer.masks()[0], topk_mask(layer.weight_scores, 0.5))
+    with pytest.raises(ValueError, match="bias_scores"):
+        SupermaskLinear(w, b, density=0.5, bias_scores="both")
+    with pytest.raises(ValueError, match="density"):
+        SupermaskLinear(w, b, density=0.0)
