@@ -191,11 +191,12 @@ def make_client_app(
     node's current model on ``eval_data`` (a shared test set, as in the reference) or on its own samples.
     """
     app = ClientApp()
-    names = [k for k, _ in build_model(model_fn, 0).named_parameters()]
+    # Built once: its own parameter values are never used (training and evaluation are functional calls).
+    model = build_model(model_fn, 0)
+    names = [k for k, _ in model.named_parameters()]
 
     def _setup(msg: Message, context: Context) -> tuple[nn.Module, dict, int, Any]:
         pid = int(context.node_config["partition-id"])
-        model = build_model(model_fn, 0)
         arrays = msg.content["arrays"].to_numpy_ndarrays()
         W = {k: torch.from_numpy(np.array(a))[None] for k, a in zip(names, arrays, strict=True)}
         return model, W, pid, msg.content["config"]
@@ -221,8 +222,8 @@ def make_client_app(
         model, W, pid, _ = _setup(msg, context)
         X, y = eval_data if eval_data is not None else parts[pid]
         with torch.no_grad():
-            model.load_state_dict({k: v[0] for k, v in W.items()})
-            pred = model(torch.as_tensor(np.asarray(X), dtype=torch.float32)).argmax(-1).numpy()
+            Xe = torch.as_tensor(np.asarray(X), dtype=torch.float32)
+            pred = torch.func.functional_call(model, {k: v[0] for k, v in W.items()}, (Xe,)).argmax(-1).numpy()
         metrics = MetricRecord({"accuracy": float(np.mean(pred == np.asarray(y))), "num-examples": len(y)})
         return Message(content=RecordDict({"metrics": metrics}), reply_to=msg)
 
