@@ -26,7 +26,7 @@ def test_label_overlap_on_a_line():
     area = ((0.75 - 0.25) + (0.75 - 0.5) + (1.0 - 0.75)) / 4
     assert label_overlap_auc(y, labels) == pytest.approx(area)
     # the ideal curve is 1, 1, 1: area ((1 - .25) + (1 - .5) + (1 - .75)) / 4
-    assert label_overlap_auc(y, labels, normalise=True) == pytest.approx(area / 0.375)
+    assert label_overlap_auc(y, labels, normalize=True) == pytest.approx(area / 0.375)
 
 
 def test_label_overlap_separated_vs_mixed():
@@ -36,7 +36,7 @@ def test_label_overlap_separated_vs_mixed():
     mixed = rng.normal(size=(200, 2))
     assert label_overlap_auc(separated, labels) > 0.2
     # perfect separation of two groups of 100: ideal area 0.5 - 99 / 400 / ... normalised to 1
-    assert label_overlap_auc(separated, labels, normalise=True) == pytest.approx(1.0)
+    assert label_overlap_auc(separated, labels, normalize=True) == pytest.approx(1.0)
     assert abs(label_overlap_auc(mixed, labels)) < 0.03
 
 

@@ -53,18 +53,18 @@ def label_neighbourhood_overlap(Y: np.ndarray, labels: np.ndarray) -> tuple[np.n
     return np.arange(1, n), total / keep.sum()
 
 
-def label_overlap_auc(Y: np.ndarray, labels: np.ndarray, *, normalise: bool = False) -> float:
+def label_overlap_auc(Y: np.ndarray, labels: np.ndarray, *, normalize: bool = False) -> float:
     """Area between the label overlap curve and the identity line, (1 / n) sum_k (NOS_L(k) - k / n).
 
     About 0 when the embedding ignores the labels; the largest value, reached when every point's
     nearest neighbours are all its same-label points, is below 0.5 and depends on the label
-    sizes (0.5 - m / 2n for equal groups of m points). With ``normalise=True`` the area is divided by that
+    sizes (0.5 - m / 2n for equal groups of m points). With ``normalize=True`` the area is divided by that
     largest value, so 1 means perfectly separated labels whatever their sizes.
     """
     ks, nos = label_neighbourhood_overlap(Y, labels)
     n = ks.size + 1
     area = float(np.sum(nos - ks / n) / n)
-    if not normalise:
+    if not normalize:
         return area
     codes = _codes(labels, n)
     sizes = np.bincount(codes)[codes] - 1
