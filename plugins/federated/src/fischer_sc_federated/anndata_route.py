@@ -79,7 +79,7 @@ def federated_classifier(
     Each client (donor, site) keeps its cells; a random ``test_fraction`` of every client's cells is held
     out. Features are the chosen representation, standardised with the training cells' mean and standard
     deviation (two aggregate statistics a federation can share). An MLP with one hidden layer is trained
-    in-process by :func:`~fischer_sc_federated.feddc` (or :func:`~fischer_sc_federated.fedavg`).
+    in-process by :func:`~fischer_sc_federated.sim.feddc` (or :func:`~fischer_sc_federated.sim.fedavg`).
 
     Parameters
     ----------
@@ -97,7 +97,7 @@ def federated_classifier(
     hidden
         Width of the hidden layer.
     rounds, daisy_period, agg_period, lr, local_steps, batch_size, dp
-        As in :func:`~fischer_sc_federated.feddc`.
+        As in :func:`~fischer_sc_federated.sim.feddc`.
     test_fraction
         Share of each client's cells held out for evaluation (clients with one cell keep it for training).
     random_state

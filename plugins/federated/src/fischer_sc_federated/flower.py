@@ -2,7 +2,7 @@
 
 Flower ships no FedDC (Kamp, Fischer, Vreeken, ICLR 2023, arXiv 2110.03469). The strategy keeps one model per
 node and sends every node *its own* model each round, so a hand-off is a change of which model a node is
-sent; all scheduling, permutation and averaging is done by :class:`~fischer_sc_federated.DaisyChainServer`.
+sent; all scheduling, permutation and averaging is done by :class:`~fischer_sc_federated.server.DaisyChainServer`.
 Needs the extra ``pip install 'fischer-sc-federated[flower]'`` (``flwr[simulation]`` >= 1.21).
 """
 
@@ -44,7 +44,7 @@ class FedDCStrategy(Strategy):
     Parameters
     ----------
     daisy_period, agg_period, weighting, derangement, random_state
-        As in :class:`~fischer_sc_federated.DaisyChainServer`.
+        As in :class:`~fischer_sc_federated.server.DaisyChainServer`.
     lr, local_steps, batch_size, weight_decay, dp
         Local SGD settings sent to the clients with every train message (DP is applied client-side).
     eval_rounds

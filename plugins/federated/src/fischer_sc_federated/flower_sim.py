@@ -80,7 +80,7 @@ def run_flower_simulation(
 ) -> FederatedResult:
     """FedDC (arXiv 2110.03469) on a real Flower federation: one SuperNode per client on the local simulation engine.
 
-    Takes the options of :func:`~fischer_sc_federated.feddc` (``daisy_period=None`` gives FedAvg) and returns
+    Takes the options of :func:`~fischer_sc_federated.sim.feddc` (``daisy_period=None`` gives FedAvg) and returns
     the same kind of result. The permutations differ from the in-process run (Flower's node ids, not the
     client order, are permuted) and so do the minibatch streams, so results agree in distribution, not bit for bit.
 
@@ -91,7 +91,7 @@ def run_flower_simulation(
 
     Returns
     -------
-    :class:`~fischer_sc_federated.FederatedResult`; ``history`` has ``round``, ``action``, ``acc_avg_model``
+    :class:`~fischer_sc_federated.sim.FederatedResult`; ``history`` has ``round``, ``action``, ``acc_avg_model``
     (the mean model, scored on the server), ``acc_client_mean/min/max`` (every node scores the model it holds)
     and ``loss_client_mean``.
     """

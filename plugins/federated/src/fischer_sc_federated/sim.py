@@ -1,4 +1,4 @@
-"""In-process FedDC and FedAvg: m model copies trained at once, driven by :class:`DaisyChainServer`.
+"""In-process FedDC and FedAvg: m model copies trained at once, driven by :class:`~fischer_sc_federated.server.DaisyChainServer`.
 
 FedDC is Kamp, Fischer, Vreeken, "Federated Learning from Small Datasets", ICLR 2023, arXiv 2110.03469
 (not Gao et al.'s FedDC, arXiv 2203.11751).
@@ -54,7 +54,7 @@ class FederatedResult:
 
 
 def as_partitions(parts: ClientPartitions | Sequence[tuple[np.ndarray, np.ndarray]]) -> ClientPartitions:
-    """Accept :class:`ClientPartitions` or a sequence of ``(X_i, y_i)`` pairs."""
+    """Accept :class:`~fischer_sc_federated.partition.ClientPartitions` or a sequence of ``(X_i, y_i)`` pairs."""
     if isinstance(parts, ClientPartitions):
         return parts
     if not isinstance(parts, Sequence) or not all(isinstance(p, tuple) and len(p) == 2 for p in parts):
@@ -135,7 +135,7 @@ def feddc(
         Builds the model (a buffer-free ``torch.nn.Module`` returning logits); called once under
         ``random_state``, and every client starts from that same initialisation.
     parts
-        The clients' data: :func:`split_clients` output or a sequence of ``(X_i, y_i)`` pairs.
+        The clients' data: :func:`~fischer_sc_federated.partition.split_clients` output or a sequence of ``(X_i, y_i)`` pairs.
     rounds
         Number of rounds ``T``; make it a multiple of ``agg_period`` so the run ends on an average.
     daisy_period, agg_period
@@ -144,7 +144,7 @@ def feddc(
         Local SGD: learning rate (or a callable ``lr(round)``), steps per round, minibatch size (``None``:
         full batch, as in the digits set-up), L2 coefficient.
     dp
-        Optional client-side Gaussian mechanism (:class:`~fischer_sc_federated.DPConfig` or a dict): each
+        Optional client-side Gaussian mechanism (:class:`~fischer_sc_federated.dp.DPConfig` or a dict): each
         round's update is clipped to ``clip`` and noised with std ``noise_multiplier * clip``. Daisy-chaining
         without DP is not private against the receiving clients.
     weighting
