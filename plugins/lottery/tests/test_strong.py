@@ -206,3 +206,15 @@ def test_errors(relu_small):
         looks_linear([3, 4, 2], bias="odd")
     with pytest.raises(KeyError, match="edge_popup"):
         fs.plugins.run("edge_pop", net, data, density=0.1)
+
+
+def test_train_masked_with_bias_masks(relu_small):
+    net, data = relu_small
+    masks = prune_at_init(net, method="magnitude", density=0.3, prune_bias=True)
+    assert len(masks) == 2 * len(net.weights)
+    model, _ = train_masked(net, masks, data, epochs=1, batch_size=128)
+    lins = [x for x in model if isinstance(x, nn.Linear)]
+    for lin, m in zip(lins, masks[len(lins) :], strict=True):
+        assert not lin.bias.detach().numpy()[~m].any()
+    with pytest.raises(ValueError, match="masks"):
+        train_masked(net, masks[:2], data, epochs=1)

@@ -64,7 +64,7 @@ def prune_at_init(
         A planted network (from :func:`plant_n_seek`) or a torch module; its ``nn.Linear`` layers are pruned.
         The module is not changed.
     method
-        ``"random"`` (N(0, 1) scores), ``"magnitude"`` (|theta|), ``"snip"``, ``"grasp"`` or
+        ``"random"`` (N(0, 1) scores), ``"magnitude"`` (``abs(theta)``), ``"snip"``, ``"grasp"`` or
         ``"synflow"`` (data-free).
     density
         Kept fraction of the prunable entries, in (0, 1].

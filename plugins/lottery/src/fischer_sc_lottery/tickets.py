@@ -123,7 +123,7 @@ def helix_target(depth: int, n_knots: int = 30) -> TargetNetwork:
 
     Depth 3: the hinges read x directly. Deeper: a first layer relu(1 + x) maps [-1, 1] onto [0, 2],
     the hinges read it, and 3 x 3 identity layers follow; the hinge block's output bias gets +1 so the
-    (|value| <= 1) outputs survive the ReLUs, and the last layer subtracts 1 again.
+    (``abs(value) <= 1``) outputs survive the ReLUs, and the last layer subtracts 1 again.
     """
     _check_depth(depth)
     if depth == 3:
@@ -153,9 +153,9 @@ def circle_target(depth: int, n_knots: int = 11) -> TargetNetwork:
     The logits switch class at r^2 = 0.2, 0.5, 0.7 (slopes 5, 10, 20, 40). Depth 3: the blocks read x_i
     on [-1, 1]. Depth 4: a first layer of halves relu(x_i), relu(-x_i), read by blocks on |x_i| in [0, 1].
     Depth 5: the halves are summed into |x_i| in their own layer. Depth >= 6: ``depth - 5`` rotation
-    layers by pi/4, pi/8, ... fold the angle of (|x_1|, |x_2|) (r is unchanged): each keeps u = c a + s b
+    layers by pi/4, pi/8, ... fold the angle of ``(abs(x_1), abs(x_2))`` (r is unchanged): each keeps u = c a + s b
     (>= 0 while the angle is folded into the first octant) and the halves of w = -s a + c b, and a last
-    layer joins them into (u, |w|), read by blocks on [0, sqrt 2].
+    layer joins them into ``(u, abs(w))``, read by blocks on [0, sqrt 2].
     """
     _check_depth(depth)
     logit_b = _circle_logit_biases()

@@ -75,7 +75,8 @@ def train_masked(
     net
         A planted network (its host is copied into a torch MLP) or a module (trained in place).
     masks
-        One boolean mask per ``nn.Linear`` weight, as returned by :func:`prune_at_init` for ``net``.
+        One boolean mask per ``nn.Linear`` weight (then per bias with ``prune_bias=True``), as returned
+        by :func:`prune_at_init` for ``net``.
     data
         ``(X, y)`` training data.
     epochs, lr, batch_size
@@ -94,8 +95,15 @@ def train_masked(
     _check_positive_int(epochs, "epochs", 0)
     _check_positive_int(batch_size, "batch_size")
     model, planted = as_model(net, dtype=dtype)
-    params = [lin.weight for lin in prunable_layers(model)]
-    tmasks = masks_to_torch(list(masks)[: len(params)], params, planted)
+    layers = prunable_layers(model)
+    params = [lin.weight for lin in layers]
+    masks = list(masks)
+    if len(masks) == len(params) + sum(lin.bias is not None for lin in layers):  # prune_bias=True masks
+        params += [lin.bias for lin in layers if lin.bias is not None]
+    elif len(masks) != len(params):
+        msg = f"got {len(masks)} masks for {len(params)} weight matrices; pass the masks prune_at_init returned for this network."
+        raise ValueError(msg)
+    tmasks = masks_to_torch(masks, params, planted)
     loss_name = loss_for(net, data, loss)
     X, y = to_tensors(data, params[0].dtype, loss_name)
     apply_masks(params, tmasks)

@@ -40,7 +40,7 @@ def random_scores(params: Sequence[torch.Tensor], *, generator: torch.Generator 
 def snip_scores(
     model: nn.Module, params: Sequence[torch.Tensor], X: torch.Tensor, y: torch.Tensor, loss_fn: LossFn
 ) -> list[torch.Tensor]:
-    """SNIP (arXiv 1810.02340): |theta * dL/dtheta| = |dL/dmask|, divided by the sum of all scores."""
+    """SNIP (arXiv 1810.02340): ``abs(theta * dL/dtheta) = abs(dL/dmask)``, divided by the sum of all scores."""
     params = _param_list(model, params)
     grads = torch.autograd.grad(loss_fn(model(X), y), params, allow_unused=True)
     scores = [
@@ -62,7 +62,7 @@ def grasp_scores(
     """GraSP (arXiv 2002.07376): (H g) * theta, with the loss at ``output / temperature``.
 
     g is the gradient of the loss, H g the Hessian-gradient product (double backward). Scores are
-    divided by |sum of scores| + 1e-10; keep the highest (the weights whose removal would most
+    divided by ``abs(sum of scores) + 1e-10``; keep the highest (the weights whose removal would most
     reduce the gradient flow are the lowest).
     """
     params = _param_list(model, params)
@@ -81,7 +81,7 @@ def grasp_scores(
 
 
 def synflow_scores(model: nn.Module, params: Sequence[torch.Tensor], input_shape: Sequence[int]) -> list[torch.Tensor]:
-    """SynFlow (arXiv 2006.05467): |theta * dR/dtheta| with R the summed output of the |theta| network on ones.
+    """SynFlow (arXiv 2006.05467): ``abs(theta * dR/dtheta)``, R the summed output of the ``abs(theta)`` network on ones.
 
     Data-free. Runs on a float64 copy in eval mode (path products under- and overflow in float32 for
     deep networks), so the model itself is untouched.
