@@ -199,3 +199,17 @@ def test_pairs_of_arrays_and_unequal_sizes_are_accepted(digits):
     pairs = [(Xtr[:3], ytr[:3]), (Xtr[3:10], ytr[3:10]), (Xtr[10:12], ytr[10:12])]
     res = feddc(MODEL, pairs, rounds=4, agg_period=2, batch_size=2, eval_data=(Xte, yte), weighting="num_examples")
     assert res.history.shape[0] == 2 and res.predict(Xte).shape == yte.shape
+
+
+def test_split_clients_draws_disjoint_rows_and_stratify_spreads_the_classes(digits):
+    Xtr, _, ytr, _ = digits
+    parts = split_clients(Xtr, ytr, 20, 10, 3)
+    flat = parts.indices.ravel()
+    assert (
+        len(np.unique(flat)) == 200
+        and np.array_equal(parts.X, Xtr[parts.indices])
+        and np.array_equal(parts.y, ytr[parts.indices])
+    )
+    iid = np.mean([len(np.unique(yi)) for _, yi in parts])
+    strat = np.mean([len(np.unique(yi)) for _, yi in split_clients(Xtr, ytr, 20, 10, 3, stratify=True)])
+    assert strat >= 9.0 > iid

@@ -110,9 +110,9 @@ def split_clients(
     y: np.ndarray,
     n_clients: int,
     n_per_client: int,
+    random_state: int = 0,
     *,
     stratify: bool = False,
-    random_state: int = 0,
 ) -> ClientPartitions:
     """Draw ``n_clients`` disjoint local datasets of ``n_per_client`` samples each (IID, without replacement).
 
@@ -126,10 +126,10 @@ def split_clients(
         Number of clients ``m`` (at least 2).
     n_per_client
         Samples per client ``n``; ``n_clients * n_per_client`` must not exceed ``n``.
-    stratify
-        Deal the drawn samples out class by class in turn, so every client sees as many classes as it can.
     random_state
         Seed of the draw.
+    stratify
+        Deal the drawn samples out class by class in turn, so every client sees as many classes as it can.
 
     Returns
     -------
