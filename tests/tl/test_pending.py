@@ -7,9 +7,7 @@ import pytest
 import fischer_sc as fs
 from fischer_sc.testing import small_adata
 
-PENDING = {
-    "mercat": {},
-}
+PENDING: dict[str, dict] = {}
 
 
 @pytest.mark.parametrize("name", sorted(PENDING))

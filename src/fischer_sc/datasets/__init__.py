@@ -5,8 +5,13 @@ from ._factor_out import factor_out_blocks
 from ._grn import corrupt_prior, krumsiek11_network, random_signed_network, simulate_grn
 from ._patterns import planted_pattern_sets, planted_patterns
 from ._shipped import krumsiek11, pbmc68k_reduced
+from ._sphere import circle, noisy_sphere, smiley, spiked
 
 __all__ = [
+    "circle",
+    "noisy_sphere",
+    "smiley",
+    "spiked",
     "PRESETS",
     "corrupt_prior",
     "factor_out_blocks",

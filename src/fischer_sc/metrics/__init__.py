@@ -3,6 +3,14 @@
 All take plain arrays: the data ``X`` and its embedding ``Y`` for the same points, rows aligned.
 """
 
+from ._angles import (
+    angle_preservation,
+    distance_preservation,
+    local_triples,
+    random_triples,
+    triple_angles,
+    triplet_accuracy,
+)
 from ._distances import (
     cluster_size_ratios,
     density_correlation,
@@ -19,6 +27,12 @@ from ._patterns import jaccard_matrix, soft_precision_recall_f1
 from ._prior_overlap import knn_label_accuracy, label_neighbourhood_overlap, label_overlap_auc, prior_overlap_auc
 
 __all__ = [
+    "angle_preservation",
+    "distance_preservation",
+    "local_triples",
+    "random_triples",
+    "triple_angles",
+    "triplet_accuracy",
     "class_soft_f1",
     "cluster_size_ratios",
     "continuity",

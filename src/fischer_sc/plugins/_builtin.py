@@ -25,8 +25,7 @@ _METHODS = (
         summary="Angle-preserving embedding on the sphere, with map projections to 2-D.",
         func="fischer_sc.tl:mercat",
         reference="arXiv:2406.09876",
-        requires=("torch",),
-        supports_gpu=True,
+        supports_gpu=False,
         writes=("obsm['X_mercat']", "obsm['X_mercat_2d']", "uns['mercat']"),
     ),
     MethodSpec(

@@ -1,12 +1,28 @@
 from __future__ import annotations
 
+import numbers
 from typing import TYPE_CHECKING, Literal
 
-from ._pending import not_implemented
+import numpy as np
+
+from fischer_sc._utils import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_number,
+    choose_representation,
+    clean_params,
+    progress_enabled,
+    resolve_device,
+    resolve_keys,
+    resolve_n_jobs,
+    resolve_seed,
+)
 
 if TYPE_CHECKING:
-    import numpy as np
     from anndata import AnnData
+
+MIN_OBS = 10
 
 
 def mercat(
@@ -19,11 +35,12 @@ def mercat(
     triplets_per_point: int = 10,
     sampling: Literal["stratified", "uniform"] = "stratified",
     n_neighbors: int = 15,
-    angle: Literal["spherical", "euclidean"] = "spherical",
-    loss: str = "angle",
-    learning_rate: float = 0.01,
+    angle: Literal["chord", "spherical"] = "chord",
+    loss: Literal["angle", "cos"] = "angle",
+    learning_rate: float = 0.03,
     projection: Literal["equirectangular", "mercator"] = "equirectangular",
     random_state: int | np.random.Generator | None = 0,
+    n_jobs: int | None = None,
     device: str | None = None,
     progress: bool = True,
     key_added: str | None = None,
@@ -31,8 +48,11 @@ def mercat(
 ) -> AnnData | None:
     """Mercat: an angle-preserving embedding on the sphere :cite:p:`mercat`.
 
-    Places the observations on the unit sphere so that the angles of triangles in the data are
-    kept, then projects the sphere to a 2-D map.
+    Places the observations on the unit sphere S^2 so that the angles of triangles in the
+    (denoised) data are kept, at every scale at once, then projects the sphere to a 2-D map.
+    Steps: PCA denoising at a Marchenko-Pastur rank, a half-sphere start from the first two
+    principal components, Riemannian Adam over triples sampled afresh every epoch (a third among
+    neighbours, a third neighbour-far, a third far), canonical orientation, map projection.
 
     Parameters
     ----------
@@ -41,29 +61,42 @@ def mercat(
     n_pcs
         Use this many principal components of the representation.
     use_rep
-        Representation to embed (``"X"`` or an ``obsm`` key); ``None`` chooses as scanpy does.
+        Representation to embed: ``"X"``, or a key of ``adata.obsm``. ``None`` takes ``.X`` when it
+        has at most 50 variables, otherwise ``obsm["X_pca"]`` (computed, with a warning, if missing).
     denoise_rank
-        Rank of the spectral denoising; ``"auto"`` picks it from the Marchenko-Pastur edge.
+        Rank of the spectral denoising. ``"auto"``: the number of covariance eigenvalues above the
+        Marchenko-Pastur edge sigma^2 (1 + sqrt(D / n))^2 of a spiked model, sigma^2 estimated from
+        the median eigenvalue, clamped to [2, 50]; a representation that already is a PCA
+        (an ``obsm`` key starting with ``"X_pca"``) is used as it is. An integer keeps that many
+        components; ``None`` uses the representation as it is.
     n_epochs
-        Optimisation epochs.
+        Optimisation epochs; the step decays linearly to 0 over the last 30 %.
     triplets_per_point
-        Triangles sampled per observation and epoch.
+        Triples sampled per observation and epoch: the cost is linear in n.
     sampling
-        How triangles are sampled.
+        ``"stratified"``: for triple t of vertex j, t % 3 == 0 draws both ends from kNN(j),
+        1 one end from kNN(j) and one uniformly, 2 both uniformly, so local and global angles are
+        both fitted. ``"uniform"``: all uniformly.
     n_neighbors
-        Neighbours used by the stratified sampler.
+        Neighbours for the stratified sampler.
     angle
-        Which angle is compared in the embedding.
+        The angle at y_j compared with the data's: ``"chord"`` (default), the Euclidean angle between
+        y_i - y_j and y_k - y_j in R^3, which an embedding of data on a sphere can match exactly; or
+        ``"spherical"``, the angle between the great circles, whose triangles have angle sums above
+        pi and so cannot match the flat triangles of the data.
     loss
-        The angle loss.
+        ``"angle"``: mean (theta_X - theta_Y)^2; ``"cos"``: mean (cos theta_X - cos theta_Y)^2.
     learning_rate
-        Step size of the optimiser.
+        Adam's step size on the sphere (radians, roughly).
     projection
-        Map projection of the 2-D view.
+        Map projection of the 2-D view: ``"equirectangular"`` (longitude, latitude) or ``"mercator"``
+        (latitudes clipped to +-85 degrees).
     random_state
         Seed or generator; the same seed gives the same embedding.
+    n_jobs
+        Threads; ``None`` uses :attr:`scanpy.settings.n_jobs`. The result does not depend on it.
     device
-        ``None`` or ``"cpu"``, or ``"cuda"``.
+        ``None`` or ``"cpu"``: the numba kernels run on the CPU.
     progress
         Show a progress bar.
     key_added
@@ -76,10 +109,130 @@ def mercat(
     ``None``, or a copy of ``adata`` when ``copy=True``. Writes:
 
     ``adata.obsm['X_mercat' | key_added]`` : :class:`numpy.ndarray` (n_obs, 3)
-        Unit vectors on the sphere.
+        Unit vectors on the sphere, in canonical orientation (mean direction at longitude and
+        latitude 0, main spread along the equator).
     ``adata.obsm['X_mercat_2d' | key_added + '_2d']`` : :class:`numpy.ndarray` (n_obs, 2)
-        Map coordinates.
-    ``adata.uns['mercat' | key_added]`` : :class:`dict`
-        ``params``, ``denoise_rank`` (the rank used) and ``loss`` (final value).
+        Map coordinates (draw with ``sc.pl.embedding(adata, "mercat_2d")``).
+    ``adata.uns['mercat' | key_added]['params']`` : :class:`dict`
+        The parameters used.
+    ``adata.uns['mercat' | key_added]['denoise_rank']`` : :class:`int`
+        The rank used, with ``denoise_rule`` (how it was chosen) and ``noise_variance``.
+    ``adata.uns['mercat' | key_added]['loss']`` : :class:`float`
+        Mean triple loss of the last epoch, with ``loss_history`` (every epoch).
+
+    Examples
+    --------
+    >>> import scanpy as sc
+    >>> import fischer_sc as fs
+    >>> adata = sc.datasets.pbmc68k_reduced()
+    >>> fs.tl.mercat(adata, n_epochs=50, progress=False)
+    >>> adata.obsm["X_mercat"].shape
+    (700, 3)
+    >>> fs.pl.mercat(adata, color="bulk_labels")  # doctest: +SKIP
     """
-    not_implemented("mercat", "Mercat angle-preserving spherical embedding")
+    from fischer_sc.core.embedding import knn
+    from fischer_sc.core.sphere import (
+        ANGLES,
+        LOSSES,
+        PROJECTIONS,
+        SAMPLINGS,
+        canonical_orientation,
+        denoise,
+        half_sphere_init,
+        map_projection,
+        optimise_sphere,
+    )
+
+    # Validation: every option before any work, so adata is untouched on error.
+    if denoise_rank is not None and denoise_rank != "auto":
+        denoise_rank = check_int(denoise_rank, "denoise_rank", low=2, hint="or 'auto' or None")
+    n_epochs = check_int(n_epochs, "n_epochs", low=1)
+    triplets_per_point = check_int(triplets_per_point, "triplets_per_point", low=1, hint="10 is the default")
+    check_choice(sampling, "sampling", SAMPLINGS)
+    check_choice(angle, "angle", ANGLES)
+    check_choice(loss, "loss", LOSSES)
+    check_choice(projection, "projection", PROJECTIONS)
+    learning_rate = check_number(learning_rate, "learning_rate", low=0.0, low_open=True, hint="0.03 is the default")
+    check_bool(progress, "progress")
+    check_bool(copy, "copy")
+    resolve_device(device, "mercat")
+    keys = resolve_keys("mercat", key_added)
+    threads = resolve_n_jobs(n_jobs)
+    seed = resolve_seed(random_state)
+    if adata.n_obs < MIN_OBS:
+        msg = f"mercat needs at least {MIN_OBS} observations, got {adata.n_obs}."
+        raise ValueError(msg)
+    n_neighbors = check_int(n_neighbors, "n_neighbors", low=2, high=adata.n_obs - 1)
+    x = choose_representation(adata, use_rep=use_rep, n_pcs=n_pcs, tool="mercat")
+    rep_key = use_rep or ("X" if adata.n_vars <= 50 and n_pcs is None else "X_pca")  # choose_representation's rule
+
+    # Core: denoise -> neighbours -> half-sphere start -> Riemannian Adam -> orientation -> map.
+    if denoise_rank is None or (denoise_rank == "auto" and str(rep_key).startswith("X_pca")):
+        scores, rank = (x - x.mean(axis=0)).astype(np.float32), x.shape[1]
+        rule, noise = ("none" if denoise_rank is None else "input_is_pca"), float("nan")
+    else:
+        out = denoise(x, None if denoise_rank == "auto" else denoise_rank)
+        scores, rank, noise = out.scores, out.rank, out.noise_variance
+        rule = "marchenko_pastur" if denoise_rank == "auto" else "fixed"
+    indices, _ = knn(x, n_neighbors, random_state=seed, n_jobs=threads)
+    result = optimise_sphere(
+        scores,
+        half_sphere_init(scores),
+        indices,
+        n_epochs=n_epochs,
+        triplets_per_point=triplets_per_point,
+        sampling=sampling,
+        angle=angle,
+        loss=loss,
+        learning_rate=learning_rate,
+        seed=seed,
+        n_jobs=threads,
+        callback=_progress_callback(n_epochs) if progress_enabled(progress) else None,
+    )
+    sphere = canonical_orientation(result.embedding)
+
+    # Writing.
+    adata = adata.copy() if copy else adata
+    params = {
+        "n_pcs": n_pcs,
+        "use_rep": use_rep,
+        "denoise_rank": "none" if denoise_rank is None else denoise_rank,
+        "n_epochs": n_epochs,
+        "triplets_per_point": triplets_per_point,
+        "sampling": sampling,
+        "n_neighbors": n_neighbors,
+        "angle": angle,
+        "loss": loss,
+        "learning_rate": learning_rate,
+        "projection": projection,
+        "random_state": random_state if isinstance(random_state, numbers.Integral) else seed,
+        "n_jobs": n_jobs,
+        "key_added": key_added,
+    }
+    adata.obsm[keys.obsm] = sphere.astype(np.float32)
+    adata.obsm[f"{keys.obsm}_2d"] = map_projection(sphere, projection).astype(np.float32)
+    adata.uns[keys.uns] = {
+        "params": clean_params(params),
+        "denoise_rank": int(rank),
+        "denoise_rule": rule,
+        "noise_variance": float(noise),
+        "loss": float(result.loss),
+        "loss_history": result.loss_history.astype(np.float32),
+    }
+    return adata if copy else None
+
+
+def _progress_callback(n_epochs: int):
+    """A tqdm bar advanced by the optimiser's per-epoch callback (closed at the last epoch)."""
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=n_epochs, desc="mercat", unit="epoch")
+
+    def update(epoch: int, loss: float) -> None:
+        bar.update(1)
+        if epoch % 25 == 0:
+            bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+        if epoch == n_epochs - 1:
+            bar.close()
+
+    return update

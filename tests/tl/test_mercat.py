@@ -1,0 +1,119 @@
+"""fs.tl.mercat: planted geometry, the scanpy contract, bad input, determinism, h5ad round trip."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fischer_sc as fs
+from fischer_sc.testing import assert_uns_equal, h5ad_roundtrip, small_adata
+
+FAST = {"n_epochs": 150, "progress": False}
+
+
+@pytest.fixture(scope="module")
+def sphere_data():
+    adata = fs.datasets.noisy_sphere(400, 20, noise=0.03)
+    fs.tl.mercat(adata, n_epochs=300, progress=False, n_jobs=1)
+    return adata
+
+
+def test_recovers_a_noisy_sphere(sphere_data):
+    truth = sphere_data.obsm["X_truth"]
+    y = sphere_data.obsm["X_mercat"]
+    np.testing.assert_allclose(np.linalg.norm(y, axis=1), 1.0, atol=1e-6)
+    score = fs.metrics.angle_preservation(truth, y, n_triples=20_000)["spearman"]
+    pca2 = fs.metrics.angle_preservation(truth, truth[:, :2], n_triples=20_000)["spearman"]
+    assert score > 0.9 > pca2 + 0.1
+    uns = sphere_data.uns["mercat"]
+    assert uns["denoise_rank"] == 3 and uns["denoise_rule"] == "marchenko_pastur"
+    assert uns["loss"] < uns["loss_history"][0]
+
+
+def test_outputs_keys_and_map(sphere_data):
+    y = sphere_data.obsm["X_mercat"].astype(np.float64)
+    m = sphere_data.obsm["X_mercat_2d"]
+    assert m.shape == (sphere_data.n_obs, 2)
+    np.testing.assert_allclose(m[:, 0], np.arctan2(y[:, 1], y[:, 0]), atol=1e-5)
+    np.testing.assert_allclose(m[:, 1], np.arcsin(np.clip(y[:, 2], -1, 1)), atol=1e-5)
+    params = sphere_data.uns["mercat"]["params"]
+    assert params["angle"] == "chord" and params["n_epochs"] == 300 and params["random_state"] == 0
+
+
+def test_copy_key_added_mercator_and_determinism():
+    adata = small_adata()
+    before = adata.copy()
+    out = fs.tl.mercat(adata, copy=True, key_added="sph", projection="mercator", **FAST)
+    assert set(adata.obsm) == set(before.obsm) and set(adata.uns) == set(before.uns)
+    assert {"sph", "sph_2d"} <= set(out.obsm) and "sph" in out.uns
+    assert np.abs(out.obsm["sph_2d"][:, 1]).max() <= np.log(np.tan(np.pi / 4 + np.deg2rad(85) / 2)) + 1e-5
+    again = fs.tl.mercat(adata, copy=True, key_added="sph", projection="mercator", **FAST)
+    np.testing.assert_array_equal(out.obsm["sph"], again.obsm["sph"])
+    other = fs.tl.mercat(adata, copy=True, random_state=1, **FAST)
+    assert not np.array_equal(out.obsm["sph"], other.obsm["X_mercat"])
+    # a PCA representation is used as it is; an integer rank is kept
+    fs.tl.mercat(adata, use_rep="X_pca", **FAST)
+    assert adata.uns["mercat"]["denoise_rule"] == "input_is_pca"
+    assert adata.uns["mercat"]["denoise_rank"] == adata.obsm["X_pca"].shape[1]
+    fs.tl.mercat(adata, denoise_rank=4, **FAST)
+    assert adata.uns["mercat"]["denoise_rank"] == 4 and adata.uns["mercat"]["denoise_rule"] == "fixed"
+
+
+def test_h5ad_round_trip(sphere_data, tmp_path):
+    back = h5ad_roundtrip(sphere_data, tmp_path)
+    np.testing.assert_array_equal(back.obsm["X_mercat"], sphere_data.obsm["X_mercat"])
+    assert_uns_equal(back.uns["mercat"], sphere_data.uns["mercat"])
+
+
+def test_denoising_beats_raw_angles_on_the_spiked_model():
+    """Raw 500-D angles collapse towards pi / 3; the MP rank recovers the 5 planted directions."""
+    adata = fs.datasets.spiked(600, 300, random_state=1)
+    fs.tl.mercat(adata, n_epochs=1, use_rep="X", progress=False)
+    assert adata.uns["mercat"]["denoise_rank"] == 5
+    truth = adata.obsm["X_truth"]
+    from fischer_sc.core.sphere import denoise
+
+    raw = fs.metrics.angle_preservation(truth, adata.X, n_triples=20_000)["spearman"]
+    den = fs.metrics.angle_preservation(truth, denoise(adata.X).scores, n_triples=20_000)["spearman"]
+    assert den > raw + 0.1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"n_epochs": 0}, "n_epochs"),
+        ({"triplets_per_point": 0}, "triplets_per_point"),
+        ({"sampling": "near"}, "sampling"),
+        ({"angle": "flat"}, "angle"),
+        ({"loss": "l1"}, "loss"),
+        ({"projection": "robinson"}, "projection"),
+        ({"learning_rate": -1.0}, "learning_rate"),
+        ({"denoise_rank": 1}, "denoise_rank"),
+        ({"n_neighbors": 500}, "n_neighbors"),
+        ({"device": "cuda"}, "device"),
+        ({"use_rep": "X_missing"}, "use_rep"),
+    ],
+)
+def test_bad_input_raises_and_leaves_adata_unchanged(kwargs, match):
+    adata = small_adata()
+    before = set(adata.obsm), set(adata.uns)
+    with pytest.raises((ValueError, KeyError), match=match):
+        fs.tl.mercat(adata, **{**FAST, **kwargs})
+    assert (set(adata.obsm), set(adata.uns)) == before
+
+
+def test_nan_and_too_few_cells_raise():
+    adata = small_adata()
+    adata.X[3, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        fs.tl.mercat(adata, **FAST)
+    with pytest.raises(ValueError, match="at least"):
+        fs.tl.mercat(small_adata()[:5].copy(), **FAST)
+    with pytest.raises(TypeError, match="progress"):
+        fs.tl.mercat(small_adata(), n_epochs=1, progress="yes")
+
+
+def test_runs_through_the_registry():
+    out = fs.plugins.run("mercat", small_adata(), copy=True, **FAST)
+    assert out.obsm["X_mercat"].shape == (90, 3)
+    assert fs.plugins.get("mercat").supports_gpu is False
