@@ -149,3 +149,18 @@ def test_bad_input_raises_and_leaves_adata_unchanged(sim, change, kwargs, error,
         fs.tl.dash_grn(adata, **args)
     assert set(adata.uns) == set(before.uns) and set(adata.varp) == set(before.varp)
     assert list(adata.var.columns) == list(before.var.columns)
+
+
+def test_plot_network_and_curve(fitted):
+    import matplotlib.pyplot as plt
+
+    fig = fs.pl.grn(fitted, return_fig=True)
+    assert len(fig.axes) == 3  # network, loss and its sparsity twin
+    plt.close(fig)
+    axes = fs.pl.grn(fitted, kind="network", n_edges=5)
+    arrows = [c for c in axes[0].get_children() if type(c).__name__ == "Annotation"]
+    n_self = int((fitted.uns["dash_grn"]["edges"].head(5).eval("source == target")).sum())
+    assert len(arrows) == 5 - n_self
+    plt.close("all")
+    with pytest.raises(KeyError, match="run fs.tl.dash_grn"):
+        fs.pl.grn(fitted, "other")

@@ -2,5 +2,6 @@
 
 from ._diffnaps import diffnaps
 from ._embedding import dtsne, factor_out
+from ._grn import grn
 
-__all__ = ["diffnaps", "dtsne", "factor_out"]
+__all__ = ["diffnaps", "dtsne", "factor_out", "grn"]
