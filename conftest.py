@@ -22,3 +22,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         skip = pytest.mark.skip(reason="needs a CUDA device")
         for item in gpu_items:
             item.add_marker(skip)
+
+
+@pytest.fixture
+def fresh_registry():
+    """Forget the cached default registry before and after the test, so environment changes take effect."""
+    from fischer_sc.plugins import _manager
+
+    _manager.registry.cache_clear()
+    yield
+    _manager.registry.cache_clear()

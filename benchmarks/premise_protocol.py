@@ -1,10 +1,10 @@
-"""The method spec's synthetic protocol (§6): independent token densities, conjunctions, disjunctions of synonyms.
+"""The paper's synthetic protocol: independent token densities, conjunctions, disjunctions of synonyms.
 
 n = 5 000 instances, m tokens with densities ~ U(0.01, 0.1); 5 conjunctions of 2-4 tokens and 2
 disjunctions (one of 3 synonyms & one token), each planted into 3 % of the instances, which are
 errors with probability 0.8 (0.15 elsewhere). The synonyms get nearby synthetic vectors (a shared
 random unit vector + N(0, 0.1^2) noise). Soft-F1 of the error-direction patterns (clauses flattened)
-against the planted ones; the spec's target is >= 0.8 for m <= 200.
+against the planted ones; the target is >= 0.8 for m <= 200.
 
     python benchmarks/premise_protocol.py --pypremise
 """
@@ -98,7 +98,7 @@ def main() -> None:
                 print(lines[-1], flush=True)
     out = Path(__file__).parent / "results" / "premise_protocol.md"
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    header = f"# Premise: the spec's synthetic protocol\n\nWritten by `benchmarks/premise_protocol.py` ({stamp}, in process, 1 thread).\n\n"
+    header = f"# Premise: the paper's synthetic protocol\n\nWritten by `benchmarks/premise_protocol.py` ({stamp}, in process, 1 thread).\n\n"
     out.write_text(header + "\n".join(lines) + "\n")
 
 

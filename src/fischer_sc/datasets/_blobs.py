@@ -1,4 +1,4 @@
-"""Gaussian clusters with planted spreads and sizes: the toy data of dtSNE (spec §5)."""
+"""Gaussian clusters with planted spreads and sizes: the toy data of the dtSNE paper (docs/dtsne.md)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ class BlobPreset:
 _MEANS_2D = ((10.0, 0.0), (0.0, 15.0), (-10.0, 0.0))
 _SQRT = tuple(float(np.sqrt(v)) for v in range(1, 11))
 
-#: The presets; covariances in the spec are variances, so spreads are their square roots.
+#: The presets; covariances in the paper are variances, so spreads are their square roots.
 PRESETS: dict[str, BlobPreset] = {
     "2d": BlobPreset(2, (100, 200, 500), (1.0, _SQRT[1], 2.0), _MEANS_2D, "density and sample size"),
     "g3s": BlobPreset(50, (200, 400, 600), (_SQRT[1],) * 3, None, "sample size"),

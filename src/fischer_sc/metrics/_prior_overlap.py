@@ -1,6 +1,6 @@
 """How much of a prior an embedding still shows: label neighbourhood overlap, its area, kNN label accuracy.
 
-Used to judge factor-out embeddings (spec §6 of factor_out): the overlap with the data should
+Used to judge factor-out embeddings (the paper's evaluation, see docs/factor_out.md): the overlap with the data should
 stay high (:func:`~fischer_sc.metrics.neighbourhood_overlap_auc` of X and Y), the overlap with the
 prior should fall to chance (:func:`prior_overlap_auc`). Rankings are computed in row blocks:
 O(n^2 log n) time, O(n * block) memory.

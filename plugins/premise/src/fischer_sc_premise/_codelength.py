@@ -1,4 +1,4 @@
-"""The Premise code: how many bits the data and the rule table take (spec §3), as local deltas.
+"""The Premise code: how many bits the data and the rule table take (docs/premise.md, 'The code'), as local deltas.
 
 Labels are coded 0 = correct, 1 = error internally. ``f(u)`` is the cost of coding an item's
 ``u`` uncovered occurrences as a singleton; a rule pays for its clauses and for which rows of each

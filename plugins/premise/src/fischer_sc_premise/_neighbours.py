@@ -1,4 +1,4 @@
-"""Or-clauses from embedding neighbours (spec §4, neighbour admission): ``item | near synonyms``."""
+"""Or-clauses from embedding neighbours (neighbour admission, docs/premise.md): ``item | near synonyms``."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from fischer_sc.core.patterns import log2_binom, nml_binomial_complexity, univer
 
 
 def total_length_reference(X: sparse.spmatrix, labels: np.ndarray, rules: Sequence[Sequence[Sequence[int]]]) -> float:
-    """``L(M) + L(D | M)`` of the spec's §3 for the rule table ``rules`` (each a list of clauses).
+    """``L(M) + L(D | M)`` of the Premise code (docs/premise.md, 'The code') for the rule table ``rules`` (each a list of clauses).
 
     Independent of the incremental code: dense covers, ``lgamma`` log-binomials, no tables.
     """

@@ -1,4 +1,4 @@
-"""Greedy MDL search over singleton, pair, extension, merge and or-clause candidates (spec §4).
+"""Greedy MDL search over singleton, pair, extension, merge and or-clause candidates (docs/premise.md).
 
 Every iteration keeps only the single best candidate. Candidates are ranked by an optimistic
 bound on their gain that needs only counts (the rule's own cost is exact; the singleton part
