@@ -30,8 +30,13 @@ demo: $(STAMP)
 
 test: lint pytest docs
 
+# ruff; the package's layers (import-linter, contracts in pyproject.toml); undeclared or unused
+# dependencies of the package and of every plugin (deptry). Each fails the build when broken.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/deptry src
+	for p in $(PLUGINS); do (cd $$p && $(abspath $(VENV))/bin/deptry src) || exit 1; done
 
 pytest: $(STAMP)
 	$(PY) -m pytest

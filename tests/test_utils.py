@@ -147,7 +147,7 @@ def test_choice_and_bool_checks():
 
 
 def test_device_follows_the_registry_record(monkeypatch):
-    from fischer_sc.plugins._builtin import builtin_spec
+    from fischer_sc.plugins import builtin_spec
 
     assert resolve_device(None, "dtsne") == resolve_device("cpu", "dtsne") == "cpu"
     with pytest.raises(ValueError, match="must be None, 'cpu' or 'cuda"):

@@ -9,7 +9,7 @@ from typing import Any
 
 
 def _supports_gpu(method: str) -> bool:
-    from fischer_sc.plugins._builtin import builtin_spec
+    from fischer_sc.plugins import builtin_spec
 
     return builtin_spec(method).supports_gpu
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._builtin import builtin_spec
 from ._errors import DuplicateMethodError, PluginWarning, UnknownMethodError
 from ._manager import (
     DISABLE_ENV,
@@ -40,6 +41,7 @@ __all__ = [
     "Registry",
     "UnknownMethodError",
     "build_registry",
+    "builtin_spec",
     "disabled_plugins",
     "get",
     "hookimpl",
