@@ -3,5 +3,6 @@
 from ._diffnaps import diffnaps
 from ._embedding import dtsne, factor_out
 from ._grn import grn
+from ._mercat import mercat
 
-__all__ = ["diffnaps", "dtsne", "factor_out", "grn"]
+__all__ = ["diffnaps", "dtsne", "factor_out", "grn", "mercat"]
