@@ -162,6 +162,7 @@ def test_dp_clips_to_the_norm_and_adds_textbook_or_reference_noise():
     ({"dp": {"sigma": 1.0}}, ValueError, "unknown keys"),
     ({"eval_data": (np.zeros((3, 5)), np.zeros(3))}, ValueError, "eval_data"),
     ({"n_jobs": 0}, ValueError, "n_jobs"),
+    ({"eval_every": 0}, ValueError, "eval_every"),
 ])  # fmt: skip
 def test_bad_options_raise_clear_errors(digits, kw, err, match):
     Xtr, _, ytr, _ = digits

@@ -200,6 +200,9 @@ def _simulate(**o: Any) -> FederatedResult:
     server = DaisyChainServer(daisy, agg, weighting=o["weighting"], derangement=o["derangement"], random_state=seed)
     trainer, W = make_trainer(o["model_fn"], parts, o, dp, device)
     ev = _eval_tensors(o["eval_data"], parts.n_features, device)
+    if o["eval_every"] is not None and (not isinstance(o["eval_every"], int | np.integer) or o["eval_every"] < 1):
+        msg = f"eval_every must be a positive integer or None, got {o['eval_every']!r}."
+        raise ValueError(msg)
     every = o["eval_every"] or agg or max(1, rounds // 10)
     every = max(int(every), math.ceil(rounds / 100))
     w = None
