@@ -301,6 +301,12 @@ def test_supermask_linear_forward_and_masks():
     layer.clamp_scores()
     assert layer.weight_scores.min().item() == 0.0
     assert torch.equal(layer.masks()[0], topk_mask(layer.weight_scores, 0.5))
+    # A joint mask on a 2-input layer starts with weights and biases alike (not a dead all-bias layer).
+    wide = SupermaskLinear(
+        torch.randn(100, 2, generator=g), torch.zeros(100), density=0.1, bias_scores="joint", generator=g
+    )
+    mw, mb = wide.masks()
+    assert 5 <= int(mw.sum()) <= 35 and int(mw.sum()) + int(mb.sum()) == 30
     with pytest.raises(ValueError, match="bias_scores"):
         SupermaskLinear(w, b, density=0.5, bias_scores="both")
     with pytest.raises(ValueError, match="density"):

@@ -40,7 +40,8 @@ class SupermaskLinear(nn.Module):
         start positive.
     generator
         Seed source of the score initialisation: weight scores U(+-1/sqrt(fan_in)) (Kaiming-uniform with
-        a = sqrt 5), bias scores U(+-sqrt(6/fan_in)), never all zero (bias scores at 0 would be stuck).
+        a = sqrt 5); bias scores U(+-sqrt(6/fan_in)) when separate, U(+-1/sqrt(fan_in)) when joint (so the
+        first joint top-k weighs weights and biases alike); never all zero (bias scores at 0 would be stuck).
     """
 
     def __init__(
@@ -74,7 +75,10 @@ class SupermaskLinear(nn.Module):
         sw = (torch.rand(weight.shape, generator=generator, dtype=dtype) * 2 - 1) * bound_w
         self.weight_scores = nn.Parameter(sw.abs() if clamp_nonneg else sw)
         if self.bias_scores is not None:
-            bound_b = math.sqrt(6.0 / fan_in)
+            # Separate: U(+-sqrt(6/fan_in)) as the non-zero-bias reference. Joint: the weights' scale, so
+            # the first joint top-k does not take only biases (at fan-in 2 the reference's scale is 2.4x the
+            # weights' and the initial mask of the first layer is all biases: a dead layer).
+            bound_b = math.sqrt(6.0 / fan_in) if bias_scores == "separate" else bound_w
             sb = (torch.rand(weight.shape[0], generator=generator, dtype=dtype) * 2 - 1) * bound_b
             self.bias_scores_param = nn.Parameter(sb.abs() if clamp_nonneg else sb)
         else:
