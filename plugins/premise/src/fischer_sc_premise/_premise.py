@@ -11,8 +11,9 @@ from scipy import sparse
 
 from ._inputs import embeddings_matrix, instances_to_csr, labels_from
 from ._neighbours import admissible_neighbours, or_clause_rules
+from ._refine import refine_conjunctions as _refine
 from ._rules import Data, Rule
-from ._search import greedy_search
+from ._search import Step, greedy_search, min_significant_count
 
 COLUMNS = ["pattern", "direction", "count_error", "count_correct", "gain_bits", "fisher_p", "origin", "clauses"]
 
@@ -44,6 +45,7 @@ def premise(
     min_overlap: float = 0.3,
     max_rules: int | None = None,
     max_evaluations: int = 100_000,
+    refine_conjunctions: bool = True,
     progress: bool = True,
 ) -> pd.DataFrame:
     """Token patterns that separate a classifier's errors from its correct predictions (Premise).
@@ -88,6 +90,12 @@ def premise(
         Stop after this many accepted search steps (default: until no pattern shortens the code).
     max_evaluations
         Cap on exact gain evaluations per search step (the lazy greedy rarely needs more than a few).
+    refine_conjunctions
+        After the MDL search, replace rules by their conjunction (a merge of two rules, or a rule
+        and one more token) when the conjunction passes the Fisher test and none of its parts is
+        biased without the others on the rows no other rule explains. This recovers conjunctions
+        of frequent tokens that the paper's code splits into single tokens (such moves may lengthen
+        the code; their ``origin`` starts with "refined"). False gives the paper's objective alone.
     progress
         Show a progress bar over the search steps.
 
@@ -98,7 +106,8 @@ def premise(
         joined by " & ", alternatives by " | "), ``direction`` ("error" or "correct"),
         ``count_error`` and ``count_correct`` (instances covered in each group), ``gain_bits``
         (the change in total code length when the pattern was accepted; negative, smaller is
-        better), ``fisher_p``, ``origin`` (singleton, pair, extension, merge, or-clause) and
+        better, except for refined conjunctions, which may cost bits), ``fisher_p``, ``origin``
+        (singleton, pair, extension, merge, or-clause, refined merge, refined extension) and
         ``clauses`` (tuples of token names). ``attrs`` holds ``total_bits`` (code length per step,
         starting with the empty table) and ``params``.
 
@@ -121,6 +130,9 @@ def premise(
     if isinstance(max_evaluations, bool) or not isinstance(max_evaluations, (int, np.integer)) or max_evaluations < 1:
         msg = f"max_evaluations must be an integer >= 1, got {max_evaluations!r}."
         raise ValueError(msg)
+    if not isinstance(refine_conjunctions, (bool, np.bool_)):
+        msg = f"refine_conjunctions must be True or False, got {refine_conjunctions!r}."
+        raise TypeError(msg)
     if max_neighbor_distance is None:
         max_neighbor_distance = 5 if embeddings is not None else 0
     elif (
@@ -168,6 +180,9 @@ def premise(
         max_evaluations=int(max_evaluations),
         progress=progress,
     )
+    if refine_conjunctions:
+        for rule, replaced, delta in _refine(model, fisher_p_value, min_significant_count(data, fisher_p_value)):
+            steps.append(Step(rule, replaced, delta, model.total))
     gains = {id(s.rule): s.gain for s in steps}
     records = [
         {
@@ -192,6 +207,7 @@ def premise(
         "min_overlap": min_overlap,
         "max_neighbor_distance": int(max_neighbor_distance),
         "max_rules": max_rules,
+        "refine_conjunctions": bool(refine_conjunctions),
         "n_instances": int(data.n),
         "n_errors": int(data.n1),
         "n_tokens": int(data.m),
