@@ -122,6 +122,20 @@ def test_a_silent_node_keeps_the_model_it_was_sent(digits):
     assert not np.array_equal(strategy.server.models[other][0], sent[other][0])
 
 
+def test_dp_is_applied_on_the_client(digits):
+    Xtr, _, ytr, _ = digits
+    parts = split_clients(Xtr, ytr, 4, 4, random_state=0)
+    grid = InlineGrid(make_client_app(MODEL, parts), 4)
+    dp = {"clip": 0.01, "noise_multiplier": 0.0}
+    FedDCStrategy(daisy_period=1, agg_period=None, lr=0.5, dp=dp).start(
+        grid=grid, initial_arrays=_initial(0), num_rounds=2
+    )
+    sent = {(r, nid): a for r, nid, a in grid.sent}
+    for r, nid, back in grid.returned:
+        norm = np.sqrt(sum(float(np.sum((b - s) ** 2)) for b, s in zip(back, sent[(r, nid)], strict=True)))
+        assert norm == pytest.approx(0.01, rel=1e-4)
+
+
 def test_flower_strategy_reproduces_the_in_process_simulation(digits):
     # With the node ids in partition order, the strategy draws the simulator's permutations, so the Flower run
     # (one model per ClientApp call) follows the vectorised run up to float rounding.
