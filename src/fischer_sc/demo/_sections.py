@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from ._dash_section import dash_section
 from ._diffnaps_section import diffnaps_section
 from ._dtsne_section import dtsne_section
 from ._factor_out_section import factor_out_section
+from ._mercat_section import mercat_section
 from ._section import MPL_SET_BAD, Section, SectionFunc, expected_warnings, save_figure
 from ._status import AVAILABLE, PENDING, method_status
 
@@ -235,9 +237,11 @@ SECTIONS: list[SectionFunc] = [
     registry_section,
     pbmc_section,
     dtsne_section,
+    mercat_section,
     krumsiek_section,
     plugin_section,
     diffnaps_section,
     factor_out_section,
+    dash_section,
 ]
 """The sections of the report, in order. Append a function to add a section."""

@@ -23,6 +23,10 @@ from ._solvers import integrate_intervals
 class TrainConfig:
     """Settings of :func:`fit_phoenix` (DASH's simulation settings by default).
 
+    The rates ``upsilon`` are projected to ``>= min_rate`` after every step: with PHOENIX's
+    ``ReLU(upsilon)`` alone, a rate pushed below 0 gets no gradient again, its gene is frozen and
+    its output weights (scored by ``|A| ReLU(upsilon)``) are pruned first.
+
     ``pruning`` is ``"dash"``, ``"magnitude"``, ``"prior"`` or ``"none"``; ``prior_loss_weight`` is
     ``1 - lambda`` of PHOENIX's prior loss ``mean_u ||f(u) - u P||^2`` over ``u ~ U(-1/2, 1/2)^G``.
     """
@@ -46,6 +50,7 @@ class TrainConfig:
     min_lr: float = 4e-5
     lr_factor: float = 0.9
     lr_patience: int = 3
+    min_rate: float = 1e-3
 
 
 @dataclass(slots=True)
@@ -191,6 +196,8 @@ def _fit(x0, x1, dt, cfg: TrainConfig, motif, ppi, seed: int, device: str, progr
             opt.zero_grad()
             loss.backward()
             opt.step()
+            with torch.no_grad():  # a rate that reaches 0 stays trainable (ReLU alone would freeze its gene for good)
+                model.upsilon.clamp_(min=cfg.min_rate)
             total, count = total + mse * idx.numel(), count + idx.numel()
         model.eval()
         with torch.no_grad():
