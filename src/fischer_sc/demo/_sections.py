@@ -16,6 +16,7 @@ from ._dash_section import dash_section
 from ._diffnaps_section import diffnaps_section
 from ._dtsne_section import dtsne_section
 from ._factor_out_section import factor_out_section
+from ._mercat_section import mercat_section
 from ._section import MPL_SET_BAD, Section, SectionFunc, expected_warnings, save_figure
 from ._status import AVAILABLE, PENDING, method_status
 
@@ -236,6 +237,7 @@ SECTIONS: list[SectionFunc] = [
     registry_section,
     pbmc_section,
     dtsne_section,
+    mercat_section,
     krumsiek_section,
     plugin_section,
     diffnaps_section,
