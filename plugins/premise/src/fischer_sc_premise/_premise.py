@@ -87,7 +87,8 @@ def premise(
         Token pairs are candidates when, in either group, they share more than this fraction of
         the rarer one's instances.
     max_rules
-        Stop after this many accepted search steps (default: until no pattern shortens the code).
+        Stop after this many accepted steps, refinement moves included (default: until no pattern
+        shortens the code and no conjunction is left to refine).
     max_evaluations
         Cap on exact gain evaluations per search step (the lazy greedy rarely needs more than a few).
     refine_conjunctions
@@ -180,8 +181,11 @@ def premise(
         max_evaluations=int(max_evaluations),
         progress=progress,
     )
-    if refine_conjunctions:
-        for rule, replaced, delta in _refine(model, fisher_p_value, min_significant_count(data, fisher_p_value)):
+    if refine_conjunctions and (max_rules is None or len(steps) < max_rules):
+        budget = None if max_rules is None else max_rules - len(steps)  # refinement moves count as steps
+        for rule, replaced, delta in _refine(
+            model, fisher_p_value, min_significant_count(data, fisher_p_value), budget
+        ):
             steps.append(Step(rule, replaced, delta, model.total))
     gains = {id(s.rule): s.gain for s in steps}
     records = [

@@ -85,28 +85,36 @@ def _row_cover(data: Data, rules: Sequence[Rule]) -> np.ndarray:
     return cover
 
 
-def merge_pvalues(data: Data, table: Sequence[Rule], r: Rule, s: Rule) -> tuple[float, float, int]:
-    """Conditional tests of a merge ``r & s``: p of ``r`` without ``s`` and of ``s`` without ``r``.
+def conditional_pvalues(
+    data: Data, others: Sequence[Rule], r_rows: np.ndarray, s_rows: np.ndarray, direction: int
+) -> tuple[float, float]:
+    """Test 3 for ``r & s``: p of ``r`` without ``s`` and of ``s`` without ``r``, towards ``direction``.
 
-    Both on the residual rows (covered by no rule of ``table`` other than ``r`` and ``s``), against
-    the residual rows of neither, towards the direction of ``r & s``; also returns that direction.
+    Both on the residual rows (covered by none of ``others``), against the residual rows of neither.
     """
-    rows = np.intersect1d(r.rows, s.rows, assume_unique=True)
-    c0, c1 = _split(data, rows)
-    direction = int(fisher_p(data, c0, c1)[1])
-    others = _row_cover(data, [t for t in table if t is not r and t is not s])
+    resid = _row_cover(data, others) == 0
     in_r = np.zeros(data.n, dtype=bool)
-    in_r[r.rows] = True
+    in_r[r_rows] = True
     in_s = np.zeros(data.n, dtype=bool)
-    in_s[s.rows] = True
-    resid = others == 0
-    base = np.flatnonzero(resid & ~in_r & ~in_s)
-    b0, b1 = _split(data, base)
+    in_s[s_rows] = True
+    b0, b1 = _split(data, np.flatnonzero(resid & ~in_r & ~in_s))
     p = []
     for only in (resid & in_r & ~in_s, resid & in_s & ~in_r):
         o0, o1 = _split(data, np.flatnonzero(only))
         p.append(float(part_bias_p(data, o0, o1, b0, b1, direction)[0]))
-    return p[0], p[1], direction
+    return p[0], p[1]
+
+
+def merge_pvalues(data: Data, table: Sequence[Rule], r: Rule, s: Rule) -> tuple[float, float, int]:
+    """Test 3 for the merge ``r & s`` of two rules of ``table``, towards the direction of ``r & s``.
+
+    Returns the p of ``r`` without ``s``, of ``s`` without ``r`` (on the rows no other rule of
+    the table covers) and that direction.
+    """
+    c0, c1 = _split(data, np.intersect1d(r.rows, s.rows, assume_unique=True))
+    direction = int(fisher_p(data, c0, c1)[1])
+    others = [t for t in table if t is not r and t is not s]
+    return (*conditional_pvalues(data, others, r.rows, s.rows, direction), direction)
 
 
 def extension_pvalues(
@@ -168,9 +176,54 @@ def _strength(data: Data, c0: np.ndarray, c1: np.ndarray) -> np.ndarray:
         return np.where(p > 0, np.log(np.maximum(p, 1e-320)), ln_pmf)
 
 
-def _candidates(model: Model, alpha: float, min_count: int) -> list[tuple[float, Rule, tuple[Rule, ...]]]:
+def _column(data: Data, j: int) -> np.ndarray:
+    return data.X_csc.indices[data.X_csc.indptr[j] : data.X_csc.indptr[j + 1]]
+
+
+def significant_pairs(model: Model, alpha: float) -> list[tuple[int, int, int, int]]:
+    """Token pairs ``a & b`` (from the search's co-occurrence pool) that pass tests 1 and 2.
+
+    Test 1 is Bonferroni-corrected over every pair the pool tested: unlike merges and extensions,
+    these conjunctions were not proposed by the table, so thousands compete.
+    """
+    if model.pairs is None:
+        return []
+    data = model.data
+    a, b, c0, c1, n_tested = model.pairs
+    p, direction = fisher_p(data, c0, c1)
+    keep = np.flatnonzero(p * max(int(n_tested), 1) <= alpha)
+    out = []
+    for i in keep:
+        y = int(direction[i])
+        x0, x1 = int(c0[i]), int(c1[i])
+        ai, bi = int(a[i]), int(b[i])
+        given = part_bias_p(
+            data,
+            [x0, x0],
+            [x1, x1],
+            [data.support0[ai] - x0, data.support0[bi] - x0],
+            [data.support1[ai] - x1, data.support1[bi] - x1],
+            y,
+        )
+        if given.max() <= alpha:
+            out.append((ai, bi, y, i))
+    return out
+
+
+def _candidates(
+    model: Model, alpha: float, min_count: int, pairs: Sequence[tuple[int, int, int, int]] = ()
+) -> list[tuple[float, Rule, tuple[Rule, ...]]]:
     data, table = model.data, model.rules
     out: list[tuple[float, Rule, tuple[Rule, ...]]] = []
+    in_table = {int(t) for r in table for t in r.items}
+    for a, b, y, i in pairs:
+        # A pair the code rejected, neither of whose tokens the table holds.
+        if a in in_table or b in in_table:
+            continue
+        p_a, p_b = conditional_pvalues(data, table, _column(data, a), _column(data, b), y)
+        if p_a > alpha and p_b > alpha:
+            rule = build_rule(data, [[a], [b]], "refined pair")
+            out.append((float(_strength(data, model.pairs[2][i], model.pairs[3][i])[0]), rule, ()))
     singles = {r.clauses[0][0] for r in table if len(r.clauses) == 1 and len(r.clauses[0]) == 1}
     for i, r in enumerate(table):
         for s in table[i + 1 :]:
@@ -226,8 +279,9 @@ def refine_conjunctions(model: Model, alpha: float, min_count: int, max_moves: i
     """
     moves = []
     limit = max_moves if max_moves is not None else 4 * len(model.rules) + 10
+    pairs = significant_pairs(model, alpha)
     while len(moves) < limit:
-        cands = _candidates(model, alpha, min_count)
+        cands = _candidates(model, alpha, min_count, pairs)
         if not cands:
             break
         _, rule, removed = min(cands, key=lambda c: c[0])

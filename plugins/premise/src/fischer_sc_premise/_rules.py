@@ -145,6 +145,8 @@ class Model:
         self.usage = data.support.copy()
         self.rules: list[Rule] = []
         self.keys: set[frozenset] = set()
+        # (a, b, count0, count1, n_tested) of the significant co-occurring token pairs, set by the search.
+        self.pairs: tuple | None = None
         self.total = float(np.sum(data.code.singleton(self.usage)))
 
     def sole_counts(self, rule: Rule) -> np.ndarray:

@@ -103,6 +103,8 @@ class _Pools:
         keep = p <= alpha
         or_rules = [*or_rules, *or_pair_rules(data, neighbours, a[keep], b[keep])]
         self.pair_a, self.pair_b, self.pair_k = a[keep], b[keep], (c0 + c1)[keep]
+        self.pair_counts = (c0[keep], c1[keep])
+        self.n_pairs_tested = int(a.size)
         self.pair_head = np.asarray(code.rule_head(c0[keep], c1[keep], [1, 1]), dtype=np.float64).reshape(-1)
         self.pair_core, self.pair_stamp = _cache(self.pair_a.size)
         unique = {r.key: r for r in reversed(or_rules)}  # one rule per pattern, the first one kept
@@ -328,6 +330,9 @@ def greedy_search(
     neighbours = neighbours or {}
     min_count = min_significant_count(data, fisher_p_value)
     pools = _Pools(data, or_rules, neighbours, fisher_p_value, min_overlap, min_count)
+    # The significant co-occurring pairs, for the conjunction refinement (it also proposes pairs the
+    # code rejected).
+    model.pairs = (pools.pair_a, pools.pair_b, *pools.pair_counts, pools.n_pairs_tested)
     steps: list[Step] = []
     table_change = {0: 1, 1: 1, 2: 1, 3: 0, 4: -1}
     bar = _progress_bar(max_rules, progress)
