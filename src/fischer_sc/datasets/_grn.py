@@ -112,7 +112,7 @@ def simulate_grn(
     Parameters
     ----------
     network
-        G x G signed matrix, row = regulator, column = target (e.g. :func:`random_signed_network`).
+        G x G signed matrix, row = regulator, column = target (e.g. :func:`~fischer_sc.datasets.random_signed_network`).
     n_trajectories
         Number of trajectories, each from ``x0 ~ U(0, 1)^G``.
     times

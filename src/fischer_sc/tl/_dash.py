@@ -18,6 +18,7 @@ from fischer_sc._utils import (
     progress_enabled,
     read_matrix,
     resolve_device,
+    resolve_keys,
     resolve_seed,
 )
 
@@ -194,12 +195,8 @@ def dash_grn(
         "patience": check_int(patience, "patience", low=1),
         "scale": check_bool(scale, "scale"),
     }
-    if n_time_bins is not None:
-        check_int(n_time_bins, "n_time_bins", low=2)
-    key = _NAME if key_added is None else key_added
-    if not isinstance(key, str) or not key:
-        msg = f"key_added must be a non-empty string or None, got {key_added!r}."
-        raise TypeError(msg)
+    n_time_bins = None if n_time_bins is None else check_int(n_time_bins, "n_time_bins", low=2)
+    key = resolve_keys(_NAME, key_added).uns
     dev = resolve_device(device, _NAME)
     seed = resolve_seed(random_state)
     genes = adata.var_names.astype(str).tolist()
@@ -218,36 +215,15 @@ def dash_grn(
         )
         opts["pruning"] = "magnitude"
 
-    from fischer_sc.core.ode import (
-        PruningSchedule,
-        TrainConfig,
-        edge_table,
-        fit_phoenix,
-        save_phoenix,
-        transition_pairs,
-    )
+    from fischer_sc.core import ode
 
     lo, hi = x.min(axis=0), x.max(axis=0)
-    span = np.where(hi > lo, hi - lo, 1.0)
-    xs = (x - lo) / span if opts["scale"] else x
-    pairs = transition_pairs(xs, time, traj, n_time_bins=n_time_bins)
-    if pairs.dt.size < 2:
-        msg = f"dash_grn needs at least 2 training pairs (consecutive time points); the data give {pairs.dt.size}."
-        raise ValueError(msg)
-    schedule = PruningSchedule(
-        start=opts["prune_start"],
-        first=opts["prune_first"],
-        step=opts["prune_step"],
-        every=opts["prune_every"],
-        target_sparsity=opts["target_sparsity"],
-    )
-    config = TrainConfig(
-        **{k: opts[k] for k in ("hidden_dim", "n_epochs", "batch_size", "learning_rate", "solver", "n_substeps")},
-        **{k: opts[k] for k in ("val_fraction", "patience", "prior_loss_weight", "pruning", "lambda_ppi")},
-        lambda_motif=opts["lambda_motif"],
-        normalize_scores=opts["normalize_scores"],
-        schedule=schedule,
-    )
+    xs = (x - lo) / np.where(hi > lo, hi - lo, 1.0) if opts["scale"] else x
+    pairs = ode.transition_pairs(xs, time, traj, n_time_bins=n_time_bins)
+    sched = {k: opts[f"prune_{k}"] for k in ("start", "first", "step", "every")}
+    schedule = ode.PruningSchedule(**sched, target_sparsity=opts["target_sparsity"])
+    fields = set(ode.TrainConfig.__dataclass_fields__) - {"schedule"}
+    config = ode.TrainConfig(**{k: v for k, v in opts.items() if k in fields}, schedule=schedule)
     if opts["pruning"] != "none" and opts["n_epochs"] < schedule.epochs()[-1]:
         warnings.warn(
             f"dash_grn: n_epochs={n_epochs} ends before the last pruning event (epoch {schedule.epochs()[-1]}), so "
@@ -256,21 +232,13 @@ def dash_grn(
             stacklevel=2,
         )
     start = logg.info(f"computing {_NAME} ({opts['pruning']} pruning, {len(genes)} genes, {pairs.dt.size} pairs)")
-    fit = fit_phoenix(
-        pairs.x_start,
-        pairs.x_end,
-        pairs.dt,
-        config=config,
-        motif=motif,
-        ppi=ppi_m,
-        seed=seed,
-        device=dev,
-        progress=progress_enabled(progress),
-    )
+    data = (pairs.x_start, pairs.x_end, pairs.dt)
+    show = progress_enabled(progress)
+    fit = ode.fit_phoenix(*data, config=config, motif=motif, ppi=ppi_m, seed=seed, device=dev, progress=show)
     effects = fit.model.effects().numpy().astype(np.float64)
     if save_model is not None:
         meta = {"var_names": genes, "scale_min": lo.tolist(), "scale_max": hi.tolist(), "scaled": opts["scale"]}
-        save_phoenix(save_model, fit.model, meta)
+        ode.save_phoenix(save_model, fit.model, meta)
 
     adata = adata.copy() if copy else adata
     adata.varp[key] = effects
@@ -293,7 +261,7 @@ def dash_grn(
     }
     adata.uns[key] = {
         "params": clean_params(params),
-        "edges": edge_table(effects, genes, motif),
+        "edges": ode.edge_table(effects, genes, motif),
         "history": pd.DataFrame(fit.history),
         "sparsity": float(fit.model.sparsity()),
         "best_epoch": int(fit.best_epoch),
@@ -320,25 +288,12 @@ def _time(adata: AnnData, time_key: str) -> np.ndarray:
 
 def _network(adata: AnnData, value: Network, name: str, genes: list[str]) -> np.ndarray | None:
     """A genes x genes matrix (row = regulator) from a varp key, an edge DataFrame or an array."""
-    from fischer_sc.core.ode import network_from_edges
+    from fischer_sc.core.ode import network_matrix
 
-    n = len(genes)
-    if value is None:
-        return None
     if isinstance(value, str):
         if value not in adata.varp:
             known = ", ".join(repr(k) for k in adata.varp) or "(none)"
             msg = f"{name}={value!r} is not in adata.varp (keys: {known}); pass a varp key, an edge DataFrame or an array."
             raise KeyError(msg)
         value = adata.varp[value]
-    if isinstance(value, pd.DataFrame):
-        return network_from_edges(value, genes, name=name)
-    if sparse.issparse(value):
-        value = value.toarray()
-    if not isinstance(value, np.ndarray):
-        msg = f"{name} must be a varp key, a DataFrame (source, target[, weight]) or a genes x genes array, got {type(value).__name__}."
-        raise TypeError(msg)
-    if value.shape != (n, n):
-        msg = f"{name} has shape {value.shape} but adata has {n} genes; pass a ({n}, {n}) array, row = regulator, column = target."
-        raise ValueError(msg)
-    return check_finite(np.asarray(value, dtype=np.float64), name)
+    return network_matrix(value, genes, name=name)

@@ -1,4 +1,4 @@
-"""Saving and loading a trained :class:`Phoenix` model with its metadata (one ``torch.save`` file)."""
+"""Saving and loading a trained :class:`~fischer_sc.core.ode.Phoenix` model with its metadata (one ``torch.save`` file)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def save_phoenix(path: str | PathLike[str], model: Phoenix, meta: dict[str, Any]
 
 
 def load_phoenix(path: str | PathLike[str]) -> tuple[Phoenix, dict[str, Any]]:
-    """Read a file of :func:`save_phoenix`: the model (CPU, eval mode) and its metadata."""
+    """Read a file of :func:`~fischer_sc.core.ode.save_phoenix`: the model (CPU, eval mode) and its metadata."""
     blob = torch.load(path, map_location="cpu", weights_only=True)
     model = Phoenix(blob["n_genes"], blob["hidden_dim"], generator=torch.Generator().manual_seed(0))
     model.load_state_dict(blob["state_dict"])

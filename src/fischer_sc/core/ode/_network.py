@@ -35,7 +35,7 @@ def network_from_edges(
 
     Returns
     -------
-    The matrix, float64; also the names of dropped genes via :func:`missing_genes`.
+    The matrix, float64; also the names of dropped genes via :func:`~fischer_sc.core.ode.missing_genes`.
     """
     for col in ("source", "target"):
         if col not in edges.columns:
@@ -71,7 +71,7 @@ def edge_table(effects: np.ndarray, genes: Sequence[str], prior: np.ndarray | No
 
     Returns
     -------
-    Columns ``source``, ``target`` (str), ``weight`` (``E_ij``), ``score`` (:func:`edge_scores`),
+    Columns ``source``, ``target`` (str), ``weight`` (``E_ij``), ``score`` (:func:`~fischer_sc.core.ode.edge_scores`),
     ``sign`` (+1/-1, int8) and ``in_prior`` (bool; all ``False`` without a prior), sorted by
     ``|weight|``, largest first (ties: row-major order), with a fresh ``RangeIndex``.
     """
@@ -92,3 +92,31 @@ def edge_table(effects: np.ndarray, genes: Sequence[str], prior: np.ndarray | No
             "in_prior": in_prior,
         }
     )
+
+
+def network_matrix(value, genes: Sequence[str], *, name: str = "prior") -> np.ndarray | None:
+    """A G x G float matrix (row = regulator, column = target) from an edge DataFrame, an array or ``None``.
+
+    DataFrames go through :func:`~fischer_sc.core.ode.network_from_edges` (unknown genes raise);
+    arrays (dense or scipy sparse) must be G x G and finite.
+    """
+    from scipy import sparse
+
+    if value is None:
+        return None
+    if isinstance(value, pd.DataFrame):
+        return network_from_edges(value, genes, name=name)
+    if sparse.issparse(value):
+        value = value.toarray()
+    if not isinstance(value, np.ndarray):
+        msg = f"{name} must be a varp key, a DataFrame (source, target[, weight]) or a genes x genes array, got {type(value).__name__}."
+        raise TypeError(msg)
+    n = len(genes)
+    if value.shape != (n, n):
+        msg = f"{name} has shape {value.shape} but adata has {n} genes; pass a ({n}, {n}) array, row = regulator, column = target."
+        raise ValueError(msg)
+    out = np.asarray(value, dtype=np.float64)
+    if not np.all(np.isfinite(out)):
+        msg = f"{name} contains NaN or infinite values; use 0 for 'no edge'."
+        raise ValueError(msg)
+    return out

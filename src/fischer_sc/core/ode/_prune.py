@@ -1,4 +1,4 @@
-"""Iterative pruning of a :class:`Phoenix` model: DASH, magnitude (IMP) or prior-only scores, exact per-layer counts."""
+"""Iterative pruning of a :class:`~fischer_sc.core.ode.Phoenix` model: DASH, magnitude (IMP) or prior-only scores, exact per-layer counts."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ class PruningSchedule:
 
 
 class PhoenixPruner:
-    """Scores the four layers of a :class:`Phoenix` model and shrinks their masks at each event.
+    """Scores the four layers of a :class:`~fischer_sc.core.ode.Phoenix` model and shrinks their masks at each event.
 
     Parameters
     ----------

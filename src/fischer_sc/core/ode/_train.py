@@ -1,4 +1,4 @@
-"""Training a :class:`Phoenix` model on pairs of consecutive observations, with iterative pruning.
+"""Training a :class:`~fischer_sc.core.ode.Phoenix` model on pairs of consecutive observations, with iterative pruning.
 
 Each training pair is ``(x_start, x_end, dt)``: the model integrates ``x_start`` over ``dt`` and is
 scored by the MSE to ``x_end``. After each pruning event the learning rate goes back to its start
@@ -21,7 +21,7 @@ from ._solvers import integrate_intervals
 
 @dataclass(frozen=True, slots=True)
 class TrainConfig:
-    """Settings of :func:`fit_phoenix` (DASH's simulation settings by default).
+    """Settings of :func:`~fischer_sc.core.ode.fit_phoenix` (DASH's simulation settings by default).
 
     The rates ``upsilon`` are projected to ``>= min_rate`` after every step: with PHOENIX's
     ``ReLU(upsilon)`` alone, a rate pushed below 0 gets no gradient again, its gene is frozen and
@@ -55,7 +55,7 @@ class TrainConfig:
 
 @dataclass(slots=True)
 class FitResult:
-    """What :func:`fit_phoenix` returns: the trained model (best validation state after pruning) and its history."""
+    """What :func:`~fischer_sc.core.ode.fit_phoenix` returns: the trained model (best validation state after pruning) and its history."""
 
     model: Phoenix
     history: dict[str, list]

@@ -130,7 +130,7 @@ def dash_first_scores(
     Parameters
     ----------
     magnitude
-        ``M`` of the layer (:func:`dash_magnitude`), H x G.
+        ``M`` of the layer (:func:`~fischer_sc.core.pruning.dash_magnitude`), H x G.
     previous
         ``S``, the layer's previous score, H x G (``U(0, 1)`` before the first event).
     ppi
@@ -141,7 +141,7 @@ def dash_first_scores(
         Scale ``|X*|`` to sum 1 over the kept entries before mixing (``False``: the raw ``|X*|``,
         as in the authors' code).
     ridge
-        See :func:`least_squares`.
+        See :func:`~fischer_sc.core.pruning.least_squares`.
     mask
         Kept entries; pruned ones score 0.
 
@@ -168,7 +168,7 @@ def dash_output_scores(
     Parameters
     ----------
     magnitude
-        ``M`` of the layer (:func:`dash_magnitude`), G x H.
+        ``M`` of the layer (:func:`~fischer_sc.core.pruning.dash_magnitude`), G x H.
     first_score
         ``S_in``, the current score of the matching first layer, H x G.
     motif
@@ -178,7 +178,7 @@ def dash_output_scores(
     normalize
         Scale ``|C*|`` to sum 1 over the kept entries before mixing.
     ridge
-        See :func:`least_squares`.
+        See :func:`~fischer_sc.core.pruning.least_squares`.
     mask
         Kept entries; pruned ones score 0.
 
