@@ -25,6 +25,7 @@ from ._neighbours import continuity, knn_recall, neighbourhood_overlap, neighbou
 from ._pattern_auc import class_soft_f1, coverage_specificity_auc, pattern_set_summary
 from ._patterns import jaccard_matrix, soft_precision_recall_f1
 from ._prior_overlap import knn_label_accuracy, label_neighbourhood_overlap, label_overlap_auc, prior_overlap_auc
+from ._saliency import localisation_mass, spearman_similarity, ssim
 
 __all__ = [
     "angle_preservation",
@@ -49,6 +50,7 @@ __all__ = [
     "label_overlap_auc",
     "local_distance_correlation",
     "local_radius",
+    "localisation_mass",
     "log_radius_correlation",
     "mask_recovery",
     "neighbourhood_overlap",
@@ -57,6 +59,8 @@ __all__ = [
     "prior_overlap_auc",
     "soft_precision_recall_f1",
     "sparsity",
+    "spearman_similarity",
+    "ssim",
     "top_edges",
     "trustworthiness",
 ]
