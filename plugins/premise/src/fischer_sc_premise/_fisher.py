@@ -14,11 +14,13 @@ from fischer_sc.core import njit
 
 
 @njit
-def _tail(hits: np.ndarray, population: int, group: np.ndarray, draws: np.ndarray, ln_fact: np.ndarray) -> np.ndarray:
+def _tail(
+    hits: np.ndarray, populations: np.ndarray, group: np.ndarray, draws: np.ndarray, ln_fact: np.ndarray
+) -> np.ndarray:
     out = np.empty(hits.shape[0], dtype=np.float64)
-    ln_total = ln_fact[population]
     for i in range(hits.shape[0]):
-        g, d, h = group[i], draws[i], hits[i]
+        g, d, h, population = group[i], draws[i], hits[i], populations[i]
+        ln_total = ln_fact[population]
         lo = max(h, max(0, d - (population - g)))
         hi = min(d, g)
         if lo > hi:
@@ -39,7 +41,11 @@ def _tail(hits: np.ndarray, population: int, group: np.ndarray, draws: np.ndarra
 
 
 def hypergeom_tail(
-    hits: np.ndarray, population: int, group: np.ndarray, draws: np.ndarray, ln_fact: np.ndarray | None = None
+    hits: np.ndarray,
+    population: int | np.ndarray,
+    group: np.ndarray,
+    draws: np.ndarray,
+    ln_fact: np.ndarray | None = None,
 ) -> np.ndarray:
     """``P(H >= hits)`` for ``H ~ Hypergeometric(population, group, draws)``, elementwise.
 
@@ -48,19 +54,23 @@ def hypergeom_tail(
     hits, group, draws
         Integer arrays (broadcast together).
     population
-        Total number of rows.
+        Total number of rows: one for all, or an array broadcast with the others.
     ln_fact
-        ``ln k!`` for ``k = 0..population``, if the caller keeps one.
+        ``ln k!`` for ``k = 0..max(population)``, if the caller keeps one.
 
     Returns
     -------
     numpy.ndarray
         The upper-tail probabilities, equal to ``scipy.stats.hypergeom.sf(hits - 1, population, group, draws)``.
     """
-    h, g, d = np.broadcast_arrays(
-        np.asarray(hits, dtype=np.int64), np.asarray(group, dtype=np.int64), np.asarray(draws, dtype=np.int64)
+    h, pop, g, d = np.broadcast_arrays(
+        np.asarray(hits, dtype=np.int64),
+        np.asarray(population, dtype=np.int64),
+        np.asarray(group, dtype=np.int64),
+        np.asarray(draws, dtype=np.int64),
     )
     if ln_fact is None:
-        ln_fact = gammaln(np.arange(population + 1, dtype=np.float64) + 1.0)
-    out = _tail(h.ravel().copy(), int(population), g.ravel().copy(), d.ravel().copy(), ln_fact)
+        ln_fact = gammaln(np.arange(int(pop.max(initial=0)) + 1, dtype=np.float64) + 1.0)
+    flat = [np.ascontiguousarray(v.ravel()) for v in (h, pop, g, d)]
+    out = _tail(flat[0], flat[1], flat[2], flat[3], ln_fact)
     return out.reshape(h.shape)

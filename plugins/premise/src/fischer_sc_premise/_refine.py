@@ -64,13 +64,9 @@ def part_bias_p(
     """
     part0, part1, base0, base1 = (np.atleast_1d(np.asarray(v, dtype=np.int64)) for v in (part0, part1, base0, base1))
     hits, other_hits = (part1, base1) if direction == 1 else (part0, base0)
-    population = part0 + part1 + base0 + base1
-    out = np.ones(part0.size)
-    for i in np.flatnonzero(part0 + part1 > 0):
-        out[i] = hypergeom_tail(
-            hits[i : i + 1], int(population[i]), hits[i] + other_hits[i], part0[i] + part1[i], ln_fact=data.ln_fact
-        )[0]
-    return np.clip(out, 0.0, 1.0)
+    draws = part0 + part1
+    p = hypergeom_tail(hits, part0 + part1 + base0 + base1, hits + other_hits, draws, ln_fact=data.ln_fact)
+    return np.where(draws > 0, np.clip(p, 0.0, 1.0), 1.0)
 
 
 def _split(data: Data, rows: np.ndarray) -> tuple[int, int]:
