@@ -164,6 +164,18 @@ def table(finals):
     return out.to_markdown()
 
 
+def flower_section(fl, how):
+    return "\n".join([
+        "## Flower (Ray local simulation, 10 SuperNodes) vs the in-process simulator", "",
+        (f"Produced by `python benchmarks/federated.py {how}`. " if how else "")
+        + "10 clients x 8 samples, 40 rounds, daisy_period 1, agg_period 10, lr 0.5, same seed and schedule. "
+        "The Flower strategy permutes node ids, not client indices, so the runs agree in distribution, not bit for bit.", "",
+        fl.to_markdown(index=False, floatfmt=".3f"), "",
+        f"Largest |acc_flower - acc_sim|: {np.abs(fl.acc_flower - fl.acc_sim).max():.3f}; Flower/simulator time ratio (median): "
+        f"{np.median(fl.seconds_flower / fl.seconds_sim):.0f}x.", "",
+    ])  # fmt: skip
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -171,7 +183,14 @@ def main():
     ap.add_argument("--setups", nargs="+", default=["200x2", "100x4"], help="clients x samples, e.g. 200x2")
     ap.add_argument("--flower", action="store_true")
     ap.add_argument("--flower-seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--flower-only", action="store_true", help="only the Flower comparison, appended to federated.md")
     args = ap.parse_args()
+    if args.flower_only:
+        text = (OUT / "federated.md").read_text().split("## Flower")[0].rstrip() + "\n\n"
+        md = [text + flower_section(flower_vs_sim(args.flower_seeds), " ".join(sys.argv[1:]))]
+        (OUT / "federated.md").write_text("\n".join(md))
+        print(md[0])
+        return
     cmd = "python benchmarks/federated.py " + " ".join(sys.argv[1:])
     curves, md = {}, ["# FedDC vs FedAvg vs centralised on digits", "", f"Produced by `{cmd.strip()}`.", ""]
     md.append(
@@ -195,13 +214,7 @@ def main():
     plot(curves, OUT / "federated.png")
     md += ["![accuracy over rounds](federated.png)", ""]
     if args.flower:
-        fl = flower_vs_sim(args.flower_seeds)
-        md += ["## Flower (Ray local simulation, 10 SuperNodes) vs the in-process simulator", "",
-               "10 clients x 8 samples, 40 rounds, daisy_period 1, agg_period 10, lr 0.5, same seed and schedule. "
-               "The Flower strategy permutes node ids, not client indices, so the runs agree in distribution, not bit for bit.", "",
-               fl.to_markdown(index=False, floatfmt=".3f"), "",
-               f"Largest |acc_flower - acc_sim|: {np.abs(fl.acc_flower - fl.acc_sim).max():.3f}; Flower/simulator time ratio (median): "
-               f"{np.median(fl.seconds_flower / fl.seconds_sim):.0f}x.", ""]  # fmt: skip
+        md.append(flower_section(flower_vs_sim(args.flower_seeds), ""))
     (OUT / "federated.md").write_text("\n".join(md))
     print("\n".join(md))
 

@@ -22,6 +22,7 @@ except ImportError as err:  # pragma: no cover - exercised by a test that hides 
     raise ImportError(msg) from err
 
 import logging
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -49,6 +50,8 @@ class FedDCStrategy(Strategy):
         Local SGD settings sent to the clients with every train message (DP is applied client-side).
     eval_rounds
         Rounds after which every node evaluates its own model (``None``: every round).
+    min_nodes
+        Wait (up to ``wait_timeout`` seconds per round) until this many nodes are connected before a round.
 
     Notes
     -----
@@ -72,7 +75,13 @@ class FedDCStrategy(Strategy):
         derangement: bool = False,
         random_state: int = 0,
         eval_rounds: Iterable[int] | None = None,
+        min_nodes: int = 2,
+        wait_timeout: float = 120.0,
     ) -> None:
+        if isinstance(min_nodes, bool) or not isinstance(min_nodes, int) or min_nodes < 1:
+            msg = f"min_nodes must be a positive integer, got {min_nodes!r}."
+            raise ValueError(msg)
+        self.min_nodes, self.wait_timeout = min_nodes, float(wait_timeout)
         self.server = DaisyChainServer(
             daisy_period, agg_period, weighting=weighting, derangement=derangement, random_state=random_state
         )
@@ -106,12 +115,26 @@ class FedDCStrategy(Strategy):
             out.append(Message(content=content, message_type=kind, dst_node_id=nid))
         return out
 
+    def _wait_for_nodes(self, grid: Grid) -> list[int]:
+        # SuperNodes may still be connecting when the first round starts (as the stock strategies do, wait).
+        deadline = time.monotonic() + self.wait_timeout
+        ids = sorted(grid.get_node_ids())
+        while len(ids) < self.min_nodes and time.monotonic() < deadline:
+            time.sleep(0.2)
+            ids = sorted(grid.get_node_ids())
+        if not ids:
+            msg = f"FedDCStrategy: no node connected within {self.wait_timeout:.0f} s."
+            raise RuntimeError(msg)
+        if len(ids) < self.min_nodes:
+            _log.warning("FedDCStrategy: %d of %d nodes connected; training with those", len(ids), self.min_nodes)
+        return ids
+
     def configure_train(
         self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid
     ) -> Iterable[Message]:
         """One train message per connected node, each carrying that node's own model."""
         initial = arrays.to_numpy_ndarrays() if not self.server.models else None
-        self.server.sync_nodes(sorted(grid.get_node_ids()), initial=initial)
+        self.server.sync_nodes(self._wait_for_nodes(grid), initial=initial)
         return self._messages(server_round, config, grid, MessageType.TRAIN)
 
     def aggregate_train(

@@ -118,6 +118,7 @@ def run_flower_simulation(
         derangement=derangement,
         random_state=random_state,
         eval_rounds=eval_rounds,
+        min_nodes=len(parts),  # full participation: start when every SuperNode is up
     )
     out: dict[str, Any] = {}
     server_app = make_server_app(
