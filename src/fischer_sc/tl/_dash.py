@@ -45,8 +45,8 @@ def dash_grn(
     n_epochs: int = 200,
     batch_size: int = 64,
     learning_rate: float = 1e-3,
-    lambda_ppi: float = 0.05,
-    lambda_motif: float = 0.01,
+    lambda_ppi: float = 0.9,
+    lambda_motif: float = 0.9,
     normalize_scores: bool = True,
     prune_start: int = 3,
     prune_first: float = 0.7,
@@ -106,7 +106,7 @@ def dash_grn(
     learning_rate
         Adam step size (five times larger for the rates ``upsilon``); reset after each pruning event.
     lambda_ppi
-        Share of the PPI term in the first layers' scores.
+        Share of the PPI term in the first layers' scores (re-tuned for normalised scores, see the docs).
     lambda_motif
         Share of the motif term in the output layers' scores.
     normalize_scores
