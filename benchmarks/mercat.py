@@ -111,9 +111,10 @@ def quality_sets():
     yield "blobs g3s (1.2k x 50, 3 sizes)", d.gaussian_blobs("g3s")
     yield "mixture (3k x 50, 5 clusters)", d.gaussian_mixture(3000, n_clusters=5, random_state=1)
     yield "mixture (3k x 50, 20 clusters)", d.gaussian_mixture(3000, n_clusters=20, random_state=2)
+    import anndata as ad
+
     pbmc = d.pbmc68k_reduced()
-    pbmc.X = pbmc.obsm["X_pca"]
-    yield "pbmc68k_reduced (X_pca)", pbmc
+    yield "pbmc68k_reduced (X_pca)", ad.AnnData(np.asarray(pbmc.obsm["X_pca"], dtype=np.float32), obs=pbmc.obs)
 
 
 def main() -> None:
@@ -121,6 +122,7 @@ def main() -> None:
     parser.add_argument("--quality", action="store_true", help="the quality table")
     parser.add_argument("--sizes", type=int, nargs="*", default=[], help="gaussian_mixture sizes for speed")
     parser.add_argument("--methods", nargs="*", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--only", nargs="*", default=None, help="quality sets whose name contains one of these")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "mercat_raw.md")
     args = parser.parse_args()
@@ -134,6 +136,8 @@ def main() -> None:
         if args.quality:
             rows = []
             for name, adata in quality_sets():
+                if args.only and not any(part in name for part in args.only):
+                    continue
                 x = np.asarray(adata.X, dtype=np.float64)
                 pca_input = name.startswith("pbmc")
                 reference = x - x.mean(0) if pca_input else denoise(x).scores.astype(np.float64)
