@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from anndata import AnnData
 
 MIN_OBS = 10
+THREAD_MIN_OBS = 10_000
 
 
 def mercat(
@@ -94,7 +95,8 @@ def mercat(
     random_state
         Seed or generator; the same seed gives the same embedding.
     n_jobs
-        Threads; ``None`` uses :attr:`scanpy.settings.n_jobs`. The result does not depend on it.
+        Threads; ``None`` uses :attr:`scanpy.settings.n_jobs`. The optimiser uses at most one
+        thread per 10 000 observations. The result does not depend on it.
     device
         ``None`` or ``"cpu"``: the numba kernels run on the CPU.
     progress
@@ -186,7 +188,10 @@ def mercat(
         loss=loss,
         learning_rate=learning_rate,
         seed=seed,
-        n_jobs=threads,
+        # Below 10 000 points per thread an epoch takes milliseconds and synchronising the threads
+        # four times per epoch costs more than it saves (on a busy machine, far more); the result
+        # does not depend on the thread count.
+        n_jobs=min(threads, max(1, adata.n_obs // THREAD_MIN_OBS)),
         callback=_progress_callback(n_epochs) if progress_enabled(progress) else None,
     )
     sphere = canonical_orientation(result.embedding)
