@@ -101,7 +101,7 @@ def integrated_gradients(
     baseline
         ``None`` (zeros), a scalar, or a tensor broadcastable to ``x``.
     n_steps, method
-        Quadrature of the path integral, see :func:`quadrature`.
+        Quadrature of the path integral, see ``fischer_sc_saliency._base.quadrature``.
     batch_size
         Number of (sample, step) points per forward/backward pass; ``N * n_steps`` points in total.
     """

@@ -63,21 +63,21 @@ def digit_canvases(images: np.ndarray, quadrants: np.ndarray | int) -> np.ndarra
 def digits_model(arch: str = "mlp") -> nn.Sequential:
     """An untrained classifier of 16x16 canvases: ``"mlp"`` (256-256-10, one hidden ReLU layer) or ``"cnn"``.
 
-    The CNN has two 3x3 convolutions (16 and 32 channels), each followed by a 2x2 max-pool, and a
-    linear read-out of the 32 x 4 x 4 feature maps: small enough to train in seconds.
+    The CNN has two 3x3 convolutions (8 and 16 channels), each followed by a 2x2 max-pool, and a
+    linear read-out of the 16 x 4 x 4 feature maps: small enough to train in seconds.
     """
     if arch == "mlp":
         return nn.Sequential(nn.Flatten(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10))
     if arch == "cnn":
         return nn.Sequential(
-            nn.Conv2d(1, 16, 3, padding=1),
+            nn.Conv2d(1, 8, 3, padding=1),
             nn.ReLU(),
             nn.MaxPool2d(2),
-            nn.Conv2d(16, 32, 3, padding=1),
+            nn.Conv2d(8, 16, 3, padding=1),
             nn.ReLU(),
             nn.MaxPool2d(2),
             nn.Flatten(),
-            nn.Linear(32 * 4 * 4, 10),
+            nn.Linear(16 * 4 * 4, 10),
         )
     msg = f"arch={arch!r} is unknown; choose one of {', '.join(ARCHITECTURES)}."
     raise ValueError(msg)

@@ -3,7 +3,7 @@
 A class-specific explanation must change when the model's parameters are re-drawn (MPRT) and
 when another class is explained (random logit): lower similarity is better. VAR maps are sparse
 and sparsity alone lowers rank correlations, so MPRT also scores a *sparsity-matched control*:
-the base map cut to the VAR map's number of non-zeros (largest |A| kept), for the original and
+the base map cut to the VAR map's number of non-zeros (largest ``|A|`` kept), for the original and
 for the randomised model alike. VAR must beat the control, not only the dense base map.
 """
 

@@ -112,7 +112,7 @@ def var_attribution(
 ) -> Any:
     """Class-relevant attribution maps with VAR (arXiv 2503.07346).
 
-    For every input, the base method explains each class c of a competitor set C (|C| = K >= 2);
+    For every input, the base method explains each class c of a competitor set C of K >= 2 classes;
     a softmax over the classes of ``T * |A_c|`` per element gives the target's dominance ``M_t``,
     and the map keeps ``A_t * M_t`` where ``M_t - 1/K > tau``: the evidence on which the target
     wins, not what every class looks at.
