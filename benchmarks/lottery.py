@@ -347,7 +347,7 @@ def markdown(summary, bias_rows, peer, args, total) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tasks", nargs="+", default=["relu", "circle", "helix"])
+    parser.add_argument("--tasks", nargs="*", default=["relu", "circle", "helix"])
     parser.add_argument("--depths", nargs="+", type=int, default=[5])
     parser.add_argument("--widths", nargs="+", type=int, default=[100])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])

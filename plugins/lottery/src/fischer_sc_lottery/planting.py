@@ -55,8 +55,6 @@ class PlantedNetwork:
         Boolean masks of the planted (non-zero) biases.
     scale
         gamma_out, one positive factor per output: the planted subnetwork outputs ``scale *`` target.
-    density
-        The ticket's density over weights only, ``sum(true_mask) / sum(size(weights))``.
     target
         The target network that was planted.
     task
@@ -74,7 +72,7 @@ class PlantedNetwork:
 
     @property
     def density(self) -> float:
-        """Planted weights over all host weights (biases not counted)."""
+        """The ticket's density: planted weights over all host weights (biases not counted)."""
         return float(sum(int(m.sum()) for m in self.true_mask) / sum(m.size for m in self.true_mask))
 
     @property

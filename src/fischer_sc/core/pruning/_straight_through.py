@@ -28,7 +28,7 @@ class StraightThroughTopK(torch.autograd.Function):
 
 
 def straight_through_topk(scores: torch.Tensor, density: float) -> torch.Tensor:
-    """Top-k mask of ``scores`` with a straight-through gradient (see :class:`StraightThroughTopK`).
+    """Top-k mask of ``scores`` with a straight-through gradient (see :class:`~fischer_sc.core.pruning.StraightThroughTopK`).
 
     Parameters
     ----------

@@ -21,7 +21,8 @@ class SupermaskLinear(nn.Module):
 
     ``W`` and ``b`` are frozen buffers; the scores are the only parameters. The mask keeps the top
     ``density`` of the scores' ranking values (``|s|``, or ``s`` itself with ``clamp_nonneg``); the
-    gradient reaches the scores straight through the top-k (:func:`straight_through_topk`).
+    gradient reaches the scores straight through the top-k
+    (:func:`~fischer_sc.core.pruning.straight_through_topk`).
 
     Parameters
     ----------
@@ -36,7 +37,7 @@ class SupermaskLinear(nn.Module):
         and bias together; ``None``: the bias is not masked.
     clamp_nonneg
         Rank by ``s`` instead of ``|s|``, for optimisers that clamp the scores at 0 after each step
-        (:meth:`clamp_scores`): ``|s|`` at 0 would have zero gradient and never move again. Scores then
+        (``clamp_scores``): ``|s|`` at 0 would have zero gradient and never move again. Scores then
         start positive.
     generator
         Seed source of the score initialisation: weight scores U(+-1/sqrt(fan_in)) (Kaiming-uniform with
