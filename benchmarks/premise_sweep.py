@@ -25,6 +25,7 @@ greedily by p-value, dropping any itemset nested in (or holding) a kept one.
 
     python benchmarks/premise_sweep.py                      # everything, 3 seeds
     python benchmarks/premise_sweep.py --axes base ranks --seeds 0
+    python benchmarks/premise_sweep.py --merge a.md b.md     # runs split over processes, one summary
 """
 
 from __future__ import annotations
@@ -137,12 +138,52 @@ def timed(fn, *args):
     return out, time.perf_counter() - t
 
 
+def summarise(rows: list[str]) -> list[str]:
+    """One line per setting: min and mean soft-F1 over seeds per method, worst time ratio, and checks."""
+    groups: dict[tuple[str, str], list[list[str]]] = {}
+    for row in rows:
+        cells = [c.strip() for c in row.strip().strip("|").split("|")]
+        if len(cells) == 15 and cells[2].isdigit():
+            groups.setdefault((cells[0], cells[1]), []).append(cells)
+    out = [
+        "| axis | setting | seeds | target | fischer_sc F1 min / mean | paper objective | pypremise | fpgrowth "
+        "| >= 0.95 | >= pypremise on every seed | worst time vs pypremise |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for (axis, setting), cells in groups.items():
+        f = np.array([[float(c[i]) for i in (5, 6, 7, 8)] for c in cells])
+        ratio = max(float(c[14].rstrip("x")) for c in cells)
+        target = cells[0][4] if all(c[4] == cells[0][4] for c in cells) else "mixed"
+        meets = ("yes" if f[:, 0].min() >= 0.95 else "**no**") if target == "yes" else "n/a"
+        never_below = "yes" if (f[:, 0] >= f[:, 2] - 1e-9).all() else "**no**"
+        stats = [f"{f[:, j].min():.3f} / {f[:, j].mean():.3f}" for j in range(4)]
+        out.append(
+            f"| {axis} | {setting} | {len(cells)} | {target} | {' | '.join(stats)} | {meets} | {never_below} "
+            f"| {ratio:.2f}x |"
+        )
+    return out
+
+
+def merge(paths: list[str], out: Path) -> None:
+    """Combine the row tables of several runs (e.g. axes run in parallel) into one file with a summary."""
+    rows = [ln for p in paths for ln in Path(p).read_text().splitlines() if ln.startswith("| ") and ln[2:3] != "a"]
+    rows = [r for r in rows if not r.startswith("|---")]
+    head = Path(paths[0]).read_text().split("| axis")[0].rstrip()
+    table = [ln for ln in Path(paths[0]).read_text().splitlines() if ln.startswith("| axis") or ln.startswith("|---")]
+    text = [head, "", "## Summary (over seeds)", "", *summarise(rows), "", "## Every run", "", *table[:2], *rows]
+    out.write_text("\n".join(text) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--axes", nargs="+", default=list(AXES))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "premise_sweep.md"))
+    parser.add_argument("--merge", nargs="+", help="only combine these result files into --out, with a summary")
     args = parser.parse_args()
+    if args.merge:
+        merge(args.merge, Path(args.out))
+        return
 
     warm = planted_errors(2000, 200, random_state=0)
     run_ours(warm.X, warm.is_error, True)  # loads numba's cache once, outside every timer
@@ -200,6 +241,7 @@ def main() -> None:
                 lines.append(row)
                 print(row, flush=True)
                 out.write_text("\n".join(lines) + "\n")
+    merge([str(out)], out)
 
 
 if __name__ == "__main__":
