@@ -8,9 +8,10 @@ import torch
 from fischer_sc_saliency import load_digit_data, make_digit_grids, train_digits_model
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="module", autouse=True)
 def _one_torch_thread():
     # The models here are tiny; on a shared 2-core machine several torch threads only contend.
+    # Module scope: the thread count is restored before any other package's tests run.
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
