@@ -72,7 +72,7 @@ class PlantedNetwork:
 
     @property
     def density(self) -> float:
-        """The ticket's density: planted weights over all host weights (biases not counted)."""
+        """The ticket's density, planted weights over all host weights (biases not counted)."""
         return float(sum(int(m.sum()) for m in self.true_mask) / sum(m.size for m in self.true_mask))
 
     @property

@@ -20,10 +20,12 @@ class StraightThroughTopK(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, scores: torch.Tensor, density: float) -> torch.Tensor:
+        """The top-k mask of ``scores`` as 0/1 in their dtype."""
         return topk_mask(scores, density).to(scores.dtype)
 
     @staticmethod
     def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor, None]:
+        """The identity to the scores; no gradient for ``density``."""
         return grad_output, None
 
 

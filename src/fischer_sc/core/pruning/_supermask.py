@@ -111,6 +111,7 @@ class SupermaskLinear(nn.Module):
         return joint[: rw.numel()].reshape(rw.shape), joint[rw.numel() :]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x (W * M_W)^T + b * M_b`` with the current masks; gradients reach the scores straight through."""
         mw, mb = self.masks(straight_through=True)
         if self.bias is None:
             return nn.functional.linear(x, self.weight * mw)
@@ -125,4 +126,5 @@ class SupermaskLinear(nn.Module):
             self.bias_scores_param.clamp_(min=0.0)
 
     def extra_repr(self) -> str:
+        """Sizes, density and bias-score mode, for ``print(model)``."""
         return f"in_features={self.in_features}, out_features={self.out_features}, density={self.density:.4g}, bias_scores={self.bias_scores!r}"
