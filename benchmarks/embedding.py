@@ -39,7 +39,8 @@ if method.startswith("dtsne") or method == "tsne_core":
     a = ad.AnnData(x)
     scale = {"dtsne": "mean", "dtsne_geometric": "geometric", "tsne_core": None}[method]
     # tsne_core is plain t-SNE from the same engine: t-SNE's symmetrised affinities, gamma = 1
-    balance = 0.0 if scale is None else 0.5
+    from fischer_sc.core.embedding import TSNE_DEFAULTS
+    balance = 0.0 if scale is None else TSNE_DEFAULTS.balance
     fs.tl.dtsne(a, use_rep="X", pair_scale=scale, balance=balance, n_jobs=threads, random_state=0, progress=False)
     y = a.obsm["X_dtsne"]
 elif method == "opentsne":

@@ -2,7 +2,7 @@
 
 Quality (in this process): on ``fs.datasets.factor_out_blocks`` (block A is the prior, block B the
 hidden structure) every method runs with a label prior (``obs["block_a"]``) and with a distance
-prior (``obsm["X_block_a"]``); we report the neighbourhood-overlap areas (spec §6) against the
+prior (``obsm["X_block_a"]``); we report the neighbourhood-overlap areas of the paper against the
 data, against the prior labels and distances, against the hidden labels, and 15-NN accuracies.
 
 Speed (child processes, as in ``benchmarks/embedding.py``): JEDI with a label prior against
@@ -43,7 +43,7 @@ if method == "jedi":
     import fischer_sc as fs
     a = ad.AnnData(x)
     a.obs["cluster"] = pd.Categorical(labels.astype(str))
-    fs.tl.factor_out(a, "cluster", method="jedi", use_rep="X", progress=False)
+    fs.tl.factor_out(a, "cluster", method="jedi", use_rep="X", progress=False, n_jobs=int(threads))
     y = a.obsm["X_factor_out"]
 elif method == "tsne_core":  # the same engine without the prior term
     import anndata as ad
@@ -85,8 +85,11 @@ def run_child(method: str, x: np.ndarray, labels: np.ndarray, threads: int, work
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def quality_rows(*, paper_defaults: bool = False) -> list[dict]:
-    """Areas and accuracies of every method on the synthetic set, for a label and a distance prior."""
+def quality_rows(*, paper_defaults: bool = False, only: list[str] | None = None) -> list[dict]:
+    """Areas and accuracies of every method on the synthetic set, for a label and a distance prior.
+
+    ``only`` keeps the runs whose "prior: method" text contains one of its strings (e.g. "labels: JEDI").
+    """
     import fischer_sc as fs
     from fischer_sc.metrics import knn_label_accuracy, label_overlap_auc, neighbourhood_overlap_auc
 
@@ -114,6 +117,8 @@ def quality_rows(*, paper_defaults: bool = False) -> list[dict]:
                 continue
             if method is None and prior_name == "distances":
                 continue
+            if only and not any(o in f"{prior_name}: {name}" for o in only):
+                continue
             b = adata.copy()
             t = time.perf_counter()
             if method is None:
@@ -129,10 +134,10 @@ def quality_rows(*, paper_defaults: bool = False) -> list[dict]:
                     "seconds": seconds,
                     "area_data": neighbourhood_overlap_auc(x, y),
                     "area_prior_labels": label_overlap_auc(y, la),
-                    "area_prior_labels_norm": label_overlap_auc(y, la, normalise=True),
+                    "area_prior_labels_norm": label_overlap_auc(y, la, normalize=True),
                     "area_prior_dist": neighbourhood_overlap_auc(za, y),
                     "area_hidden": label_overlap_auc(y, lb),
-                    "area_hidden_norm": label_overlap_auc(y, lb, normalise=True),
+                    "area_hidden_norm": label_overlap_auc(y, lb, normalize=True),
                     "acc_prior": knn_label_accuracy(y, la),
                     "acc_hidden": knn_label_accuracy(y, lb),
                 }
@@ -214,9 +219,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="interleaved rounds per size (medians)")
     parser.add_argument("--methods", nargs="+", default=["opentsne", "jedi"], help="opentsne, jedi, tsne_core")
     parser.add_argument("--paper-defaults", action="store_true", help="JEDI and CONFETTI at lam=1 instead")
+    parser.add_argument("--only", nargs="*", help='quality runs whose "prior: method" contains one of these')
     parser.add_argument("--note", default="Measured on a shared 2-core machine under load from other jobs.")
     args = parser.parse_args()
-    quality = quality_rows(paper_defaults=args.paper_defaults) if args.quality else []
+    quality = quality_rows(paper_defaults=args.paper_defaults, only=args.only) if args.quality else []
     speed = speed_rows(args.sizes, args.threads, tuple(args.methods), args.repeat) if args.sizes else []
     write_markdown(quality, speed, args.note)
 

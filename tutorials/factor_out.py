@@ -84,8 +84,8 @@ fig
 # %% [markdown]
 # Plain t-SNE shows block A as four islands and splits every block-B cluster across them. With
 # the prior factored out the block-A colours mix, and the block-B clusters come together.
-# The neighbourhood-overlap areas of the paper (§6 of the spec) say the same in numbers: the
-# label-overlap area is 0 for an embedding that ignores the labels; `normalise=True` divides it
+# The neighbourhood-overlap areas of the paper say the same in numbers: the
+# label-overlap area is 0 for an embedding that ignores the labels; `normalize=True` divides it
 # by its value for perfectly separated labels.
 
 # %%
@@ -96,8 +96,8 @@ table = pd.DataFrame(
         {
             "embedding": name,
             "area vs data": fs.metrics.neighbourhood_overlap_auc(x, adata.obsm[key]),
-            "prior (block A) area, normalised": fs.metrics.label_overlap_auc(adata.obsm[key], la, normalise=True),
-            "hidden (block B) area, normalised": fs.metrics.label_overlap_auc(adata.obsm[key], lb, normalise=True),
+            "prior (block A) area, normalised": fs.metrics.label_overlap_auc(adata.obsm[key], la, normalize=True),
+            "hidden (block B) area, normalised": fs.metrics.label_overlap_auc(adata.obsm[key], lb, normalize=True),
             "15-NN accuracy block A": fs.metrics.knn_label_accuracy(adata.obsm[key], la),
             "15-NN accuracy block B": fs.metrics.knn_label_accuracy(adata.obsm[key], lb),
         }

@@ -99,7 +99,11 @@ def test_graph_missing_pairs_are_farthest():
     missing = (dense == 0) & ~np.eye(30, dtype=bool)
     assert np.isinf(block[missing]).all()
     idx, dist = confetti_knn_blocks(x, prior, 5, 1.0, cdist(x, x).max(), g.data.max())
-    assert np.isfinite(dist).all()
+    # brute force with every missing pair at the largest scaled prior distance, 1
+    dz = np.where(missing, g.data.max(), dense)
+    b_idx, b_dist = _brute(x, dz, 1.0, 5)
+    np.testing.assert_array_equal(idx, b_idx)
+    np.testing.assert_allclose(dist, b_dist, rtol=1e-9)
 
 
 def test_max_distance_estimate():

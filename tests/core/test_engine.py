@@ -541,3 +541,50 @@ def test_repulsive_gradient_hook_replaces_rep_over_z():
     # twice the repulsion spreads the points: the objective the hook defines is what is optimised
     doubled = optimise(aff.P, y0, repulsive_gradient=lambda it, y, rep, z: 2 * rep / z, **kw)
     assert np.ptp(doubled.embedding, axis=0).min() > 1.2 * np.ptp(plain.embedding, axis=0).min()
+
+
+# --- one configuration ------------------------------------------------------------------------
+
+
+def test_one_tsne_configuration_is_read_by_every_caller():
+    import inspect
+
+    import fischer_sc as fs
+    from fischer_sc.core.embedding import TSNE_DEFAULTS
+
+    assert (TSNE_DEFAULTS.n_iter, TSNE_DEFAULTS.early_exaggeration, TSNE_DEFAULTS.early_exaggeration_iter) == (
+        750,
+        12.0,
+        250,
+    )
+    tool = inspect.signature(fs.tl.dtsne).parameters
+    engine = inspect.signature(optimise).parameters
+    for name in ("n_iter", "early_exaggeration", "early_exaggeration_iter"):
+        assert tool[name].default == engine[name].default == getattr(TSNE_DEFAULTS, name)
+    assert tool["balance"].default == TSNE_DEFAULTS.balance
+    assert tool["perplexity"].default == inspect.signature(fs.tl.factor_out).parameters["perplexity"].default
+
+
+def test_neighbour_count_of_a_perplexity():
+    from fischer_sc.core.embedding import neighbours_for_perplexity, perplexity_for_neighbours
+
+    assert neighbours_for_perplexity(1000, 30.0) == 90
+    assert neighbours_for_perplexity(93, 30.4) == 91  # floor(91.2)
+    assert neighbours_for_perplexity(91, 30.0) == 90  # n - 1
+    with pytest.raises(
+        ValueError, match=r"tl needs more than 3 \* p = 90 observations, got 90\. Lower p to at most 29\.6667"
+    ):
+        neighbours_for_perplexity(90, 30.0, tool="tl", what="p")
+    assert perplexity_for_neighbours(90, 30.0) == 30.0
+    assert perplexity_for_neighbours(15, 30.0) == 5.0
+    assert perplexity_for_neighbours(2, 30.0) == 1.0  # never below 1 ...
+    assert perplexity_for_neighbours(1, 30.0) == 1.0  # ... even when that reaches k
+
+
+def test_progress_bar_is_a_no_op_when_off():
+    from fischer_sc.core.embedding import progress_bar
+
+    with progress_bar(3, "x", enabled=False) as bar:
+        bar.update()
+        bar.set_postfix(kl="1")
+    assert type(bar).__name__ == "_NoBar"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from scipy import sparse
 
 from fischer_sc.core.embedding._forces import attraction, repulsion_exact
@@ -33,8 +34,8 @@ def _problem(seed: int, n: int = 14):
     return _sym_affinities(rng, n, 0.5), _sym_affinities(rng, n, 0.3), rng.normal(size=(n, 2))
 
 
-def _autograd(P, Pp, y, alpha, beta):
-    torch = pytest.importorskip("torch")
+def _autograd(P, Pp, y, alpha, beta, weight=1.0):
+    """Loss KL(P || Q) - weight * JS(P' || Q) and its gradient by torch autograd."""
     t = torch.tensor(y, dtype=torch.float64, requires_grad=True)
     P_t, Pp_t = torch.tensor(P), torch.tensor(Pp)
     n = y.shape[0]
@@ -48,7 +49,7 @@ def _autograd(P, Pp, y, alpha, beta):
     kl = torch.where(p > 0, p * torch.log(torch.where(p > 0, p, 1.0) / q), 0.0).sum()
     kl1 = torch.where(pp > 0, pp * torch.log(torch.where(pp > 0, pp, 1.0) / m1), 0.0).sum()
     kl2 = (q * torch.log(q / m2)).sum()
-    loss = kl - (alpha * kl1 + (1 - alpha) * kl2)
+    loss = kl - weight * (alpha * kl1 + (1 - alpha) * kl2)
     loss.backward()
     return float(loss.detach()), t.grad.numpy()
 
@@ -78,15 +79,37 @@ def test_weighted_gradient_matches_finite_differences():
     np.testing.assert_allclose(grad, num, atol=1e-7)
 
 
-def test_wrong_sign_is_not_the_gradient():
-    """KL + JS (the public re-implementations' gradient) differs from the autograd gradient of KL - JS."""
+def _hook_gradient(P, Pp, y, alpha, beta, weight):
+    """The package's JEDI gradient: attraction minus the optimiser hook (sparse split), with its factor 4."""
+    Ps = sparse.csr_matrix(P)
+    n = y.shape[0]
+    attr, rep, z_rows = np.empty_like(y), np.empty_like(y), np.empty(n)
+    attraction(Ps.indptr.astype(np.int64), Ps.indices.astype(np.int64), Ps.data, y, np.ones(n), 2, attr)
+    repulsion_exact(y, np.ones(n), 2, rep, z_rows)
+    hook = JediRepulsion(sparse.csr_matrix(Pp), alpha=alpha, beta=beta, weight=weight)
+    return 4.0 * (attr - hook(0, y, rep, float(z_rows.sum())))
+
+
+def test_descent_moves_away_from_the_prior():
+    """The sign: the hook descends KL - JS (autograd), not KL + JS, so a step raises JS(P' || Q).
+
+    The public re-implementations descend KL + JS, which pulls the embedding towards the prior;
+    a hook with that sign fails every assertion below.
+    """
     P, Pp, y = _problem(3)
-    _, grad = _autograd(P, Pp, y, 0.5, 0.5)
-    zero = np.zeros_like(P)
-    g_kl = jedi_gradient_dense(P, zero + 0.0, y, 1.0, 0.5)  # alpha=1 and P'=0: KL only
-    g_js = grad - g_kl  # -grad(JS)
-    assert np.abs(g_js).max() > 1e-3
-    assert not np.allclose(g_kl - g_js, grad)
+    grad = _hook_gradient(P, Pp, y, 0.5, 0.5, 20.0)
+    _, minus = _autograd(P, Pp, y, 0.5, 0.5, weight=20.0)
+    _, plus = _autograd(P, Pp, y, 0.5, 0.5, weight=-20.0)
+    np.testing.assert_allclose(grad, minus, rtol=1e-8, atol=1e-12)
+    assert np.linalg.norm(grad - plus) > 0.5 * np.linalg.norm(plus)
+
+    def js(points):  # JS^alpha_beta(P' || Q) = KL - (KL - JS)
+        kl = jedi_objective_dense(P, np.zeros_like(P), points, 1.0, 0.5)
+        return kl - jedi_objective_dense(P, Pp, points, 0.5, 0.5)
+
+    step = y - 1e-3 * grad / np.abs(grad).max()
+    assert js(step) > js(y) + 1e-9  # the prior term is pushed up: the embedding leaves the prior
+    assert jedi_objective_dense(P, Pp, step, 0.5, 0.5, 20.0) < jedi_objective_dense(P, Pp, y, 0.5, 0.5, 20.0)
 
 
 def test_gradient_matches_finite_differences():
@@ -157,7 +180,6 @@ def test_bad_alpha_beta(alpha, beta):
 
 def test_ctsne_hook_matches_autograd():
     """The ct-SNE repulsion (label-split sums) gives the autograd gradient of KL(P || Q_labels)."""
-    torch = pytest.importorskip("torch")
     from fischer_sc.core.embedding._ctsne import CtsneRepulsion
 
     rng = np.random.default_rng(9)
@@ -255,6 +277,27 @@ def test_label_hook_samples_are_unbiased():
         js.append(hook.js)
     exact_hook(0, y, rep, z)
     assert np.mean(js) == pytest.approx(exact_hook.js, rel=2e-2)
+
+
+def test_label_hook_draws_every_partner():
+    """Partners far down a label's member list are drawn as often as the first ones.
+
+    Members 0-14 of the label sit near the origin and members 15-29 far away; a draw that reached
+    only part of the list (e.g. a hash bit that is always 0) shifts the mean by far more than the
+    sampling noise of 3 000 calls.
+    """
+    rng = np.random.default_rng(0)
+    y = np.vstack([rng.normal(size=(15, 2)) * 0.3, rng.normal(size=(15, 2)) * 0.3 + [4.0, 0.0]])
+    codes = np.zeros(30, dtype=np.int64)
+    rep, z_rows = np.empty_like(y), np.empty(30)
+    repulsion_exact(y, np.ones(30), 2, rep, z_rows)
+    z = float(z_rows.sum())
+    exact = JediLabelRepulsion(codes, n_samples=None, weight=5.0)(0, y, rep, z)
+    hook = JediLabelRepulsion(codes, n_samples=2, weight=5.0, seed=3)
+    err_one = np.abs(hook(0, y, rep, z) - exact).max()
+    mean = np.mean([hook(it, y, rep, z) for it in range(3000)], axis=0)
+    # the noise of the mean is about err_one / 55; leaving out the far half biases it by about err_one
+    assert np.abs(mean - exact).max() < err_one / 12
 
 
 def test_label_hook_small_groups_are_exact():

@@ -9,7 +9,8 @@ import scanpy as sc
 from scipy import sparse
 from scipy.spatial.distance import cdist
 
-from fischer_sc.core.embedding import _knn, _rpforest, knn, knn_from_graph
+from fischer_sc.core.embedding import _knn, _rpforest, knn, knn_from_graph, knn_query
+from fischer_sc.core.embedding._select import select_rows, select_rows_reference
 
 RNG = np.random.default_rng(0)
 
@@ -54,10 +55,37 @@ def test_knn_from_scanpy_graph():
     sc.pp.neighbors(adata, n_neighbors=11, use_rep="X", transformer="sklearn")
     idx, dist = knn_from_graph(adata.obsp["distances"])
     ref_idx, ref_dist = brute(x.astype(np.float64), 10, "euclidean")
-    assert idx.shape == (80, 10)
     np.testing.assert_array_equal(idx, ref_idx)
     np.testing.assert_allclose(dist, ref_dist, rtol=1e-5)
-    assert knn_from_graph(adata.obsp["distances"], n_neighbors=4)[0].shape == (80, 4)
+    idx4, dist4 = knn_from_graph(adata.obsp["distances"], n_neighbors=4)
+    np.testing.assert_array_equal(idx4, ref_idx[:, :4])
+    np.testing.assert_allclose(dist4, ref_dist[:, :4], rtol=1e-5)
+
+
+@pytest.mark.parametrize("k", [1, 6, 40])
+def test_query_matches_brute_force(monkeypatch, k):
+    monkeypatch.setattr(_knn, "_BLOCK_BYTES", 4 * 40 * 9)  # blocks of 9 query rows
+    queries, reference = RNG.normal(size=(31, 5)), RNG.normal(size=(40, 5)) + 0.5
+    reference[7] = reference[3]  # a tie: the lower index comes first
+    idx, dist = knn_query(queries, reference, k)
+    d = cdist(queries, reference)
+    ref_idx = np.argsort(d, axis=1, kind="stable")[:, :k]
+    np.testing.assert_array_equal(idx, ref_idx)
+    np.testing.assert_allclose(dist, np.take_along_axis(d, ref_idx, axis=1), rtol=1e-12)
+    with pytest.raises(ValueError, match=r"n_neighbors=41 must be an integer in \[1, 40\]"):
+        knn_query(queries, reference, 41)
+
+
+def test_row_selection_matches_a_lexicographic_sort():
+    """The heap selection keeps the k smallest per row, ties (many, and at the boundary) to the lower column."""
+    values = np.round(RNG.random((50, 30)) * 5)  # values 0..5: heavy ties
+    values[:, 4] = np.inf
+    for k in (1, 5, 29):
+        idx, d = np.empty((50, k), dtype=np.int64), np.empty((50, k))
+        select_rows(values, k, idx, d)
+        ref_idx, ref_d = select_rows_reference(values, k)
+        np.testing.assert_array_equal(idx, ref_idx)
+        np.testing.assert_array_equal(d, ref_d)
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Prior distances and affinities: label P' by hand, blocks of D^Z, perplexity-calibrated P'."""
+"""Priors: construction and its checks, blocks of D^Z, kNN under D^Z, perplexity-calibrated P'."""
 
 from __future__ import annotations
 
@@ -7,38 +7,8 @@ import pytest
 from scipy import sparse
 from scipy.spatial.distance import cdist
 
-from fischer_sc.core.embedding._priors import Prior, label_prior_affinities, prior_affinities, prior_knn
-
-
-def test_label_prior_small_groups_by_hand():
-    codes = np.array([0, 0, 0, 1, 1])
-    P = label_prior_affinities(codes, 10, np.random.default_rng(0)).toarray()
-    # p_{j|i} = 1/2 in group 0, 1 in group 1; symmetrised (p_j|i + p_i|j) / 2n, then sum 1
-    cond = np.zeros((5, 5))
-    cond[:3, :3] = 0.5
-    cond[3:, 3:] = 1.0
-    np.fill_diagonal(cond, 0)
-    expected = (cond + cond.T) / 10
-    np.testing.assert_allclose(P, expected / expected.sum())
-    assert P.sum() == pytest.approx(1.0)
-
-
-@pytest.mark.parametrize("group", [30, 400])
-def test_label_prior_large_group_samples_same_label(group):
-    codes = np.repeat([0, 1], group)
-    P = label_prior_affinities(codes, 5, np.random.default_rng(0))
-    assert (abs(P - P.T) > 1e-15).nnz == 0
-    assert P.sum() == pytest.approx(1.0)
-    dense = P.toarray()
-    assert dense[:group, group:].sum() == 0 and np.diag(dense).sum() == 0
-    assert (dense > 0).sum(1).min() >= 5
-    # every point draws 5 distinct partners: the conditional rows hold mass 1 / (2n) each
-    np.testing.assert_allclose(dense.sum(1).mean(), 1 / (2 * group))
-
-
-def test_label_prior_without_pairs_raises():
-    with pytest.raises(ValueError, match="no two points"):
-        label_prior_affinities(np.arange(4), 3, np.random.default_rng(0))
+from fischer_sc.core.embedding import Prior, prior_affinities, prior_from_array
+from fischer_sc.core.embedding._priors import prior_knn
 
 
 def test_blocks_of_each_kind():
@@ -50,7 +20,48 @@ def test_blocks_of_each_kind():
     codes = rng.integers(3, size=20)
     np.testing.assert_array_equal(Prior("labels", codes, "t").block(0, 20), codes[:, None] != codes[None, :])
     assert Prior("labels", codes, "t").max_distance(rng) == 1.0
+    assert Prior("labels", np.zeros(5, dtype=int), "t").max_distance(rng) == 0.0
     assert Prior("dense", dz, "t").max_distance(rng) == pytest.approx(dz.max())
+    graph = sparse.csr_matrix(np.triu(dz, 1) * (dz < 1.5))
+    block = Prior("graph", graph, "t").block(0, 20)
+    stored = graph.toarray() > 0
+    np.testing.assert_allclose(block[stored], dz[stored])
+    assert np.isinf(block[~stored & ~np.eye(20, dtype=bool)]).all() and not np.diag(block).any()
+
+
+def test_prior_from_array_picks_the_kind():
+    rng = np.random.default_rng(3)
+    z = rng.normal(size=(12, 2))
+    dz = cdist(z, z)
+    dense = prior_from_array(dz, 12)
+    assert dense.kind == "dense" and dense.description == "user-supplied (n, n) distance matrix"
+    np.testing.assert_array_equal(dense.values, dz)
+    feats = prior_from_array(z, 12)
+    assert feats.kind == "features" and feats.description.endswith("(2 dimensions)")
+    square_features = rng.normal(size=(12, 12))  # (n, n) but not a distance matrix: features
+    assert prior_from_array(square_features, 12).kind == "features"
+    numbers = prior_from_array(np.arange(12.0), 12, "t")
+    assert numbers.kind == "features" and numbers.values.shape == (12, 1) and numbers.description == "t"
+    graph = prior_from_array(sparse.coo_matrix(dz), 12)
+    assert graph.kind == "graph" and sparse.isspmatrix_csr(graph.values)
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda: prior_from_array(np.zeros(10), 12), ValueError, r"prior has 10 rows for 12 observations"),
+        (lambda: prior_from_array(np.zeros((12, 2, 2)), 12), ValueError, r"got shape \(12, 2, 2\)"),
+        (lambda: prior_from_array(sparse.eye(5), 12), ValueError, r"\(12, 12\) distance graph, got \(5, 5\)"),
+        (lambda: prior_from_array(-sparse.eye(12), 12, what="g"), ValueError, r"g has negative entries"),
+        (lambda: Prior("labels", np.array([0.5, 1.0]), "t"), TypeError, r"integer codes"),
+        (lambda: Prior("dense", np.zeros((3, 4)), "t"), ValueError, r"must have shape \(n, n\)"),
+        (lambda: Prior("graph", np.zeros((3, 3)), "t"), TypeError, r"sparse"),
+        (lambda: Prior("labelz", np.zeros(3, dtype=int), "t"), ValueError, r"kind='labelz' is not one of"),
+    ],
+)
+def test_bad_priors_raise(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
 
 
 @pytest.mark.parametrize("kind", ["features", "dense", "graph"])
@@ -64,7 +75,27 @@ def test_prior_knn_and_affinities(kind):
     d = dz.copy()
     np.fill_diagonal(d, np.inf)
     np.testing.assert_allclose(dist, np.sort(d, axis=1)[:, :6], atol=1e-10)
+    np.testing.assert_array_equal(idx, np.argsort(d, axis=1, kind="stable")[:, :6])
     P, used = prior_affinities(prior, 5.0)
     assert used == 5.0
     assert P.sum() == pytest.approx(1.0)
     assert (abs(P - P.T) > 1e-15).nnz == 0
+    # P' lives on the 15 nearest prior neighbours: every stored pair is among them (one way or the other)
+    near = np.zeros((50, 50), dtype=bool)
+    near[np.repeat(np.arange(50), 15), np.argsort(d, axis=1, kind="stable")[:, :15].ravel()] = True
+    rows, cols = P.nonzero()
+    assert (near[rows, cols] | near[cols, rows]).all()
+
+
+def test_prior_affinities_lower_the_perplexity_of_a_sparse_graph():
+    """A graph with 4 neighbours per point allows perplexity 4/3, not the 5 asked for."""
+    rng = np.random.default_rng(4)
+    z = rng.normal(size=(30, 2))
+    dz = cdist(z, z)
+    np.fill_diagonal(dz, np.inf)
+    keep = np.argsort(dz, axis=1)[:, :4]
+    g = sparse.csr_matrix((np.take_along_axis(dz, keep, 1).ravel(), (np.repeat(np.arange(30), 4), keep.ravel())))
+    _, used = prior_affinities(Prior("graph", g, "t"), 5.0)
+    assert used == pytest.approx(4 / 3)
+    with pytest.raises(ValueError, match="no neighbour order"):
+        prior_knn(Prior("labels", np.zeros(4, dtype=int), "t"), 2)

@@ -61,6 +61,42 @@ def test_dtsne_writes_documented_fields(embedded):
     assert embedded.uns["X_tsne_core"]["params"]["pair_scale"] == "none"
 
 
+DEFAULT_PARAMS = {
+    "perplexity",
+    "n_components",
+    "n_iter",
+    "early_exaggeration",
+    "early_exaggeration_iter",
+    "learning_rate",
+    "pair_scale",
+    "balance",
+    "repulsion",
+    "theta",
+    "metric",
+    "random_state",
+}
+
+
+def test_params_record_holds_exactly_the_arguments(embedded):
+    params = embedded.uns["dtsne"]["params"]
+    assert set(params) == DEFAULT_PARAMS
+    assert params == {
+        "perplexity": 30.0,
+        "n_components": 2,
+        "n_iter": 750,
+        "early_exaggeration": 12.0,
+        "early_exaggeration_iter": 250,
+        "learning_rate": "auto",
+        "pair_scale": "mean",
+        "balance": 0.5,
+        "repulsion": "auto",
+        "theta": 1.0,
+        "metric": "euclidean",
+        "random_state": 0,
+    }
+    assert set(embedded.uns["X_tsne_core"]["params"]) == DEFAULT_PARAMS | {"key_added"}
+
+
 def test_copy_key_added_roundtrip_and_plot(tmp_path):
     adata = blobs(n_per=40)
     out = fs.tl.dtsne(adata, perplexity=10, n_iter=100, early_exaggeration_iter=50, copy=True, progress=False)
@@ -102,7 +138,11 @@ def test_neighbors_key_reuses_the_graph_and_clips_perplexity():
     with pytest.warns(UserWarning, match=r"15 neighbours per cell, fewer than 3 \* perplexity"):
         fs.tl.dtsne(adata, neighbors_key="nn", n_iter=100, early_exaggeration_iter=50, progress=False)
     assert adata.uns["dtsne"]["perplexity"] == pytest.approx(5.0)
-    assert adata.uns["dtsne"]["params"]["neighbors_key"] == "nn"
+    params = adata.uns["dtsne"]["params"]
+    assert set(params) == DEFAULT_PARAMS | {"neighbors_key"} and params["neighbors_key"] == "nn"
+    # a Generator is recorded as the int seed it gave
+    fs.tl.dtsne(adata, random_state=np.random.default_rng(5), n_iter=10, early_exaggeration_iter=5, progress=False)
+    assert adata.uns["dtsne"]["params"]["random_state"] == int(np.random.default_rng(5).integers(2**31 - 1))
 
 
 def _unchanged(adata: ad.AnnData, before: ad.AnnData) -> bool:
@@ -117,12 +157,13 @@ def _unchanged(adata: ad.AnnData, before: ad.AnnData) -> bool:
         ({"use_rep": "X_nope"}, KeyError, r"use_rep='X_nope' is not in adata.obsm"),
         ({"neighbors_key": "nope"}, KeyError, r"neighbors_key='nope' is not a neighbours record"),
         ({"perplexity": 50}, ValueError, r"needs more than 3 \* perplexity = 150 observations, got 120"),
-        ({"perplexity": 0.5}, ValueError, r"perplexity must be a number >= 1"),
-        ({"n_components": 0}, ValueError, r"n_components must be a positive integer"),
-        ({"learning_rate": -1.0}, ValueError, r"learning_rate must be 'auto' or a positive number"),
-        ({"device": "cuda"}, ValueError, r"runs on the CPU only"),
-        ({"theta": 0.0, "repulsion": "barnes_hut"}, ValueError, r"theta=0.0 must lie in"),
-        ({"balance": 2.0}, ValueError, r"balance must be a number in \[0, 1\], got 2.0"),
+        ({"perplexity": 0.5}, ValueError, r"perplexity must be a finite number >= 1, got 0.5"),
+        ({"n_components": 0}, ValueError, r"n_components must be an integer >= 1, got 0"),
+        ({"n_iter": 100, "early_exaggeration_iter": 200}, ValueError, r"early_exaggeration_iter must be .* <= 100"),
+        ({"learning_rate": -1.0}, ValueError, r"learning_rate must be a finite number > 0, got -1.0; or 'auto'"),
+        ({"device": "cuda"}, ValueError, r"dtsne runs on the CPU only"),
+        ({"theta": 0.0}, ValueError, r"theta must be a finite number > 0 and <= 1.5, got 0.0"),
+        ({"balance": 2.0}, ValueError, r"balance must be a finite number >= 0 and <= 1, got 2.0"),
         ({"n_components": 4, "repulsion": "barnes_hut"}, ValueError, r"at most 3 embedding dimensions, got 4"),
     ],
 )

@@ -8,7 +8,9 @@ A tool reads: validate options (``check_*``) -> read its input (``choose_represe
 from ._checks import check_bool, check_choice, check_int, check_number
 from ._device import resolve_device
 from ._keys import OutputKeys, resolve_keys
+from ._lookup import is_label_dtype, locate_key, var_values
 from ._matrix import labels_to_codes, obs_codes, read_matrix
+from ._neighbors import write_neighbors
 from ._progress import progress_enabled, resolve_n_jobs
 from ._random import resolve_rng, resolve_seed
 from ._rep import check_finite, choose_representation
@@ -23,7 +25,9 @@ __all__ = [
     "check_number",
     "choose_representation",
     "clean_params",
+    "is_label_dtype",
     "labels_to_codes",
+    "locate_key",
     "obs_codes",
     "progress_enabled",
     "read_matrix",
@@ -32,4 +36,6 @@ __all__ = [
     "resolve_n_jobs",
     "resolve_rng",
     "resolve_seed",
+    "var_values",
+    "write_neighbors",
 ]

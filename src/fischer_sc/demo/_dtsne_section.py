@@ -34,8 +34,6 @@ def dtsne_section(adatas: dict[str, AnnData], out_dir: Path, *, quick: bool = Fa
     -------
     The section, with the figure and a table of density correlation and kNN recall.
     """
-    import scanpy as sc
-
     import fischer_sc as fs
 
     adata = adatas[PBMC]
@@ -43,18 +41,11 @@ def dtsne_section(adatas: dict[str, AnnData], out_dir: Path, *, quick: bool = Fa
     fs.tl.dtsne(adata, use_rep="X_pca", random_state=0, progress=False, **kw)
     fs.tl.dtsne(adata, use_rep="X_pca", pair_scale=None, key_added="X_tsne_core", random_state=0, progress=False, **kw)
     with expected_warnings(MPL_SET_BAD):
-        fig = sc.pl.embedding(
-            adata,
-            "dtsne",
-            color="bulk_labels",
-            return_fig=True,
-            show=False,
-            title="dtSNE",
-        )
+        fig = fs.pl.dtsne(adata, color="bulk_labels", return_fig=True, show=False, title="dtSNE")
     figures = [save_figure(fig, out_dir, "pbmc_dtsne.png")]
     with expected_warnings(MPL_SET_BAD):
-        fig = sc.pl.embedding(
-            adata, "X_tsne_core", color="bulk_labels", return_fig=True, show=False, title="t-SNE (same engine)"
+        fig = fs.pl.dtsne(
+            adata, key="X_tsne_core", color="bulk_labels", return_fig=True, show=False, title="t-SNE (same engine)"
         )
     figures.append(save_figure(fig, out_dir, "pbmc_tsne_core.png"))
 

@@ -26,7 +26,7 @@ def factor_out_section(adatas: dict[str, AnnData], out_dir: Path, *, quick: bool
     adatas
         The demo data sets; ``adatas["pbmc68k_reduced"]`` must hold ``obsm["X_pca"]`` and
         ``obsm["X_umap"]`` (the baseline section computes them) and gains ``obsm["X_factor_out"]``,
-        ``obsm["X_jedi"]`` and the CONFETTI graph in ``obsp``.
+        ``obsm["X_jedi"]`` and the CONFETTI graph (``obsp`` and ``uns["factor_out_neighbors"]``).
     out_dir
         Output directory for ``pbmc_factor_out.png``.
     quick
@@ -36,8 +36,6 @@ def factor_out_section(adatas: dict[str, AnnData], out_dir: Path, *, quick: bool
     -------
     The section, with the figure and a table of label-overlap areas and 15-NN accuracies.
     """
-    import scanpy as sc
-
     import fischer_sc as fs
 
     adata = adatas[PBMC]
@@ -46,7 +44,7 @@ def factor_out_section(adatas: dict[str, AnnData], out_dir: Path, *, quick: bool
         adata, PRIOR, method="jedi", lam=JEDI_LAM, use_rep="X_pca", key_added="X_jedi", random_state=0, progress=False
     )
     with expected_warnings(MPL_SET_BAD):
-        fig = sc.pl.embedding(adata, "X_factor_out", color=[PRIOR, HIDDEN], wspace=0.45, return_fig=True, show=False)
+        fig = fs.pl.factor_out(adata, color=[PRIOR, HIDDEN], wspace=0.45, return_fig=True, show=False)
     figures = [save_figure(fig, out_dir, "pbmc_factor_out.png")]
 
     rows = []

@@ -2,33 +2,38 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from fischer_sc._utils import resolve_keys
+
 if TYPE_CHECKING:
     from anndata import AnnData
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 
-def _embedding(adata: AnnData, basis: str, tool: str, kwargs: dict[str, Any]) -> Figure | Axes | list[Axes] | None:
-    if basis not in adata.obsm and f"X_{basis}" not in adata.obsm:
+def _embedding(adata: AnnData, key: str | None, tool: str, kwargs: dict[str, Any]) -> Figure | Axes | list[Axes] | None:
+    """:func:`scanpy.pl.embedding` on the coordinates that ``fs.tl.<tool>(adata, key_added=key)`` wrote."""
+    basis = resolve_keys(tool, key).obsm
+    if basis not in adata.obsm:
         msg = (
-            f"No embedding {basis!r} in adata.obsm (looked for {basis!r} and 'X_{basis}'). "
-            f"Run fs.tl.{tool}(adata) first, or pass basis= the key_added you used."
+            f"No embedding adata.obsm[{basis!r}]. Run fs.tl.{tool}(adata) first, "
+            f"or pass key= the key_added you gave fs.tl.{tool}."
         )
         raise KeyError(msg)
     import scanpy as sc
 
-    return sc.pl.embedding(adata, basis, **kwargs)
+    # scanpy finds obsm["X_<tool>"] from the bare name and labels the axes "<tool>1", "<tool>2"
+    return sc.pl.embedding(adata, tool if key is None else basis, **kwargs)
 
 
-def dtsne(adata: AnnData, *, basis: str = "dtsne", **kwargs: Any) -> Figure | Axes | list[Axes] | None:
+def dtsne(adata: AnnData, *, key: str | None = None, **kwargs: Any) -> Figure | Axes | list[Axes] | None:
     """Scatter plot in dtSNE coordinates: :func:`scanpy.pl.embedding` on ``obsm["X_dtsne"]``.
 
     Parameters
     ----------
     adata
         Annotated data matrix with a dtSNE embedding (:func:`fischer_sc.tl.dtsne`).
-    basis
-        The ``key_added`` used with :func:`fischer_sc.tl.dtsne`, if any.
+    key
+        The ``key_added`` given to :func:`fischer_sc.tl.dtsne`; ``None`` plots ``obsm["X_dtsne"]``.
     **kwargs
         Passed to :func:`scanpy.pl.embedding` (``color``, ``ax``, ``show``, ``return_fig``, ...).
 
@@ -36,18 +41,18 @@ def dtsne(adata: AnnData, *, basis: str = "dtsne", **kwargs: Any) -> Figure | Ax
     -------
     What :func:`scanpy.pl.embedding` returns: axes, a figure with ``return_fig=True``, or ``None``.
     """
-    return _embedding(adata, basis, "dtsne", kwargs)
+    return _embedding(adata, key, "dtsne", kwargs)
 
 
-def factor_out(adata: AnnData, *, basis: str = "factor_out", **kwargs: Any) -> Figure | Axes | list[Axes] | None:
+def factor_out(adata: AnnData, *, key: str | None = None, **kwargs: Any) -> Figure | Axes | list[Axes] | None:
     """Scatter plot of an embedding with a prior factored out: :func:`scanpy.pl.embedding` on ``obsm["X_factor_out"]``.
 
     Parameters
     ----------
     adata
         Annotated data matrix with an embedding from :func:`fischer_sc.tl.factor_out`.
-    basis
-        The ``key_added`` used with :func:`fischer_sc.tl.factor_out`, if any.
+    key
+        The ``key_added`` given to :func:`fischer_sc.tl.factor_out`; ``None`` plots ``obsm["X_factor_out"]``.
     **kwargs
         Passed to :func:`scanpy.pl.embedding` (``color``, ``ax``, ``show``, ``return_fig``, ...).
 
@@ -55,4 +60,4 @@ def factor_out(adata: AnnData, *, basis: str = "factor_out", **kwargs: Any) -> F
     -------
     What :func:`scanpy.pl.embedding` returns: axes, a figure with ``return_fig=True``, or ``None``.
     """
-    return _embedding(adata, basis, "factor_out", kwargs)
+    return _embedding(adata, key, "factor_out", kwargs)

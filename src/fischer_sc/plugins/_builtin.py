@@ -16,7 +16,7 @@ _METHODS = (
         summary="Density-preserving t-SNE: neighbourhoods, global layout and relative densities in one embedding.",
         func="fischer_sc.tl:dtsne",
         reference="arXiv:2301.13732",
-        supports_gpu=True,
+        supports_gpu=False,
         writes=("obsm['X_dtsne']", "uns['dtsne']"),
     ),
     MethodSpec(
@@ -34,8 +34,14 @@ _METHODS = (
         summary="JEDI and CONFETTI: embeddings that show the structure beyond a known prior (batch, cell cycle, labels).",
         func="fischer_sc.tl:factor_out",
         reference="arXiv:2103.01828",
-        supports_gpu=True,
-        writes=("obsm['X_factor_out']", "uns['factor_out']", "obsp['factor_out_distances']"),
+        supports_gpu=False,
+        writes=(
+            "obsm['X_factor_out']",
+            "uns['factor_out']",
+            "uns['factor_out_neighbors']",
+            "obsp['factor_out_distances']",
+            "obsp['factor_out_connectivities']",
+        ),
     ),
     MethodSpec(
         name="binaps",

@@ -1,10 +1,44 @@
 from __future__ import annotations
 
+import math
+import numbers
+import warnings
 from typing import TYPE_CHECKING, Literal
 
+import numpy as np
+
+from fischer_sc._utils import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_number,
+    choose_representation,
+    clean_params,
+    progress_enabled,
+    resolve_device,
+    resolve_keys,
+    resolve_n_jobs,
+    resolve_seed,
+)
+from fischer_sc.core.embedding import (
+    PAIR_SCALES,
+    REPULSIONS,
+    TSNE_DEFAULTS,
+    knn,
+    knn_from_graph,
+    neighbours_for_perplexity,
+    optimise,
+    pca_init,
+    perplexity_affinities,
+    perplexity_for_neighbours,
+    point_scales,
+    resolve_repulsion,
+)
+
 if TYPE_CHECKING:
-    import numpy as np
     from anndata import AnnData
+
+MIN_OBS = 4
 
 
 def dtsne(
@@ -13,14 +47,14 @@ def dtsne(
     *,
     use_rep: str | None = None,
     neighbors_key: str | None = None,
-    perplexity: float = 30.0,
+    perplexity: float = TSNE_DEFAULTS.perplexity,
     n_components: int = 2,
-    n_iter: int = 750,
-    early_exaggeration: float = 12.0,
-    early_exaggeration_iter: int = 250,
+    n_iter: int = TSNE_DEFAULTS.n_iter,
+    early_exaggeration: float = TSNE_DEFAULTS.early_exaggeration,
+    early_exaggeration_iter: int = TSNE_DEFAULTS.early_exaggeration_iter,
     learning_rate: float | Literal["auto"] = "auto",
     pair_scale: Literal["mean", "geometric"] | None = "mean",
-    balance: float = 0.5,
+    balance: float = TSNE_DEFAULTS.balance,
     repulsion: Literal["auto", "exact", "barnes_hut"] = "auto",
     theta: float = 1.0,
     metric: str = "euclidean",
@@ -71,19 +105,17 @@ def dtsne(
         Sinkhorn balancing, in the logarithm of the scaling): 0 keeps t-SNE's symmetrised
         affinities, 1 makes them doubly stochastic. In high dimensions the cells near a cluster's
         centre are neighbours of many others and draw a dense core into the embedding that the
-        data do not have; balancing removes it. 0.5 (default) kept kNN recall within 0.94x of
-        openTSNE's on pbmc68k_reduced (full balancing: 0.90x) and raised the density correlation
-        on the 50- and 150-dimensional toys by 0.06-0.10.
+        data do not have; balancing removes it. The default's effect on kNN recall and density
+        correlation is measured in the documentation (dtSNE, "Balanced affinities").
     repulsion
         Estimator of the repulsive forces: ``"exact"`` (O(n^2) per iteration, O(n) memory),
         ``"barnes_hut"`` (O(n log n), up to 3 embedding dimensions), or ``"auto"``: exact up to
         2 000 observations or above 3 dimensions, Barnes-Hut otherwise.
     theta
-        Barnes-Hut accuracy: a cell acts as one point (with second-order corrections for the
-        spread of its points and radii) when its side is below ``theta`` times the kernel's length
-        scale at its distance, sqrt(d^2 + 1 / gamma). Smaller is more accurate and slower: on a
-        converged 20 000-point embedding the repulsion is within 2 % of the exact sum at 0.8 and
-        6 % at 1.0 (default), with Z within 0.2 %.
+        Barnes-Hut accuracy, in (0, 1.5]: a cell acts as one point (with second-order corrections
+        for the spread of its points and radii) when its side is below ``theta`` times the
+        kernel's length scale at its distance, sqrt(d^2 + 1 / gamma). Smaller is more accurate and
+        slower (the errors per value are measured in the documentation).
     metric
         Distance of the input space for the kNN search (``"euclidean"``, ``"cosine"``, or any
         metric pynndescent knows).
@@ -107,7 +139,7 @@ def dtsne(
     ``adata.obsm['X_dtsne' | key_added]`` : :class:`numpy.ndarray` (n_obs, n_components)
         The embedding.
     ``adata.uns['dtsne' | key_added]['params']`` : :class:`dict`
-        The parameters used.
+        The parameters used (``None`` values dropped; ``pair_scale=None`` recorded as ``"none"``).
     ``adata.uns['dtsne' | key_added]['kl_divergence']`` : :class:`float`
         The final objective (with Barnes-Hut repulsion, its normalisation is approximate).
     ``adata.uns['dtsne' | key_added]['repulsion']`` : :class:`str`
@@ -123,6 +155,105 @@ def dtsne(
     >>> fs.tl.dtsne(adata, progress=False)
     >>> fs.pl.dtsne(adata, color="bulk_labels")  # doctest: +SKIP
     """
-    from ._dtsne_impl import run_dtsne
+    # Validation: every option before any work, so adata is untouched on error.
+    check_choice(pair_scale, "pair_scale", PAIR_SCALES)
+    check_choice(repulsion, "repulsion", REPULSIONS)
+    balance = check_number(balance, "balance", low=0.0, high=1.0, hint="0 keeps t-SNE's affinities, 1 balances fully")
+    perplexity = check_number(perplexity, "perplexity", low=1.0, hint="30 is the usual choice")
+    n_components = check_int(n_components, "n_components", low=1)
+    n_iter = check_int(n_iter, "n_iter", low=0)
+    early_exaggeration = check_number(early_exaggeration, "early_exaggeration", low=0.0, low_open=True)
+    early_exaggeration_iter = check_int(early_exaggeration_iter, "early_exaggeration_iter", low=0, high=n_iter)
+    if learning_rate != "auto":
+        check_number(learning_rate, "learning_rate", low=0.0, low_open=True, hint="or 'auto'")
+    theta = check_number(theta, "theta", low=0.0, low_open=True, high=1.5, hint="1.0 is the default")
+    check_bool(progress, "progress")
+    resolve_device(device, "dtsne")
+    keys = resolve_keys("dtsne", key_added)
+    threads = resolve_n_jobs(n_jobs)
+    seed = resolve_seed(random_state)
+    if adata.n_obs < MIN_OBS:
+        msg = f"dtsne needs at least {MIN_OBS} observations, got {adata.n_obs}."
+        raise ValueError(msg)
+    resolve_repulsion(repulsion, adata.n_obs, n_components)
+    x = choose_representation(adata, use_rep=use_rep, n_pcs=n_pcs, tool="dtsne")
+    if x.shape[1] < n_components:
+        msg = f"n_components={n_components} exceeds the {x.shape[1]} dimensions of the representation."
+        raise ValueError(msg)
 
-    return run_dtsne(adata, locals())
+    # Core: neighbours -> affinities -> PCA start -> optimisation.
+    if neighbors_key is None:
+        k = neighbours_for_perplexity(x.shape[0], perplexity, tool="dtsne")
+        indices, distances = knn(x, k, metric=metric, random_state=seed, n_jobs=threads)
+        used = perplexity
+    else:
+        indices, distances, used = _graph_neighbours(adata, neighbors_key, perplexity)
+    aff = perplexity_affinities(indices, distances, used, pair_scale=pair_scale, balance=balance)
+    result = optimise(
+        aff.P,
+        pca_init(x, n_components),
+        scales=point_scales(aff.beta) if pair_scale is not None else None,
+        pair_scale=pair_scale,
+        n_iter=n_iter,
+        early_exaggeration=early_exaggeration,
+        early_exaggeration_iter=early_exaggeration_iter,
+        learning_rate=learning_rate,
+        repulsion=repulsion,
+        theta=theta,
+        n_jobs=threads,
+        progress=progress_enabled(progress),
+    )
+
+    # Writing.
+    adata = adata.copy() if copy else adata
+    params = {
+        "n_pcs": n_pcs,
+        "use_rep": use_rep,
+        "neighbors_key": neighbors_key,
+        "perplexity": perplexity,
+        "n_components": n_components,
+        "n_iter": n_iter,
+        "early_exaggeration": early_exaggeration,
+        "early_exaggeration_iter": early_exaggeration_iter,
+        "learning_rate": learning_rate,
+        "pair_scale": "none" if pair_scale is None else pair_scale,
+        "balance": balance,
+        "repulsion": repulsion,
+        "theta": theta,
+        "metric": metric,
+        "random_state": random_state if isinstance(random_state, numbers.Integral) else seed,
+        "n_jobs": n_jobs,
+        "key_added": key_added,
+    }
+    adata.obsm[keys.obsm] = result.embedding.astype(np.float32)
+    adata.uns[keys.uns] = {
+        "params": clean_params(params),
+        "kl_divergence": float(result.kl_divergence),
+        "repulsion": result.repulsion,
+        "perplexity": float(used),
+    }
+    return adata if copy else None
+
+
+def _graph_neighbours(adata: AnnData, key: str, perplexity: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """KNN indices and distances of the graph of ``sc.pp.neighbors(key_added=key)``, and the perplexity they allow."""
+    if key not in adata.uns or "distances_key" not in adata.uns[key]:
+        msg = f"neighbors_key={key!r} is not a neighbours record in adata.uns; run sc.pp.neighbors(adata, key_added={key!r}) first."
+        raise KeyError(msg)
+    dist_key = adata.uns[key]["distances_key"]
+    if dist_key not in adata.obsp:
+        msg = f"adata.obsp[{dist_key!r}] named by adata.uns[{key!r}] is missing; rerun sc.pp.neighbors."
+        raise KeyError(msg)
+    indices, distances = knn_from_graph(adata.obsp[dist_key])
+    k = indices.shape[1]
+    used = perplexity_for_neighbours(k, perplexity)
+    factor = TSNE_DEFAULTS.neighbours_per_perplexity
+    if k < factor * perplexity:
+        warnings.warn(
+            f"dtsne: the graph {key!r} has {k} neighbours per cell, fewer than {factor} * perplexity = "
+            f"{factor * perplexity:g}; using perplexity={used:g}. Rerun sc.pp.neighbors with "
+            f"n_neighbors >= {math.ceil(factor * perplexity) + 1} to keep it.",
+            UserWarning,
+            stacklevel=3,
+        )
+    return indices, distances, used

@@ -1,12 +1,40 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+import numbers
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from fischer_sc._utils import (
+    check_bool,
+    check_choice,
+    check_finite,
+    check_int,
+    check_number,
+    choose_representation,
+    clean_params,
+    is_label_dtype,
+    labels_to_codes,
+    locate_key,
+    obs_codes,
+    progress_enabled,
+    resolve_device,
+    resolve_keys,
+    resolve_n_jobs,
+    resolve_seed,
+    var_values,
+    write_neighbors,
+)
+from fischer_sc.core import embedding as emb
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-    import numpy as np
     from anndata import AnnData
+
+METHODS = ("jedi", "confetti", "ctsne")
+MIN_OBS = 5
 
 
 def factor_out(
@@ -22,12 +50,15 @@ def factor_out(
     alpha: float = 0.5,
     beta: float = 0.5,
     ctsne_beta: float = 1e-4,
-    perplexity: float = 30.0,
+    perplexity: float = emb.TSNE_DEFAULTS.perplexity,
     prior_perplexity: float | None = None,
+    metric: str = "euclidean",
+    n_components: int = 2,
     embedding: Literal["umap", "tsne", "dtsne"] = "umap",
     n_neighbors: int = 15,
     store_graph: bool = True,
     random_state: int | np.random.Generator | None = 0,
+    n_jobs: int | None = None,
     device: str | None = None,
     progress: bool = True,
     key_added: str | None = None,
@@ -35,20 +66,17 @@ def factor_out(
 ) -> AnnData | None:
     """Embed the structure of the data beyond a known prior: JEDI, CONFETTI and ct-SNE :cite:p:`factor_out`.
 
-    * ``"jedi"`` (default) runs t-SNE on KL(P || Q) - lam JS(P' || Q), the alpha-beta
-      Jensen-Shannon divergence to the prior affinities P', with the JS term split into a scaled
-      repulsion and a sparse term over the prior pairs (t-SNE speed, Barnes-Hut above 2 000
-      cells). A label prior is the paper's P', uniform over all same-label points, whose term is
-      estimated from 8 same-label partners per cell drawn afresh in every iteration (unbiased).
-      The term starts after early exaggeration.
-    * ``"confetti"`` replaces the data distance by F = D'^X - (lam / 2) D'^Z + lam (both scaled to
-      [0, 1]) and embeds the exact k nearest neighbours under F with UMAP or the t-SNE engine. The
-      constant lam cancels in UMAP (which subtracts each point's nearest distance) but not in a
-      perplexity-calibrated Gaussian, so the backends give different results. With a label prior
-      of more than two labels F only pairs each label with its nearest other label, so the labels
-      stay partly visible; use JEDI or ct-SNE for those.
-    * ``"ctsne"`` is the original ct-SNE (the label factor on Q: same-label pairs are expected to
-      be close), for label priors only.
+    * ``"jedi"`` (default): t-SNE on KL(P || Q) - lam JS(P' || Q), the alpha-beta Jensen-Shannon
+      divergence to the prior affinities P', at t-SNE speed (Barnes-Hut above 2 000 cells). A
+      label prior is the paper's P', uniform over all same-label points, estimated from 8
+      same-label partners per cell drawn afresh in every iteration (unbiased). The term starts
+      after early exaggeration.
+    * ``"confetti"``: the data distance replaced by F = D'^X - (lam / 2) D'^Z + lam (both scaled
+      to [0, 1]); the exact k nearest neighbours under F are embedded with UMAP or the t-SNE
+      engine (lam cancels in UMAP but not in t-SNE's calibration, so the backends differ). With
+      more than two labels F pairs each label only with its nearest other label, so labels stay
+      partly visible; use JEDI or ct-SNE for those.
+    * ``"ctsne"``: the original ct-SNE (the label factor on Q), for label priors only.
 
     Parameters
     ----------
@@ -68,37 +96,38 @@ def factor_out(
     layer
         Layer to read ``var_names`` priors from.
     lam
-        Weight of the prior term: the weight of JEDI's JS term (1 is the paper's objective) and
-        CONFETTI's lambda. ``None`` uses the value that removes the prior's clusters of the
-        paper's synthetic set while keeping the other clusters (see the documentation): JEDI 10
-        for label priors and 50 for the other priors, CONFETTI 2. At lam = 1 the prior stays
-        clearly visible there.
+        Weight of JEDI's JS term (1 is the paper's objective) and CONFETTI's lambda. ``None``: JEDI
+        10 for label priors and 50 for others, CONFETTI 2 (chosen in the documentation).
     alpha
         Alpha of the alpha-beta divergence (JEDI), in [0, 1].
     beta
         Beta of the alpha-beta divergence (JEDI), in (0, 1).
     ctsne_beta
-        Label factor of ct-SNE for different-label pairs; same-label pairs get the factor that
-        keeps the mean factor at 1.
+        ct-SNE's factor of different-label pairs, in (0, 1] (same-label pairs: mean factor 1).
     perplexity
         Perplexity of the data affinities.
     prior_perplexity
-        Perplexity of the prior affinities of non-label priors (JEDI); ``None`` uses
-        ``perplexity``. Label priors are uniform over the same-label points (a warning says it is
-        ignored).
+        Perplexity of JEDI's prior affinities of non-label priors; ``None`` uses ``perplexity``.
+        Label priors are uniform over the same-label points (a warning says it is ignored).
+    metric
+        Distance of the data for the kNN of JEDI and ct-SNE (as in :func:`fischer_sc.tl.dtsne`);
+        CONFETTI's F is defined on Euclidean distances and accepts only ``"euclidean"``.
+    n_components
+        Dimension of the embedding.
     embedding
-        Backend of CONFETTI: ``"umap"`` (umap-learn on the F graph), ``"tsne"`` (the package's
-        engine on perplexity affinities calibrated from F) or ``"dtsne"`` (the same with
-        :func:`fischer_sc.tl.dtsne`'s pair scale and its default affinity ``balance``). JEDI and
-        ct-SNE ignore it.
+        CONFETTI's backend: ``"umap"`` (umap-learn on the F graph), ``"tsne"`` (the t-SNE engine
+        on affinities calibrated from F) or ``"dtsne"`` (the same with dtSNE's pair scale and
+        default ``balance``).
     n_neighbors
         Neighbours of the CONFETTI graph.
     store_graph
         Store the CONFETTI graph in the :func:`scanpy.pp.neighbors` layout.
     random_state
         Seed or generator; the same seed gives the same embedding.
+    n_jobs
+        Threads; ``None`` uses :attr:`scanpy.settings.n_jobs`. The result does not depend on it.
     device
-        ``None`` or ``"cpu"``, or ``"cuda"``.
+        ``None`` or ``"cpu"``. This version runs on the CPU only; other devices raise.
     progress
         Show a progress bar.
     key_added
@@ -108,21 +137,163 @@ def factor_out(
 
     Returns
     -------
-    ``None``, or a copy of ``adata`` when ``copy=True``. Writes:
+    ``None``, or a copy of ``adata`` when ``copy=True``. Writes (``key`` is ``key_added`` or ``"factor_out"``):
 
     ``adata.obsm['X_factor_out' | key_added]`` : :class:`numpy.ndarray`
         The embedding.
-    ``adata.uns['factor_out' | key_added]`` : :class:`dict`
-        ``params``: the arguments, ``factor_out_method``, ``prior`` (a text description of the
-        prior, never its values) and ``prior_kind``; for a stored CONFETTI graph also the
-        :func:`scanpy.pp.neighbors` fields (``method="umap"``, ``metric="precomputed"``,
-        ``n_neighbors``) and ``distances_key`` / ``connectivities_key`` beside ``params``; for JEDI
-        ``js_divergence``, the final JS^alpha_beta(P' || Q).
-    ``adata.obsp['factor_out_distances' | key_added + '_distances']`` : :class:`scipy.sparse.csr_matrix`
-        CONFETTI graph distances (with ``store_graph``).
-    ``adata.obsp['factor_out_connectivities' | key_added + '_connectivities']`` : :class:`scipy.sparse.csr_matrix`
-        CONFETTI graph connectivities (with ``store_graph``).
+    ``adata.uns[key]`` : :class:`dict`
+        ``params``: the arguments (``method`` is the factor-out method, ``lam`` the weight used),
+        ``prior`` (a text description of the prior, never its values) and ``prior_kind``; for JEDI
+        also ``js_divergence``, the final JS^alpha_beta(P' || Q); with a stored graph
+        ``neighbors_key``, the name of its neighbours record.
+    ``adata.uns[key + '_neighbors']`` : :class:`dict`
+        CONFETTI's graph record as :func:`scanpy.pp.neighbors` writes it (``method="umap"``,
+        ``metric="precomputed"``), for ``sc.tl.umap`` / ``sc.tl.leiden(neighbors_key=...)``.
+    ``adata.obsp[key + '_distances' | key + '_connectivities']`` : :class:`scipy.sparse.csr_matrix`
+        CONFETTI graph distances under F and UMAP connectivities (with ``store_graph``).
     """
-    from ._factor_out_impl import run_factor_out
+    check_choice(method, "method", METHODS)
+    check_choice(embedding, "embedding", emb.CONFETTI_BACKENDS)
+    if lam is not None:
+        lam = check_number(lam, "lam", low=0.0, low_open=True, hint="None chooses per method and prior")
+    alpha = check_number(alpha, "alpha", low=0.0, high=1.0, hint="0.5 is the default")
+    beta = check_number(beta, "beta", low=0.0, high=1.0, low_open=True, high_open=True, hint="0.5 is the default")
+    ctsne_beta = check_number(ctsne_beta, "ctsne_beta", low=0.0, high=1.0, low_open=True, hint="1e-4 is the default")
+    perplexity = check_number(perplexity, "perplexity", low=1.0, hint="30 is the usual choice")
+    if prior_perplexity is not None:
+        prior_perplexity = check_number(prior_perplexity, "prior_perplexity", low=1.0)
+    n_components = check_int(n_components, "n_components", low=1)
+    n_neighbors = check_int(n_neighbors, "n_neighbors", low=2)
+    if method == "confetti" and metric != "euclidean":
+        msg = f"metric={metric!r}: CONFETTI's operator F is defined on Euclidean distances; use metric='euclidean'."
+        raise ValueError(msg)
+    check_bool(store_graph, "store_graph")
+    check_bool(progress, "progress")
+    resolve_device(device, "factor_out")
+    keys = resolve_keys("factor_out", key_added)
+    threads = resolve_n_jobs(n_jobs)
+    seed = resolve_seed(random_state)
+    if adata.n_obs < MIN_OBS:
+        msg = f"factor_out needs at least {MIN_OBS} observations, got {adata.n_obs}."
+        raise ValueError(msg)
+    the_prior = _resolve_prior(adata, prior_key, prior, layer)
+    x = np.ascontiguousarray(choose_representation(adata, use_rep=use_rep, n_pcs=n_pcs, tool="factor_out"))
+    lam = emb.default_lam(method, the_prior) if lam is None and method != "ctsne" else lam
+    run = {"perplexity": perplexity, "n_components": n_components, "seed": seed, "n_jobs": threads}
+    run["progress"], graph = progress_enabled(progress), None
+    if method == "jedi":
+        y, info = emb.jedi_embedding(
+            x, the_prior, lam=lam, alpha=alpha, beta=beta, prior_perplexity=prior_perplexity, metric=metric, **run
+        )
+    elif method == "ctsne":
+        y, info = emb.ctsne_embedding(x, the_prior, ctsne_beta=ctsne_beta, metric=metric, **run)
+    else:
+        y, distances, graph = emb.confetti_embedding(
+            x, the_prior, lam=lam, n_neighbors=n_neighbors, backend=embedding, **run
+        )
+        info = {}
 
-    return run_factor_out(adata, locals())
+    adata = adata.copy() if copy else adata
+    params = {
+        "prior_key": prior_key if prior_key is None or isinstance(prior_key, str) else [str(k) for k in prior_key],
+        "method": method,
+        "use_rep": use_rep,
+        "n_pcs": n_pcs,
+        "layer": layer,
+        "lam": lam,
+        "alpha": alpha,
+        "beta": beta,
+        "ctsne_beta": ctsne_beta,
+        "perplexity": perplexity,
+        "prior_perplexity": info.get("prior_perplexity", prior_perplexity),
+        "metric": metric,
+        "n_components": n_components,
+        "embedding": embedding,
+        "n_neighbors": n_neighbors,
+        "store_graph": store_graph,
+        "random_state": random_state if isinstance(random_state, numbers.Integral) else seed,
+        "n_jobs": n_jobs,
+        "key_added": key_added,
+        "prior": the_prior.description,
+        "prior_kind": the_prior.kind,
+        "ctsne_alpha": info.get("ctsne_alpha"),
+    }
+    record: dict[str, Any] = {"params": clean_params(params)}
+    if "js_divergence" in info:
+        record["js_divergence"] = info["js_divergence"]
+    if graph is not None and store_graph:  # sc.tl.umap / sc.tl.leiden(neighbors_key=...) read this record
+        record["neighbors_key"] = f"{keys.uns}_neighbors"
+        nn_params = {"n_neighbors": n_neighbors, "method": "umap", "metric": "precomputed", "use_rep": use_rep}
+        nn_params.update(n_pcs=n_pcs, random_state=params["random_state"])
+        write_neighbors(adata, record["neighbors_key"], distances, graph, nn_params, prefix=keys.uns)
+    adata.obsm[keys.obsm] = y.astype(np.float32)
+    adata.uns[keys.uns] = record
+    return adata if copy else None
+
+
+def _resolve_prior(adata: AnnData, prior_key: Any, prior: Any, layer: str | None) -> emb.Prior:
+    """The prior named by ``prior_key`` (obs, obsm, obsp or var_names) or given as ``prior``: exactly one of them."""
+    if (prior_key is None) == (prior is None):
+        given = "neither was given." if prior_key is None else "both were given."
+        msg = f"factor_out needs exactly one of prior_key (a name in adata, e.g. prior_key='phase') and prior (an array); {given}"
+        raise ValueError(msg)
+    if prior is not None:
+        return _prior_from_array(prior, adata.n_obs)
+    if isinstance(prior_key, str):
+        return _prior_from_name(adata, prior_key, layer)
+    if not isinstance(prior_key, Sequence) or not prior_key:
+        msg = f"prior_key must be a string or a non-empty list of obs columns or var_names, got {prior_key!r}."
+        raise TypeError(msg) if not isinstance(prior_key, Sequence) else ValueError(msg)
+    keys = [str(k) for k in prior_key]
+    places = {locate_key(adata, k, "prior_key entry", places=("obs", "var_names")) for k in keys}
+    if places == {"var_names"}:
+        where = f"layers[{layer!r}]" if layer else "X"
+        return emb.Prior("features", var_values(adata, keys, layer), f"Euclidean distance on genes {keys} ({where})")
+    if places != {"obs"}:
+        msg = f"prior_key={keys} mixes obs columns and var_names; use one kind (or pass prior= as an array)."
+        raise ValueError(msg)
+    bad = [k for k in keys if is_label_dtype(adata.obs[k].dtype)]
+    if bad:
+        msg = (
+            f"prior_key lists obs columns {bad} that are not numeric; a list prior is a Euclidean distance on numbers."
+        )
+        raise ValueError(msg)
+    z = check_finite(adata.obs[keys].to_numpy(dtype=np.float64), f"adata.obs[{keys}]")
+    return emb.Prior("features", z, f"Euclidean distance on obs columns {keys}")
+
+
+def _prior_from_array(prior: Any, n: int) -> emb.Prior:
+    """Labels (categorical, bool, integer or text vectors) as codes; numbers, features and distances via the core."""
+    if sparse.issparse(prior):
+        check_finite(sparse.csr_matrix(prior).data, "prior")
+        return emb.prior_from_array(prior, n)
+    values = prior.to_numpy() if isinstance(prior, pd.DataFrame) else prior
+    values = pd.Series(values) if isinstance(values, pd.Categorical | list | tuple) else values
+    arr = np.asarray(values)
+    dtype = values.dtype if isinstance(values, pd.Series) else arr.dtype
+    if arr.ndim == 1 and arr.shape[0] == n and (is_label_dtype(dtype) or pd.api.types.is_integer_dtype(dtype)):
+        return emb.Prior("labels", labels_to_codes(values, "prior")[0], "user-supplied labels")
+    if arr.ndim in (1, 2) and arr.shape[0] == n:
+        arr = check_finite(np.asarray(arr, dtype=np.float64), "prior")
+    return emb.prior_from_array(arr, n)
+
+
+def _prior_from_name(adata: AnnData, key: str, layer: str | None) -> emb.Prior:
+    place = locate_key(adata, key, "prior_key")
+    if place == "obs" and is_label_dtype(adata.obs[key].dtype):
+        codes, levels = obs_codes(adata, key)
+        return emb.Prior("labels", codes, f"labels of obs[{key!r}] ({len(levels)} groups)")
+    if place == "obs":
+        z = check_finite(adata.obs[key].to_numpy(dtype=np.float64), f"adata.obs[{key!r}]")
+        return emb.Prior("features", z[:, None], f"absolute difference of obs[{key!r}]")
+    if place == "obsm":
+        v = adata.obsm[key]
+        v = v.to_numpy() if isinstance(v, pd.DataFrame) else v.toarray() if sparse.issparse(v) else v
+        z = check_finite(np.asarray(v, dtype=np.float64), f"adata.obsm[{key!r}]")
+        z = z[:, None] if z.ndim == 1 else z
+        return emb.Prior("features", z, f"Euclidean distance on obsm[{key!r}] ({z.shape[1]} dimensions)")
+    if place == "obsp":
+        g = sparse.csr_matrix(adata.obsp[key], dtype=np.float64)
+        check_finite(g.data, f"adata.obsp[{key!r}]")
+        return emb.prior_from_array(g, adata.n_obs, f"distance graph obsp[{key!r}]", what=f"adata.obsp[{key!r}]")
+    return emb.Prior("features", var_values(adata, [key], layer), f"expression of gene {key!r}")

@@ -25,7 +25,7 @@ from fischer_sc.core._numba import njit
 from ._pair_scale import pair_beta, pair_scale_code
 
 # The bisection runs over log(beta * scale_i), scale_i the mean squared neighbour distance of
-# row i, inside +-LOG_BETA_SPAN. The upper end caps beta for rows of near-duplicates (pitfall 3):
+# row i, inside +-LOG_BETA_SPAN. The upper end caps beta for rows of near-duplicates:
 # such a row stops at beta = e^40 / scale_i instead of running to overflow.
 LOG_BETA_SPAN = 40.0
 

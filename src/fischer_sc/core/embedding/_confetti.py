@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._knn import knn, knn_query
 from ._priors import Prior, euclidean_block
+from ._select import select_rows
 
 #: Rows per block of the chunked top-k (block x n float64 matrices, a few of them at once).
 BLOCK_BYTES = 64 * 2**20
@@ -53,15 +55,6 @@ def estimate_max_distance(x: np.ndarray, rng: np.random.Generator, n_pairs: int 
     return best
 
 
-def _top_k(d: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per row, the k smallest entries sorted (ties by column index) and their columns."""
-    part = np.argpartition(d, k - 1, axis=1)[:, :k]
-    part.sort(axis=1)  # ties then resolve to the lower index under the stable sort below
-    pd = np.take_along_axis(d, part, axis=1)
-    order = np.argsort(pd, axis=1, kind="stable")
-    return np.take_along_axis(part, order, axis=1), np.take_along_axis(pd, order, axis=1)
-
-
 def confetti_knn_labels(
     x: np.ndarray, codes: np.ndarray, k: int, lam: float, max_dx: float
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -71,8 +64,6 @@ def confetti_knn_labels(
     -------
     ``(indices, distances)`` (n, k), rows sorted by F, self excluded.
     """
-    from sklearn.neighbors import NearestNeighbors
-
     codes = np.asarray(codes)
     n = x.shape[0]
     scale = 1.0 / max_dx if max_dx > 0 else 1.0
@@ -85,12 +76,12 @@ def confetti_knn_labels(
         cand_i, cand_d = [], []
         k_same = min(k, members.size - 1)
         if k_same > 0:
-            d, i = NearestNeighbors(n_neighbors=k_same).fit(x[members]).kneighbors()
+            i, d = knn(x[members], k_same, method="exact")
             cand_i.append(members[i])
             cand_d.append(d * scale + lam)
         k_other = min(k, others.size)
         if k_other > 0:
-            d, i = NearestNeighbors(n_neighbors=k_other).fit(x[others]).kneighbors(x[members])
+            i, d = knn_query(x[members], x[others], k_other)
             cand_i.append(others[i])
             cand_d.append(d * scale + (lam if single else 0.5 * lam))
         ci, cd = np.hstack(cand_i), np.hstack(cand_d)
@@ -129,7 +120,7 @@ def confetti_knn_blocks(
         dz = np.where(np.isfinite(dz), dz * sz, 1.0)
         f = confetti_operator(euclidean_block(x, lo, hi) * sx, dz, lam)
         f[np.arange(hi - lo), np.arange(lo, hi)] = np.inf
-        idx_out[lo:hi], dist_out[lo:hi] = _top_k(f, k)
+        select_rows(f, k, idx_out[lo:hi], dist_out[lo:hi])
     return idx_out, dist_out
 
 

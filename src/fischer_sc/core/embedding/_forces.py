@@ -11,9 +11,9 @@ The kernels work with the squared width u_ij = 1 / gamma_ij (:func:`~._pair_scal
 w = u / (u + d^2), gamma w = 1 / (u + d^2) and gamma w^2 = u / (u + d^2)^2, one division a pair.
 
 gamma_ij depends on the pair, not only on y_i - y_j, so Barnes-Hut and FFT interpolation do not
-apply as they stand (spec pitfall 2). Here the repulsion is exact (O(n^2) per iteration, O(n)
+apply as they stand. Here the repulsion is exact (O(n^2) per iteration, O(n)
 memory); :mod:`._bhtree` gives the Barnes-Hut approximation for large data. Every kernel writes
-only its own rows, so results do not depend on the thread count (spec pitfall 7).
+only its own rows, so results do not depend on the thread count.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ The second sum enters with a *plus* sign: we minimise KL - JS, so -grad(JS) is a
 grad(JS) itself carries the minus of the generic formula. The public re-implementations get this
 sign wrong (they descend KL + JS and pull the embedding towards the prior).
 
-Acceleration (spec §2): on every pair with p'_ij = 0, G^JS_ij = c = -(1 - alpha) log(1 - beta), a
+Acceleration: on every pair with p'_ij = 0, G^JS_ij = c = -(1 - alpha) log(1 - beta), a
 constant. The JS sum therefore splits into (c - Gbar) rep_i / Z, an ordinary t-SNE repulsion, plus
 a sparse term over the edges of P' only,
 
@@ -43,7 +43,10 @@ import numba
 import numpy as np
 from scipy import sparse
 
+from fischer_sc.core._hashing import mix64
 from fischer_sc.core._numba import njit
+
+from ._forces import sq_dist
 
 
 def js_constant(alpha: float, beta: float) -> float:
@@ -105,11 +108,7 @@ def prior_term(
         sjs = 0.0
         for e in range(indptr[i], indptr[i + 1]):
             j = indices[e]
-            d2 = 0.0
-            for c_ in range(dim):
-                diff = y[i, c_] - y[j, c_]
-                d2 += diff * diff
-            w = 1.0 / (1.0 + d2)
+            w = 1.0 / (1.0 + sq_dist(y, i, j))
             q = w / z
             p = pp[e]
             m1 = beta * q + (1.0 - beta) * p
@@ -127,14 +126,6 @@ def prior_term(
         q_rows[i] = sq
         gq_rows[i] = sgq
         js_rows[i] = sjs
-
-
-@njit(inline="always")
-def _hash(key: np.uint64) -> np.uint64:
-    """splitmix64's finaliser: a well-mixed 64-bit hash of ``key``."""
-    key = (key ^ (key >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    key = (key ^ (key >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return key ^ (key >> np.uint64(31))
 
 
 @njit(parallel=True)
@@ -169,7 +160,7 @@ def label_prior_term(
     ``seed`` each iteration for fresh partners.
     """
     n, dim = y.shape
-    base = _hash(np.uint64(seed))
+    base = mix64(np.int64(seed))
     inv_z = 1.0 / z
     for i in numba.prange(n):
         for c_ in range(dim):
@@ -186,27 +177,19 @@ def label_prior_term(
         exact = m <= n_samples
         count = m if exact else n_samples
         weight = 1.0 if exact else m / n_samples
-        key = _hash(base ^ np.uint64(i))
-        um = np.uint64(m)
+        key = mix64(base ^ i)
         sq = 0.0
         sgq = 0.0
         sjs = 0.0
         for s_ in range(count):
-            # a draw in [0, m): the hash's top 32 bits scaled by m (Lemire's multiply-shift, no
-            # 64-bit division; its bias is below m / 2^32)
-            r = (
-                np.int64(s_)
-                if exact
-                else np.int64(((_hash(key + np.uint64(s_)) >> np.uint64(32)) * um) >> np.uint64(32))
-            )
+            # a draw in [0, m): 32 bits of the hash scaled by m (Lemire's multiply-shift, no 64-bit
+            # division; its bias is below m / 2^32). mix64 is a 63-bit hash (its sign bit is always
+            # 0), so the 32 bits are bits 31-62.
+            r = s_ if exact else (((mix64(key + s_) >> 31) & 0xFFFFFFFF) * m) >> 32
             if r >= rank[i]:
                 r += 1
             j = members[lo + r]
-            d2 = 0.0
-            for c_ in range(dim):
-                diff = y[i, c_] - y[j, c_]
-                d2 += diff * diff
-            w = 1.0 / (1.0 + d2)
+            w = 1.0 / (1.0 + sq_dist(y, i, j))
             q = w * inv_z
             gij, log_ratio = _js_pair(p, q, alpha, beta)
             sq += q
@@ -250,14 +233,14 @@ def sampled_prior_term(
     bounded). The draws are a hash of (``seed``, row, draw number), as in :func:`label_prior_term`.
     """
     n, dim = y.shape
-    base = _hash(np.uint64(seed))
+    base = mix64(np.int64(seed))
     for i in numba.prange(n):
         for c_ in range(dim):
             out[i, c_] = 0.0
         lo, hi = indptr[i], indptr[i + 1]
         exact = hi - lo <= n_samples
         count = hi - lo if exact else n_samples
-        key = _hash(base ^ np.uint64(i))
+        key = mix64(base ^ i)
         sq = 0.0
         sgq = 0.0
         sjs = 0.0
@@ -266,7 +249,8 @@ def sampled_prior_term(
                 e = lo + s_
                 weight = 1.0
             else:
-                u = np.float64(_hash(key + np.uint64(s_)) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+                # 53 random bits of the 63-bit hash (bits 10-62) as a float in [0, 1)
+                u = np.float64((mix64(key + s_) >> 10) & 0x1FFFFFFFFFFFFF) * (1.0 / 9007199254740992.0)
                 a, b = lo, hi - 1  # first e with cum[e] > u (the last one if rounding leaves none)
                 while a < b:
                     mid = (a + b) // 2
@@ -278,11 +262,7 @@ def sampled_prior_term(
                 weight = row_mass[i] / (n_samples * pp[e])
             j = indices[e]
             p = pp[e]
-            d2 = 0.0
-            for c_ in range(dim):
-                diff = y[i, c_] - y[j, c_]
-                d2 += diff * diff
-            w = 1.0 / (1.0 + d2)
+            w = 1.0 / (1.0 + sq_dist(y, i, j))
             q = w / z
             gij, log_ratio = _js_pair(p, q, alpha, beta)
             sq += weight * q

@@ -1,21 +1,22 @@
 """k-nearest neighbours: exact in row blocks (never n x n), a forest for large data, and more.
 
 The other sources are pynndescent (on request, or for metrics the others lack) and the graphs
-that scanpy stores. Why not pynndescent by default: on a 2-core machine it spends ~25 s compiling its numba code in
-every fresh process (20 000 x 50, k = 91: 28.7 s in a fresh process, 3.9 s once compiled; 100 000 x
-50: 32 s). Blocked exact search takes 1.2 s at 20 000 points but grows with n^2 (30 s at 100 000);
-the forest (``_rpforest``, cached kernels) takes 5.7 s there with recall 0.96.
+that scanpy stores. pynndescent is not the default because its numba code compiles afresh in
+every process (it is not cached), while blocked exact search grows with n^2; above
+``EXACT_MAX_COST`` the cached random-projection forest (``_rpforest``) takes over. The timings
+behind these choices are in docs/dtsne.md.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-import numba
 import numpy as np
 from scipy import sparse
 
-from fischer_sc.core._numba import njit, num_threads
+from fischer_sc.core._numba import num_threads
+
+from ._select import select_refine
 
 KNNMethod = Literal["auto", "exact", "rpforest", "pynndescent"]
 KNN_METHODS: tuple[str, ...] = ("auto", "exact", "rpforest", "pynndescent")
@@ -112,117 +113,57 @@ def _forest(x: np.ndarray, k: int, metric: str, random_state: int, n_jobs: int |
 def _exact(x: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
     if metric == "cosine":
         x = _unit_rows(x)
+    indices, d2 = _blocked_search(x, x, k, self_excluded=True)
+    if metric == "cosine":  # squared chord length of unit vectors = 2 (1 - cos)
+        return indices, d2 / 2.0
+    return indices, np.sqrt(d2)
+
+
+def knn_query(queries: np.ndarray, reference: np.ndarray, n_neighbors: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``n_neighbors`` nearest rows of ``reference`` (Euclidean, exact) for every row of ``queries``.
+
+    Returns ``(indices, distances)`` into ``reference``, rows sorted by (distance, index), as
+    :func:`knn` does for a set against itself.
+    """
+    reference = np.asarray(reference, dtype=np.float64)
+    queries = np.asarray(queries, dtype=np.float64)
+    if not 1 <= n_neighbors <= reference.shape[0]:
+        msg = f"n_neighbors={n_neighbors!r} must be an integer in [1, {reference.shape[0]}] for that many reference points."
+        raise ValueError(msg)
+    indices, d2 = _blocked_search(queries, reference, int(n_neighbors), self_excluded=False)
+    return indices, np.sqrt(d2)
+
+
+def _blocked_search(xq: np.ndarray, xr: np.ndarray, k: int, *, self_excluded: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Exact squared Euclidean kNN of the rows of ``xq`` among those of ``xr`` (the same array when ``self_excluded``)."""
     # Candidates come from a float32 Gram matrix (twice the BLAS speed and half the memory of
     # float64); centring keeps |x|^2 small so the expansion loses little to cancellation. The
     # spare candidates absorb what float32 rounding can reorder, and every candidate's distance
     # is then recomputed exactly in float64 before the final selection.
-    x = np.ascontiguousarray(x - x.mean(axis=0))
-    x32 = x.astype(np.float32)
-    n = x.shape[0]
-    sq = np.einsum("ij,ij->i", x32, x32)
-    block = max(1, min(n, _BLOCK_BYTES // (4 * n)))
-    indices = np.empty((n, k), dtype=np.int64)
-    distances = np.empty((n, k))
-    m = min(k + 1 + k // 8, n - 1)
+    mean = xr.mean(axis=0)
+    xr = np.ascontiguousarray(xr - mean)
+    xq = xr if self_excluded else np.ascontiguousarray(xq - mean)
+    xr32 = xr.astype(np.float32)
+    xq32 = xr32 if self_excluded else xq.astype(np.float32)
+    nq, nr = xq.shape[0], xr.shape[0]
+    sq = np.einsum("ij,ij->i", xr32, xr32)
+    sq_q = sq if self_excluded else np.einsum("ij,ij->i", xq32, xq32)
+    block = max(1, min(nq, _BLOCK_BYTES // (4 * nr)))
+    indices = np.empty((nq, k), dtype=np.int64)
+    d2 = np.empty((nq, k))
+    m = min(k + 1 + k // 8, nr - 1 if self_excluded else nr)
     from threadpoolctl import threadpool_limits
 
     # BLAS on one thread: its worker threads keep spinning after each Gram block and took the
     # cores from the numba selection that follows (20 000 x 50 on 2 cores: 1.8 s -> 1.25 s).
-    gram = np.empty((block, n), dtype=np.float32)  # one buffer: fresh pages for every block cost ~10 %
+    gram = np.empty((block, nr), dtype=np.float32)  # one buffer: fresh pages for every block cost ~10 %
     with threadpool_limits(1, user_api="blas"):
-        for lo in range(0, n, block):
-            hi = min(n, lo + block)
-            np.matmul(x32[lo:hi], x32.T, out=gram[: hi - lo])
-            select_refine(gram[: hi - lo], sq, x, lo, m, indices[lo:hi], distances[lo:hi])
-    if metric == "cosine":  # squared chord length of unit vectors = 2 (1 - cos)
-        return indices, distances / 2.0
-    return indices, np.sqrt(distances)
-
-
-@njit(inline="always")
-def _heap_push(heap_d: np.ndarray, heap_j: np.ndarray, size: int, v: float, j: int) -> None:
-    """Insert (v, j) into the max-heap of ``size`` entries (sift up)."""
-    pos = size
-    while pos > 0:
-        parent = (pos - 1) >> 1
-        if heap_d[parent] >= v:
-            break
-        heap_d[pos] = heap_d[parent]
-        heap_j[pos] = heap_j[parent]
-        pos = parent
-    heap_d[pos] = v
-    heap_j[pos] = j
-
-
-@njit(inline="always")
-def heap_replace_top(heap_d: np.ndarray, heap_j: np.ndarray, m: int, v: float, j: int) -> None:
-    """Replace the largest entry of the full max-heap by (v, j) (sift down); the kNN forest uses it too."""
-    pos = 0
-    while True:
-        child = 2 * pos + 1
-        if child >= m:
-            break
-        if child + 1 < m and heap_d[child + 1] > heap_d[child]:
-            child += 1
-        if heap_d[child] <= v:
-            break
-        heap_d[pos] = heap_d[child]
-        heap_j[pos] = heap_j[child]
-        pos = child
-    heap_d[pos] = v
-    heap_j[pos] = j
-
-
-@njit(parallel=True)
-def select_refine(
-    gram: np.ndarray, sq: np.ndarray, x: np.ndarray, lo: int, m: int, out_idx: np.ndarray, out_d2: np.ndarray
-) -> None:
-    """The k nearest of every row of a distance block, by (distance, index).
-
-    Squared distances |x_i|^2 + |x_j|^2 - 2 x_i.x_j come from the block's Gram rows ``gram``; the
-    ``m`` smallest (self excluded) are kept in a bounded max-heap, their
-    squared distances are recomputed directly from ``x`` in float64 (the BLAS expansion loses
-    precision for close pairs), and the first k of them are written out.
-    """
-    rows, n = gram.shape
-    k = out_idx.shape[1]
-    dim = x.shape[1]
-    for r in numba.prange(rows):
-        i = lo + r
-        heap_d = np.empty(m)
-        heap_j = np.empty(m, dtype=np.int64)
-        size = 0
-        j = 0
-        while size < m:  # the first m candidates fill the heap
-            if j != i:
-                _heap_push(heap_d, heap_j, size, sq[i] + sq[j] - 2.0 * gram[r, j], j)
-                size += 1
-            j += 1
-        worst = heap_d[0]
-        sqi = sq[i]
-        # The common case is a rejection: one multiply-add and a compare against a local.
-        for q in range(j, n):
-            v = sqi + sq[q] - 2.0 * gram[r, q]
-            if v < worst and q != i:
-                heap_replace_top(heap_d, heap_j, m, v, q)
-                worst = heap_d[0]
-        for t in range(m):
-            j = heap_j[t]
-            acc = 0.0
-            for c in range(dim):
-                diff = x[i, c] - x[j, c]
-                acc += diff * diff
-            heap_d[t] = acc
-        # order by (distance, index): a stable sort by distance of the candidates sorted by index.
-        # (New arrays, not reassigned ones: numba reference-counts arrays reassigned in a loop,
-        # which slowed the whole candidate scan above threefold.)
-        by_index = np.argsort(heap_j)
-        sorted_d = heap_d[by_index]
-        sorted_j = heap_j[by_index]
-        order = np.argsort(sorted_d, kind="mergesort")
-        for t in range(k):
-            out_idx[r, t] = sorted_j[order[t]]
-            out_d2[r, t] = sorted_d[order[t]]
+        for lo in range(0, nq, block):
+            hi = min(nq, lo + block)
+            np.matmul(xq32[lo:hi], xr32.T, out=gram[: hi - lo])
+            self_lo = lo if self_excluded else -1
+            select_refine(gram[: hi - lo], sq_q[lo:hi], xq[lo:hi], sq, xr, self_lo, m, indices[lo:hi], d2[lo:hi])
+    return indices, d2
 
 
 def _pynndescent(

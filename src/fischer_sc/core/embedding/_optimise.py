@@ -1,6 +1,6 @@
 """Initialisation and the gradient-descent loop of t-SNE-like embeddings with per-pair kernel scales.
 
-The loop follows openTSNE's conventions (spec §3): early exaggeration on the attraction only,
+The loop follows openTSNE's conventions: early exaggeration on the attraction only,
 momentum 0.5 then 0.8, delta-bar-delta gains, a per-point step-norm cap, re-centring, and
 ``learning_rate="auto"`` = max(n / exaggeration, 50) in each phase with the gradient taken
 without its constant factor 4. The repulsion estimator is picked by name from
@@ -20,6 +20,7 @@ from scipy import sparse
 from fischer_sc.core._numba import num_threads
 
 from ._bhtree import MAX_DIM, repulsion_barnes_hut
+from ._defaults import TSNE_DEFAULTS
 from ._forces import (
     N_ATTRACTION_BLOCKS,
     attraction,
@@ -29,6 +30,7 @@ from ._forces import (
     repulsion_exact,
 )
 from ._pair_scale import PAIR_SCALES, pair_scale_code
+from ._progress import progress_bar
 
 #: ``repulsion="auto"`` is exact up to this many points and Barnes-Hut above. Measured on two
 #: cores: an exact iteration at 2 000 points takes ~10 ms, Barnes-Hut ~3 ms with 1-3 % error.
@@ -146,40 +148,15 @@ def kl_divergence(P: sparse.csr_matrix, y: np.ndarray, s: np.ndarray, code: int,
     return entropy_term - data_term + math.log(z)
 
 
-class _NoBar:
-    """Stands in for a tqdm bar when progress is off, so tqdm (and its notebook check) is not imported."""
-
-    def __enter__(self) -> _NoBar:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def update(self, n: int = 1) -> None:
-        return None
-
-    def set_postfix(self, **kwargs: object) -> None:
-        return None
-
-
-def progress_bar(total: int, desc: str, *, enabled: bool):
-    """A ``tqdm.auto`` bar when ``enabled``, otherwise a no-op with the same methods."""
-    if not enabled:
-        return _NoBar()
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, leave=False)
-
-
 def optimise(
     P: sparse.csr_matrix,
     y0: np.ndarray,
     *,
     scales: np.ndarray | None = None,
     pair_scale: str | None = "mean",
-    n_iter: int = 750,
-    early_exaggeration: float = 12.0,
-    early_exaggeration_iter: int = 250,
+    n_iter: int = TSNE_DEFAULTS.n_iter,
+    early_exaggeration: float = TSNE_DEFAULTS.early_exaggeration,
+    early_exaggeration_iter: int = TSNE_DEFAULTS.early_exaggeration_iter,
     learning_rate: float | Literal["auto"] = "auto",
     momentum: tuple[float, float] = (0.5, 0.8),
     repulsion: RepulsionName = "auto",
@@ -187,7 +164,6 @@ def optimise(
     max_step_norm: float = 5.0,
     n_jobs: int | None = None,
     progress: bool = False,
-    callback: Callable[[int, np.ndarray], None] | None = None,
     repulsive_gradient: RepulsiveGradient | None = None,
     plain_early_exaggeration: bool = True,
 ) -> EmbeddingResult:
@@ -220,8 +196,6 @@ def optimise(
         Threads of the numba kernels; ``None`` keeps numba's setting.
     progress
         Show a tqdm progress bar with the current KL divergence.
-    callback
-        Called as ``callback(iteration, y)`` after each iteration (``y`` is live: copy to keep).
     plain_early_exaggeration
         Use the plain t-SNE kernel (gamma = 1) during early exaggeration and the pair scale only
         afterwards. Early exaggeration lays out the clusters; with the pair scale already on,
@@ -273,8 +247,6 @@ def optimise(
             grad -= rep / z if repulsive_gradient is None else repulsive_gradient(it, y, rep, z)
             gradient_step(y, grad, update, gains, lr, momentum[0] if early else momentum[1], max_step_norm)
             y -= y.mean(axis=0)
-            if callback is not None:
-                callback(it, y)
             bar.update()
             if progress and (it % 50 == 49 or it == n_iter - 1):
                 bar.set_postfix(kl=f"{kl_divergence(P, y, s_it, code_it, z):.4f}")

@@ -25,7 +25,7 @@ PAIR_SCALES: dict[str | None, int] = {
 }
 
 #: Point scales s_i = sigma_i / sigma_ref are kept in [1/S_CLIP, S_CLIP]: near-duplicate cells
-#: give sigma_i -> 0 (pitfall 3 of the spec), which would make gamma explode for every pair
+#: give sigma_i -> 0, which would make gamma explode for every pair
 #: that touches them. 1e3 is far outside what real data produce (ratio of radii 1000).
 S_CLIP = 1e3
 

@@ -13,7 +13,11 @@ from typing import Literal
 import numpy as np
 from scipy import sparse
 
+from ._defaults import TSNE_DEFAULTS, perplexity_for_neighbours
+from ._select import select_rows
+
 PriorKind = Literal["labels", "features", "graph", "dense"]
+PRIOR_KINDS: tuple[str, ...] = ("labels", "features", "graph", "dense")
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,23 @@ class Prior:
     kind: PriorKind
     values: np.ndarray | sparse.csr_matrix
     description: str
+
+    def __post_init__(self) -> None:
+        v = self.values
+        if self.kind not in PRIOR_KINDS:
+            msg = f"kind={self.kind!r} is not one of {', '.join(map(repr, PRIOR_KINDS))}."
+            raise ValueError(msg)
+        if self.kind == "graph" and not sparse.issparse(v):
+            msg = "a graph prior must be a sparse (n, n) distance matrix."
+            raise TypeError(msg)
+        ndim = {"labels": 1, "features": 2, "graph": 2, "dense": 2}[self.kind]
+        if len(v.shape) != ndim or (self.kind in ("graph", "dense") and v.shape[0] != v.shape[1]):
+            shape = "(n,)" if ndim == 1 else "(n, n)" if self.kind in ("graph", "dense") else "(n, d)"
+            msg = f"a {self.kind} prior must have shape {shape}, got {v.shape}."
+            raise ValueError(msg)
+        if self.kind == "labels" and not np.issubdtype(np.asarray(v).dtype, np.integer):
+            msg = f"a label prior holds integer codes, got dtype {np.asarray(v).dtype}; factorise the labels first."
+            raise TypeError(msg)
 
     @property
     def n(self) -> int:
@@ -70,6 +91,42 @@ class Prior:
         return out
 
 
+def prior_from_array(
+    values: np.ndarray | sparse.spmatrix, n: int, description: str | None = None, *, what: str = "prior"
+) -> Prior:
+    """The prior of a finite numeric array over ``n`` points: a distance graph, a distance matrix or features.
+
+    A sparse matrix is a distance graph (non-negative, (n, n)). A dense (n, n) array that is
+    symmetric, non-negative and zero on the diagonal is a distance matrix; any other (n, d) array,
+    or a vector (n,) of numbers, holds features whose Euclidean distance is D^Z. Labels are not
+    numbers: pass their integer codes as ``Prior("labels", codes, description)``. ``what`` names
+    the array in error messages; the caller checks that the values are finite. ``description``
+    defaults to a text naming the kind of a user-supplied array.
+    """
+    if sparse.issparse(values):
+        g = sparse.csr_matrix(values, dtype=np.float64)
+        if g.shape != (n, n):
+            msg = f"{what}: a sparse prior must be an (n_obs, n_obs) = ({n}, {n}) distance graph, got {g.shape}."
+            raise ValueError(msg)
+        if (g.data < 0).any():
+            msg = f"{what} has negative entries; a sparse prior must hold distances."
+            raise ValueError(msg)
+        return Prior("graph", g, description or "user-supplied sparse distance graph")
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.ndim not in (1, 2):
+        msg = f"{what} must be (n,) numbers, (n, d) features or (n, n) distances, got shape {arr.shape}."
+        raise ValueError(msg)
+    if arr.shape[0] != n:
+        msg = f"{what} has {arr.shape[0]} rows for {n} observations."
+        raise ValueError(msg)
+    if arr.ndim == 1:
+        return Prior("features", arr[:, None], description or "user-supplied numbers (absolute difference)")
+    if arr.shape == (n, n) and np.allclose(arr, arr.T) and np.allclose(np.diag(arr), 0) and (arr >= 0).all():
+        return Prior("dense", arr, description or "user-supplied (n, n) distance matrix")
+    default = f"Euclidean distance on user-supplied features ({arr.shape[1]} dimensions)"
+    return Prior("features", arr, description or default)
+
+
 def euclidean_block(x: np.ndarray, lo: int, hi: int) -> np.ndarray:
     """Euclidean distances of rows ``lo:hi`` of ``x`` to all rows (hi - lo, n), clipped at 0 before the root."""
     sq = np.einsum("ij,ij->i", x, x)
@@ -77,78 +134,6 @@ def euclidean_block(x: np.ndarray, lo: int, hi: int) -> np.ndarray:
     d = np.sqrt(np.maximum(d2, 0.0))
     d[np.arange(hi - lo), np.arange(lo, hi)] = 0.0
     return d
-
-
-def label_prior_affinities(codes: np.ndarray, k: int, rng: np.random.Generator) -> sparse.csr_matrix:
-    """A sparse *fixed-sample* label prior: p'_{j|i} uniform over up to k same-label points, symmetrised.
-
-    JEDI does not use it any more: :class:`~fischer_sc.core.embedding._jedi.JediLabelRepulsion` works with
-    the exact uniform prior over all same-label points, re-sampled in every iteration, which
-    removed the prior with 16 partners where this fixed sample needed about 600.
-
-    Groups with more than ``k + 1`` points use ``k`` same-label points of i drawn uniformly at
-    random (without replacement) instead of all of them: O(n k) entries, but a different prior
-    (a random graph with p' = 1/k per drawn pair), not an estimate of the uniform one. The k *nearest* same-label points would be cheaper to
-    reason about but are not the same prior: they coincide with i's data neighbours, so the JS
-    term then fights the KL term pair by pair (on the synthetic set of the paper the embedding
-    kept less of the data, 0.09 vs 0.13 area, for the same removal of the prior). Points alone
-    in their label have no prior neighbours; the result is renormalised to sum 1.
-    """
-    codes = np.asarray(codes)
-    n = codes.shape[0]
-    rows, cols, vals = [], [], []
-    for label in np.unique(codes):
-        members = np.flatnonzero(codes == label)
-        m = members.size
-        if m < 2:
-            continue
-        if m - 1 <= k:
-            r = np.repeat(members, m)
-            c = np.tile(members, m)
-            keep = r != c
-            rows.append(r[keep])
-            cols.append(c[keep])
-            vals.append(np.full(keep.sum(), 1.0 / (m - 1)))
-        else:
-            # k distinct positions among the m - 1 others of each point: sample from m - 1 and
-            # shift past the point's own position.
-            pos = np.argsort(rng.random((m, m - 1)), axis=1)[:, :k] if m <= 4 * k else _sample_rows(rng, m, k)
-            own = np.arange(m)[:, None]
-            pos = pos + (pos >= own)
-            rows.append(np.repeat(members, k))
-            cols.append(members[pos].ravel())
-            vals.append(np.full(m * k, 1.0 / k))
-    if not rows:
-        msg = "the label prior has no two points with the same label, so it carries no neighbourhoods."
-        raise ValueError(msg)
-    cond = sparse.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
-    P = (cond + cond.T).tocsr()
-    P.sum_duplicates()
-    P.sort_indices()
-    P.data /= P.data.sum()
-    return P
-
-
-def _sample_rows(rng: np.random.Generator, m: int, k: int) -> np.ndarray:
-    """For each of m rows, k distinct integers drawn uniformly from [0, m - 1), in O(m k log k).
-
-    Draws 2k integers with replacement per row; the distinct ones form a uniform random subset,
-    and k of them taken in a random order are a uniform k-subset. Rows with fewer than k
-    distinct draws (rare for m > 4k) are drawn again.
-    """
-    out = np.empty((m, k), dtype=np.int64)
-    todo = np.arange(m)
-    while todo.size:
-        draws = np.sort(rng.integers(m - 1, size=(todo.size, 2 * k)), axis=1)
-        dup = np.zeros(draws.shape, dtype=bool)
-        dup[:, 1:] = draws[:, 1:] == draws[:, :-1]
-        ok = (~dup).sum(axis=1) >= k
-        keys = rng.random(draws.shape)
-        keys[dup] = 2.0  # repeats last
-        pick = np.argpartition(keys, k - 1, axis=1)[:, :k]
-        out[todo[ok]] = np.take_along_axis(draws, pick, axis=1)[ok]
-        todo = todo[~ok]
-    return out
 
 
 def prior_knn(prior: Prior, k: int, *, random_state: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -170,30 +155,27 @@ def prior_knn(prior: Prior, k: int, *, random_state: int = 0) -> tuple[np.ndarra
         dist = np.empty((n, k))
         for lo in range(0, n, 1024):
             hi = min(n, lo + 1024)
-            d = prior.block(lo, hi).copy()
+            d = np.array(prior.block(lo, hi), dtype=np.float64, order="C")
             d[np.arange(hi - lo), np.arange(lo, hi)] = np.inf
-            part = np.argpartition(d, k - 1, axis=1)[:, :k]
-            pd = np.take_along_axis(d, part, axis=1)
-            order = np.argsort(pd, axis=1, kind="stable")
-            idx[lo:hi] = np.take_along_axis(part, order, axis=1)
-            dist[lo:hi] = np.take_along_axis(pd, order, axis=1)
+            select_rows(d, k, idx[lo:hi], dist[lo:hi])
         return idx, dist
-    msg = f"prior_knn does not apply to {prior.kind!r} priors; use label_prior_affinities."
+    msg = f"prior_knn does not apply to {prior.kind!r} priors; a label prior has no neighbour order."
     raise ValueError(msg)
 
 
 def prior_affinities(prior: Prior, perplexity: float, *, random_state: int = 0) -> tuple[sparse.csr_matrix, float]:
-    """P' of a prior: uniform over same-label neighbours for labels, perplexity-calibrated otherwise.
+    """P' of a non-label prior: perplexity-calibrated affinities on its 3 * perplexity nearest neighbours.
+
+    (The uniform label prior is never stored: see :class:`~fischer_sc.core.embedding.JediLabelRepulsion`.)
 
     Parameters
     ----------
     prior
-        The prior.
+        The prior (``"features"``, ``"graph"`` or ``"dense"``).
     perplexity
-        Perplexity of P' (the "desired neighbourhood size in the prior space"); for label priors
-        the number of same-label points sampled for large groups is 3 * perplexity.
+        Perplexity of P' (the "desired neighbourhood size in the prior space").
     random_state
-        Seed of an approximate kNN search and of the same-label sample.
+        Seed of an approximate kNN search.
 
     Returns
     -------
@@ -203,15 +185,11 @@ def prior_affinities(prior: Prior, perplexity: float, *, random_state: int = 0) 
     from ._affinities import perplexity_affinities
 
     n = prior.n
-    k = max(1, min(n - 1, math.floor(3 * perplexity)))
-    if prior.kind == "labels":
-        return label_prior_affinities(prior.values, k, np.random.default_rng(random_state)), float(perplexity)
+    k = max(1, min(n - 1, math.floor(TSNE_DEFAULTS.neighbours_per_perplexity * perplexity)))
     idx, dist = prior_knn(prior, k, random_state=random_state)
     k = idx.shape[1]
-    used = float(min(perplexity, max(1.0, k / 3.0))) if k < 3 * perplexity else float(perplexity)
-    if used >= k:
-        used = max(1.0, k - 1.0)
     if k < 2:
         msg = "the prior gives fewer than 2 neighbours per point; it cannot be calibrated to a perplexity."
         raise ValueError(msg)
+    used = perplexity_for_neighbours(k, perplexity)
     return perplexity_affinities(idx, dist, used, pair_scale=None).P, used
