@@ -66,8 +66,8 @@ def mercat_section(adatas: dict[str, AnnData], out_dir: Path, *, quick: bool = F
     text = (
         "`fs.tl.mercat(adata)` places the PBMCs on the unit sphere so that the angles of triangles of cells in "
         "the 50 principal components are kept (Fischer and Ma 2024): at vertex j of a triple (i, j, k), the angle "
-        "between x_i - x_j and x_k - x_j. Triples are drawn afresh every epoch, a third among neighbours, a third "
-        "half near and half far, a third at random, so local and global angles are fitted together. The sphere "
+        "between x_i - x_j and x_k - x_j. Triples are drawn afresh every epoch, one in ten among neighbours, one in "
+        "ten half near and half far, the rest at random, so local and global angles are fitted together. The sphere "
         "view shows the front hemisphere (centred on the cells' mean direction) and the back one seen from "
         "behind; the map is the equirectangular projection (longitude, latitude). The table compares the angles "
         f"of random and of local triangles, all distances, random triplets' order and the 15 nearest "

@@ -52,8 +52,8 @@ def mercat(
     Places the observations on the unit sphere S^2 so that the angles of triangles in the
     (denoised) data are kept, at every scale at once, then projects the sphere to a 2-D map.
     Steps: PCA denoising at a Marchenko-Pastur rank, a half-sphere start from the first two
-    principal components, Riemannian Adam over triples sampled afresh every epoch (a third among
-    neighbours, a third neighbour-far, a third far), canonical orientation, map projection.
+    principal components, Riemannian Adam over triples sampled afresh every epoch (one in ten among
+    neighbours, one in ten neighbour-far, the rest at random), canonical orientation, map projection.
 
     Parameters
     ----------
@@ -75,9 +75,9 @@ def mercat(
     triplets_per_point
         Triples sampled per observation and epoch: the cost is linear in n.
     sampling
-        ``"stratified"``: for triple t of vertex j, t % 3 == 0 draws both ends from kNN(j),
-        1 one end from kNN(j) and one uniformly, 2 both uniformly, so local and global angles are
-        both fitted. ``"uniform"``: all uniformly.
+        ``"stratified"``: for triple t of vertex j, t % 10 == 0 draws both ends from kNN(j),
+        t % 10 == 1 one end from kNN(j) and one uniformly, the others both uniformly, so local and
+        global angles are both fitted. ``"uniform"``: all uniformly.
     n_neighbors
         Neighbours for the stratified sampler.
     angle

@@ -36,6 +36,11 @@ CLAMP = 1e-6
 #: the sphere) have no angle: such triples are skipped.
 EPS = 1e-12
 _MASK32 = 0xFFFFFFFF
+#: Stratified sampling: of every STRATA_PERIOD triples of a vertex, one is local (both ends among its
+#: neighbours), one mixed (one neighbour, one uniform end), the rest uniform. With a third each
+#: (period 3), pbmc68k_reduced kept kNN recall@15 0.11 and angle rank correlation 0.61; with one in
+#: ten each, 0.20 and 0.69, local angles 0.52 (uniform sampling only: 0.25, 0.70, 0.49).
+STRATA_PERIOD = 10
 
 
 @njit(inline="always")
@@ -102,11 +107,11 @@ def triple_loss(cos_x: float, cos_y: float, loss: int) -> tuple[float, float]:
 def _pick_pair(nbr: np.ndarray, j: int, t: int, seed: int, epoch: int, n: int, stratified: bool) -> tuple[int, int]:
     """Draw the pair (i, k) of triple ``t`` of vertex j, distinct from j and each other (-1: failed).
 
-    Stratified: t % 3 == 0 takes both from kNN(j), t % 3 == 1 takes i from kNN(j) and k uniform,
-    t % 3 == 2 takes both uniform. Up to 8 redraws on collisions.
+    Stratified: t % 10 == 0 takes both from kNN(j), t % 10 == 1 takes i from kNN(j) and k
+    uniform, the other eight take both uniform. Up to 8 redraws on collisions.
     """
     n_nbr = nbr.shape[1]
-    stratum = t % 3 if stratified else 2
+    stratum = min(t % STRATA_PERIOD, 2) if stratified else 2
     for attempt in range(8):
         base = (t * 8 + attempt) * 2
         i = draw_index(seed, epoch, j, base, n) if stratum == 2 else nbr[j, draw_index(seed, epoch, j, base, n_nbr)]

@@ -72,8 +72,8 @@ def optimise_sphere(
 ) -> SphereResult:
     """Fit unit vectors whose triangle angles match the data's, by Riemannian Adam on (S^2)^n.
 
-    Each epoch draws ``triplets_per_point`` triples (i, j, k) per vertex j (stratified: a third
-    with i, k in kNN(j), a third with i in kNN(j) and k uniform, a third uniform; ``"uniform"``:
+    Each epoch draws ``triplets_per_point`` triples (i, j, k) per vertex j (stratified: one in ten
+    with i, k in kNN(j), one in ten with i in kNN(j) and k uniform, the rest uniform; ``"uniform"``:
     all uniform), evaluates the data angle at x_j on the fly (O(rank)), and descends
     L = mean over triples of (theta_X - theta_Y)^2 (``loss="angle"``) or (cos theta_X - cos theta_Y)^2
     (``"cos"``), with theta_Y the spherical angle at y_j (``angle="spherical"``) or the chord angle

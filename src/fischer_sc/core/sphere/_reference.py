@@ -12,7 +12,7 @@ import numpy as np
 from fischer_sc.core._hashing import mix64_reference
 
 from ._geometry import chord_angle, spherical_angle
-from ._kernels import ANGLES, CLAMP, EPS, LOSSES
+from ._kernels import ANGLES, CLAMP, EPS, LOSSES, STRATA_PERIOD
 
 
 def _wrap(u: int) -> int:
@@ -34,7 +34,7 @@ def sample_triples_reference(
     n_nbr = nbr.shape[1]
     for j in range(n):
         for t in range(per_point):
-            stratum = t % 3 if stratified else 2
+            stratum = min(t % STRATA_PERIOD, 2) if stratified else 2
             for attempt in range(8):
                 base = (t * 8 + attempt) * 2
                 i = _draw(seed, epoch, j, base, n) if stratum == 2 else int(nbr[j, _draw(seed, epoch, j, base, n_nbr)])
