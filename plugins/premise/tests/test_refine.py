@@ -122,3 +122,25 @@ def test_conditional_tests_equal_slow_reference():
             assert dr == int((in_x & y).sum() * (n - y.sum()) >= (in_x & ~y).sum() * y.sum())
             checked += 1
     assert checked > 40
+
+
+def test_pair_the_code_rejected_is_proposed_and_kept():
+    # 2 000 instances: the paper's objective finds no planted rule whole; the refinement proposes
+    # the Bonferroni-significant pair itself and extends a split triple's pair to the triple.
+    d = planted_errors(2000, 2000, rule_sizes=(1, 2, 3), rule_ranks=[(3, 20)] * 3, random_state=2)
+    paper = premise(d.X, d.is_error, refine_conjunctions=False, progress=False)
+    whole = {frozenset(r) for r in d.rules if len(r) > 1}
+    assert not {frozenset(a for c in cl for a in c) for cl in paper["clauses"]} & whole
+    df = premise(d.X, d.is_error, progress=False)
+    found = {frozenset(a for c in cl for a in c): o for cl, o in zip(df["clauses"], df["origin"], strict=True)}
+    assert set(found) == whole, df[["pattern", "origin"]]
+    assert "refined pair" in found.values()
+
+
+def test_planted_errors_rule_ranks():
+    d = planted_errors(500, 100, rule_sizes=(1, 2), rule_ranks=[(50, 60), (3, 6)], random_state=0)
+    assert 50 <= d.rules[0][0] < 60 and all(3 <= t < 6 for t in d.rules[1])
+    with pytest.raises(ValueError, match="one \\(lo, hi\\) per rule"):
+        planted_errors(500, 100, rule_sizes=(1, 2), rule_ranks=[(3, 6)])
+    with pytest.raises(ValueError, match="cannot hold 2 more"):
+        planted_errors(500, 100, rule_sizes=(2, 2), rule_ranks=[(3, 6), (3, 6)])
