@@ -95,6 +95,7 @@ def test_gradient_kernel_matches_finite_differences(angle, loss, precondition):
 
 def test_gradient_kernel_matches_autograd():
     import torch
+
     z, y, nbr = _setup()
     grad, _, _ = _kernel_gradient(z, y, nbr, 3, 7, 0, True, "spherical", "angle", False)
     t = sample_triples_reference(nbr, 40, 3, 7, 0, True)
