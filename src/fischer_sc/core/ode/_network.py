@@ -35,7 +35,7 @@ def network_from_edges(
 
     Returns
     -------
-    The matrix, float64; also the names of dropped genes via :func:`~fischer_sc.core.ode.missing_genes`.
+    The matrix, float64; :func:`~fischer_sc.core.ode.missing_genes` lists the genes whose edges were dropped.
     """
     for col in ("source", "target"):
         if col not in edges.columns:
