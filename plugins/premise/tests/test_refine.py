@@ -46,6 +46,15 @@ def test_independent_frequent_single_token_rules_stay_apart():
         assert not df["origin"].str.startswith("refined").any()
 
 
+def test_nothing_reported_on_null_data():
+    # The same frequent tokens planted, but errors as likely with them as without.
+    for seed in (0, 1):
+        d = planted_errors(
+            6000, 500, rule_sizes=(1, 2, 3), rule_token_ranks=(3, 20), rule_error_rate=0.15, random_state=seed
+        )
+        assert premise(d.X, d.is_error, progress=False).empty
+
+
 def test_refinement_moves_keep_code_length_bookkeeping_exact():
     from fischer_sc_premise._reference import total_length_reference
 
