@@ -1,4 +1,4 @@
-"""core.binarynet: the straight-through gradients against autograd of a surrogate, by hand, and the losses."""
+"""core.binarynet: straight-through gradients against autograd of a surrogate, the losses, binarisation, statistics."""
 
 from __future__ import annotations
 
@@ -6,25 +6,25 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
+import torch
+from scipy import sparse
 
-torch = pytest.importorskip("torch")
-
-from fischer_sc.core.binarynet._layers import (  # noqa: E402
-    binary_autoencode,
-    clamp_,
-    gated_step,
-    gated_step_backward,
+from fischer_sc.core import binarynet
+from fischer_sc.core.binarynet._layers import binary_autoencode, clamp_, gated_step, gated_step_backward, sample_weights
+from fischer_sc.core.binarynet._losses import (
     pattern_length_penalty,
     regulariser_multiplier,
-    sample_weights,
     w_shaped_penalty,
+    w_shaped_penalty_reference,
     weighted_xor_loss,
+    weighted_xor_loss_reference,
 )
 
 
 def _surrogate(x, w, b, w_b):
-    """The same forward values with autograd doing the straight-through rules of the spec.
+    """The same forward values with autograd doing the straight-through rules of the BinaPs paper.
 
     Linear maps: value from W_b, gradient as if continuous W had been used (value + lin - lin.detach()).
     Hidden step: gradient g * z to the pre-activation and the bias, plus min(g, 0) * (1 - z) to the
@@ -160,13 +160,16 @@ def test_bernoulli_draws_follow_the_weights_and_the_generator():
 
 
 def test_importing_the_package_does_not_import_torch():
-    code = "import fischer_sc, fischer_sc.core, fischer_sc.metrics, fischer_sc.datasets, sys; assert 'torch' not in sys.modules"
+    # nor does core.binarynet, until one of its torch names is used
+    code = (
+        "import fischer_sc, fischer_sc.core, fischer_sc.metrics, fischer_sc.datasets, sys; "
+        "import fischer_sc.core.binarynet as b; assert 'torch' not in sys.modules; "
+        "b.fit_binary_net; assert 'torch' in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_fast_weighted_xor_gradient_matches_autograd_of_the_relu_form():
-    from fischer_sc.core.binarynet._layers import weighted_xor_loss_reference
-
     g = torch.Generator().manual_seed(0)
     x = (torch.rand(6, 11, generator=g) < 0.4).float()
     x_hat0 = (torch.rand(6, 11, generator=g) < 0.5).float()
@@ -197,17 +200,15 @@ def test_both_product_paths_agree(n_active):
 
 
 def test_core_exposes_the_binary_layers_lazily():
-    import fischer_sc.core.binarynet as core
-
-    assert core.binary_autoencode is binary_autoencode and core.weighted_xor_loss is weighted_xor_loss
-    assert core.fit_binary_net.__module__ == "fischer_sc.core.binarynet._train"
+    assert binarynet.binary_autoencode is binary_autoencode and binarynet.weighted_xor_loss is weighted_xor_loss
+    assert binarynet.fit_binary_net.__module__ == "fischer_sc.core.binarynet._train"
+    assert set(binarynet.__all__) <= set(dir(binarynet))
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
-        _ = core.nope
+        _ = binarynet.nope
 
 
 def test_w_shaped_numba_kernel_matches_numpy_and_autograd():
     from fischer_sc.core.binarynet._kernels import w_shaped_value_grad, w_shaped_value_grad_reference
-    from fischer_sc.core.binarynet._layers import w_shaped_penalty_reference
 
     rng = np.random.default_rng(0)
     w = rng.uniform(-0.2, 1.3, size=5000)
@@ -224,3 +225,177 @@ def test_w_shaped_numba_kernel_matches_numpy_and_autograd():
     (2.0 * fast).backward()
     (2.0 * slow).backward()
     torch.testing.assert_close(a.grad, b.grad)
+
+
+def test_binarisation_rules():
+    x = np.array([[0.0, 5.0, 1.0], [2.0, 0.0, 1.0], [3.0, 0.0, 0.0], [4.0, 1.0, 1.0]])
+    q = np.quantile(x, 0.75, axis=0)  # [3.25, 2.0, 1.0]
+    expected = x > q
+    expected[:, 2] = x[:, 2] > 1.0  # quartile is 1, not 0: strict threshold
+    for data in (x, sparse.csr_matrix(x)):
+        out, applied = binarynet.binarize_matrix(data, "q75", "x")
+        assert applied == "q75" and out.format == "csr" and out.dtype == np.float32
+        np.testing.assert_array_equal(out.toarray() > 0, expected)
+        np.testing.assert_array_equal(binarynet.binarize_matrix(data, "nonzero", "x")[0].toarray() > 0, x != 0)
+        np.testing.assert_array_equal(binarynet.binarize_matrix(data, 1.5, "x")[0].toarray() > 0, x > 1.5)
+        assert binarynet.binarize_matrix(data, 1.5, "x")[1] == "> 1.5"
+    # quartile 0 (sparse column): every non-zero value is present
+    y = np.zeros((8, 2))
+    y[0, 0], y[1, 0], y[:, 1] = 0.3, 0.1, np.arange(8)
+    out, _ = binarynet.binarize_matrix(sparse.csr_matrix(y), "q75", "y")
+    np.testing.assert_array_equal(out.toarray()[:, 0] > 0, y[:, 0] != 0)
+    np.testing.assert_array_equal(out.toarray()[:, 1] > 0, y[:, 1] > np.quantile(y[:, 1], 0.75))
+    np.testing.assert_array_equal(out.toarray(), binarynet.binarize_matrix(y, "q75", "y")[0].toarray())
+    # a negative quartile: implicit zeros of the sparse column exceed it
+    z = np.array([[-3.0, 1.0], [-2.0, 0.0], [-1.0, 2.0], [0.0, 0.0], [-4.0, 3.0]])
+    out, _ = binarynet.binarize_matrix(sparse.csr_matrix(z), "q75", "z")
+    np.testing.assert_array_equal(out.toarray() > 0, z > np.quantile(z, 0.75, axis=0))
+    b = (x > 1).astype(float)
+    assert binarynet.binarize_matrix(b, "auto", "b")[1] == "binary" and binarynet.is_binary(b)
+    assert binarynet.binarize_matrix(x, "auto", "x")[1] == "q75" and not binarynet.is_binary(x)
+    with pytest.raises(ValueError, match=r"x is not binary: .*e\.g\. 2, 3, 4, 5"):
+        binarynet.binarize_matrix(x, None, "x")
+    with pytest.raises(ValueError, match="w contains 2 NaN or infinite"):
+        binarynet.binarize_matrix(sparse.csr_matrix(np.array([[np.nan, 1.0], [np.inf, 0.0]])), "q75", "w")
+    with pytest.raises(ValueError, match="binarize=-1 < 0"):
+        binarynet.binarize_matrix(sparse.csr_matrix(x), -1.0, "x")
+
+
+def test_empty_rows_ignores_stored_zeros():
+    x = sparse.csr_matrix(np.array([[0.0, 1.0], [0.0, 0.0], [2.0, 0.0]]))
+    x.data[1] = 0.0  # row 2 keeps a stored zero only
+    assert binarynet.empty_rows(x).tolist() == [1, 2]
+    assert binarynet.empty_rows(x.toarray()).tolist() == [1, 2]
+
+
+def test_select_thresholds_extract_and_contains_by_hand():
+    w = np.array([[0.9, 0.8, 0.05, 0.0], [0.0, 0.1, 0.9, 0.95]])
+    x = sparse.csr_matrix(np.array([[1, 1, 0, 0], [0, 0, 1, 1], [1, 1, 1, 1]], dtype=float))
+    threshold, class_threshold, err = binarynet.select_thresholds(x, w, np.array([-1.0, -1.0]), grid=(0.05, 0.5))
+    assert threshold == 0.5 and np.isnan(class_threshold) and err == 0.0
+    pats = binarynet.extract_patterns(np.vstack([w, w[:1]]), 0.5, min_size=2)
+    assert pats.n_patterns == 2 and [list(u) for u in pats.units] == [[0, 2], [1]]
+    assert [pats.items(i).tolist() for i in range(2)] == [[0, 1], [2, 3]]
+    np.testing.assert_array_equal(binarynet.contains(x, pats.membership), [[True, False], [False, True], [True, True]])
+    # min_size drops the one-item unit, the threshold is strict
+    single = binarynet.extract_patterns(np.array([[0.9, 0.1, 0.1], [0.9, 0.9, 0.3]]), 0.3, min_size=2)
+    assert single.n_patterns == 1 and single.items(0).tolist() == [0, 1]
+    # patterns over kept columns mapped back to the full matrix
+    wide = binarynet.expand_patterns(pats, np.array([1, 4, 5, 7]), 9)
+    assert wide.membership.shape == (9, 2) and [wide.items(i).tolist() for i in range(2)] == [[1, 4], [5, 7]]
+    assert wide.units is pats.units
+
+
+def test_enriched_features_by_hand():
+    x = np.array(
+        [[1, 1, 1], [1, 1, 1], [1, 1, 0], [1, 1, 0], [0, 1, 1], [0, 1, 1], [0, 1, 0], [0, 1, 0]], dtype=np.float32
+    )
+    labels = np.repeat([0, 1], 4)
+    keep, z = binarynet.enriched_features(sparse.csr_matrix(x), labels, 2)
+    # feature 0: 4/4 in class 0, 0/4 outside; pooled 1/2, se = sqrt(1/4 * (1/4 + 1/4)) -> z = 1 / sqrt(1/8)
+    # feature 1: everywhere (se 0 -> 0); feature 2: 2/4 in each class (z 0)
+    np.testing.assert_allclose(z, [np.sqrt(8.0), 0.0, 0.0], atol=1e-12)
+    # one-sided Bonferroni over 3 features x 2 classes at 0.05: z > 2.394
+    assert keep.tolist() == [0]
+    keep, _ = binarynet.enriched_features(sparse.csr_matrix(x), labels, 2, level=1e-3)  # z needs > 3.34 now
+    assert keep.tolist() == []
+
+
+def test_support_and_group_tables_by_hand():
+    # 6 rows, groups a a a b b b; pattern 0 = {0, 1}, pattern 1 = {2, 3}, pattern 2 = {1, 2}
+    x = sparse.csr_matrix(
+        np.array([[1, 1, 0, 0], [1, 1, 0, 1], [1, 0, 0, 0], [0, 0, 1, 1], [1, 1, 1, 1], [0, 1, 1, 0]], np.float32)
+    )
+    membership = sparse.csc_matrix(np.array([[1, 0, 0], [1, 0, 1], [0, 1, 1], [0, 1, 0]], dtype=bool))
+    names = np.array(["g0", "g1", "g2", "g3"])
+    present, base = binarynet.support_table(x, membership, names)
+    np.testing.assert_array_equal(present[:, 0], [1, 1, 0, 0, 1, 0])
+    np.testing.assert_array_equal(present[:, 1], [0, 0, 0, 1, 1, 0])
+    assert base["features"].tolist() == ["g0,g1", "g2,g3", "g1,g2"] and base["size"].tolist() == [2, 2, 2]
+    np.testing.assert_allclose(base["support"], [3 / 6, 2 / 6, 2 / 6])
+    np.testing.assert_allclose(base["half_support"], [5 / 6, 4 / 6, 5 / 6])  # at least one of the two items
+    # units 0 and 3 carry pattern 0; the class weight of a pattern is the largest over its units
+    head = np.array([[0.9, 0.1, 0.2, 0.5], [0.0, 0.8, 0.1, 0.4]], dtype=np.float32)
+    class_w = binarynet.pattern_class_weights(head, [np.array([0, 3]), np.array([1]), np.array([2])])
+    np.testing.assert_array_equal(class_w, np.array([[0.9, 0.1, 0.2], [0.4, 0.8, 0.1]], dtype=np.float32))
+    labels = np.array([0, 0, 0, 1, 1, 1])
+    table = binarynet.group_pattern_table(present, labels, ["a", "b"], base, class_w, 0.3)
+    # pattern 0 -> a and b (0.9, 0.4), pattern 1 -> b, pattern 2 -> general
+    assert table["pattern_id"].tolist() == [0, 1, 0, 2] and table.index.tolist() == ["0", "1", "2", "3"]
+    assert table["group"].astype(object).where(table["group"].notna(), None).tolist() == ["a", "b", "b", None]
+    row = table.iloc[0]  # pattern 0 in a: 2 of 3 a rows, 1 of 3 b rows
+    assert (row["n_in"], row["n_out"]) == (2, 1)
+    assert row["support_in"] == pytest.approx(2 / 3) and row["support_out"] == pytest.approx(1 / 3)
+    assert row["precision"] == pytest.approx(2 / 3) and row["log_odds"] == pytest.approx(np.log(2))
+    assert row["class_weight"] == pytest.approx(0.9)
+    row = table.iloc[1]  # pattern 1 in b: 2 of 3 b rows, none in a -> precision 1, log-odds missing
+    assert (row["n_in"], row["n_out"], row["precision"]) == (2, 0, 1.0) and np.isnan(row["log_odds"])
+    general = table.iloc[3]
+    assert general["n_in"] == -1 and np.isnan(general["precision"]) and general["class_weight"] == pytest.approx(0.2)
+    assert list(table.columns) == [
+        "pattern_id", "group", "features", "size", "support", "support_in", "support_out",
+        "n_in", "n_out", "precision", "log_odds", "class_weight", "half_support",
+    ]  # fmt: skip
+
+
+def test_history_frame_pads_short_columns():
+    frame = binarynet.history_frame({"train_reconstruction": [3.0, 2.0], "test_accuracy": [0.5]})
+    assert frame.index.tolist() == ["0", "1"] and frame.index.name == "epoch"
+    np.testing.assert_array_equal(frame["test_accuracy"], [0.5, np.nan])
+    assert binarynet.history_frame({}).shape == (0, 0)
+    assert isinstance(frame, pd.DataFrame)
+
+
+def test_method_configurations():
+    b = binarynet.binaps_config(
+        hidden_dim=8, n_epochs=3, batch_size=4, learning_rate=0.1, lambda_s=0.5, double_update=True
+    )
+    assert (b.init, b.length_reduce, b.lambda_c, b.double_update) == ("floor", "sum", 0.0, True)
+    d = binarynet.diffnaps_config(
+        hidden_dim=8,
+        n_epochs=3,
+        batch_size=4,
+        learning_rate=0.1,
+        lambda_s=0.5,
+        lambda_c=10,
+        elastic=[1, 2],
+        class_elastic=(3, 4),
+        regu_rate=1.08,
+        train_fraction=0.8,
+        double_update=False,
+    )
+    assert (d.init, d.length_reduce, d.lambda_c, d.elastic, d.class_elastic) == (
+        "xavier",
+        "mean",
+        10.0,
+        (1.0, 2.0),
+        (3.0, 4.0),
+    )
+    assert d.regu_cap == 100.0 and d.train_fraction == 0.8
+    assert [binarynet.default_hidden_dim(m) for m in (10, 500, 5000)] == [64, 250, 1000]
+
+
+def test_trained_weights_recover_a_planted_pattern_and_save(tmp_path):
+    # every row holds exactly one of two disjoint 4-item patterns: BinaPs must find both, and nothing
+    # that mixes them or adds an item outside them (fragments of a pattern may appear beside it)
+    rng = np.random.default_rng(0)
+    rows = np.zeros((400, 12), dtype=np.float32)
+    first = rng.random(400) < 0.5
+    rows[first, 0:4] = 1.0
+    rows[~first, 6:10] = 1.0
+    x = sparse.csr_matrix(rows)
+    cfg = binarynet.binaps_config(
+        hidden_dim=16, n_epochs=5, batch_size=32, learning_rate=0.01, lambda_s=0.0, double_update=True
+    )
+    result = binarynet.fit_binary_net(x, cfg, seed=0)
+    patterns = binarynet.extract_patterns(result.weights, 0.2, 2)
+    found = [set(patterns.items(i).tolist()) for i in range(patterns.n_patterns)]
+    planted = [{0, 1, 2, 3}, {6, 7, 8, 9}]
+    assert all(p in found for p in planted), found
+    assert all(f <= planted[0] or f <= planted[1] for f in found), found
+    assert result.alpha == pytest.approx(x.nnz / (x.shape[0] * 12))
+    path = tmp_path / "net.pt"
+    binarynet.save_binary_net(path, result, classes=["a"])
+    state = torch.load(path, weights_only=False)
+    np.testing.assert_array_equal(state["weights"].numpy(), result.weights)
+    assert state["class_weights"] is None and state["classes"] == ["a"]

@@ -8,8 +8,6 @@ import pytest
 
 import fischer_sc as fs
 
-pytest.importorskip("torch")
-
 
 @pytest.fixture(scope="module")
 def patterned():
@@ -40,9 +38,32 @@ def test_single_kind_into_given_axes(patterned):
     plt.close("all")
 
 
+def test_key_is_the_key_added_of_either_tool(patterned):
+    renamed = patterned.copy()
+    renamed.obsm["pat"] = renamed.obsm.pop("X_diffnaps")
+    renamed.varm["pat"] = renamed.varm.pop("diffnaps")
+    renamed.uns["pat"] = renamed.uns.pop("diffnaps")  # what key_added="pat" writes
+    expected = fs.pl.diffnaps(patterned, kind="heatmap", return_fig=True).axes[0].images[0].get_array()
+    fig = fs.pl.diffnaps(renamed, key="pat", kind="heatmap", return_fig=True)
+    np.testing.assert_array_equal(fig.axes[0].images[0].get_array(), expected)
+    # binaps' default output (obsm["X_binaps"], no group column) with a groupby
+    table = patterned.uns["diffnaps"]["patterns"][["pattern_id", "features", "size", "support", "half_support"]]
+    table = table.drop_duplicates("pattern_id").sort_values("support", ascending=False)
+    renamed.obsm["X_binaps"] = patterned.obsm["X_diffnaps"]
+    renamed.varm["binaps"] = patterned.varm["diffnaps"]
+    renamed.uns["binaps"] = {"patterns": table, "params": {}}
+    fig = fs.pl.diffnaps(renamed, "class", key="binaps", kind="heatmap", return_fig=True)
+    holds = patterned.obsm["X_diffnaps"][:, table["pattern_id"].iloc[0]].astype(bool)
+    classes = renamed.obs["class"].to_numpy()
+    np.testing.assert_allclose(fig.axes[0].images[0].get_array()[0], [holds[classes == c].mean() for c in ("c0", "c1")])
+    plt.close("all")
+
+
 def test_errors(patterned, adata):
     with pytest.raises(KeyError, match="run fs.tl.diffnaps"):
         fs.pl.diffnaps(adata)
+    with pytest.raises(KeyError, match=r"obsm\['pat'\]"):
+        fs.pl.diffnaps(patterned, key="pat")
     with pytest.raises(ValueError, match="kind must be"):
         fs.pl.diffnaps(patterned, kind="pie")
     _, ax = plt.subplots()

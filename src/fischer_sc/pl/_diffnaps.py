@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
+
+from fischer_sc._utils import OutputKeys, resolve_keys
 
 if TYPE_CHECKING:
     from anndata import AnnData
@@ -33,11 +36,19 @@ def _top_patterns(table: pd.DataFrame, n_patterns: int) -> pd.DataFrame:
     return table.head(n_patterns)
 
 
+def _keys(adata: AnnData, key: str | None) -> OutputKeys:
+    """The keys written by the tool run with ``key_added=key`` (``None``: fs.tl.diffnaps' defaults)."""
+    keys = resolve_keys("diffnaps", key)
+    if key in ("diffnaps", "binaps") and keys.obsm not in adata.obsm:
+        keys = resolve_keys(key, None)  # the tool's own default output, e.g. obsm["X_binaps"]
+    return keys
+
+
 def diffnaps(
     adata: AnnData,
     groupby: str | None = None,
     *,
-    key: str = "diffnaps",
+    key: str | None = None,
     kind: Literal["both", "heatmap", "dotplot"] = "both",
     n_patterns: int = 20,
     max_features: int = 4,
@@ -49,9 +60,9 @@ def diffnaps(
     """Patterns found by :func:`fischer_sc.tl.diffnaps` (or :func:`~fischer_sc.tl.binaps`).
 
     The heatmap shows, for the top patterns of each group, the fraction of every group's observations
-    that hold the whole pattern (``obsm['X_' + key]``): a differential pattern is bright in its own
-    group only. The dot plot shows which features make up each pattern (``varm[key]``), dots sized
-    by the pattern's support in its group.
+    that hold the whole pattern (the tool's ``obsm`` entry): a differential pattern is bright in its
+    own group only. The dot plot shows which features make up each pattern (its ``varm`` entry),
+    dots sized by the pattern's support in its group.
 
     Parameters
     ----------
@@ -60,7 +71,11 @@ def diffnaps(
     groupby
         ``obs`` column of the heatmap's columns; ``None`` takes the tool's ``groupby``.
     key
-        The ``key_added`` of the tool (``"diffnaps"``, or ``"binaps"`` together with a ``groupby``).
+        The ``key_added`` the tool was run with; the keys are found by the tools' rule
+        (``obsm[key]``, ``varm[key]``, ``uns[key]``). ``None``: the defaults of
+        :func:`fischer_sc.tl.diffnaps` (``obsm['X_diffnaps']``, ``varm['diffnaps']``,
+        ``uns['diffnaps']``); ``"binaps"``: those of :func:`fischer_sc.tl.binaps`, together with a
+        ``groupby``.
     kind
         ``"heatmap"``, ``"dotplot"`` or ``"both"`` side by side.
     n_patterns
@@ -82,8 +97,18 @@ def diffnaps(
     """
     import matplotlib.pyplot as plt
 
-    if key not in adata.uns or "patterns" not in adata.uns[key] or f"X_{key}" not in adata.obsm:
-        msg = f"No patterns under key {key!r}; run fs.tl.diffnaps(adata, groupby) (or pass key= the key_added used)."
+    keys = _keys(adata, key)
+    uns = adata.uns.get(keys.uns)
+    if (
+        not isinstance(uns, Mapping)
+        or "patterns" not in uns
+        or keys.obsm not in adata.obsm
+        or keys.uns not in adata.varm
+    ):
+        msg = (
+            f"No patterns under key {key!r} (looked for obsm[{keys.obsm!r}], varm[{keys.uns!r}], uns[{keys.uns!r}]); "
+            "run fs.tl.diffnaps(adata, groupby) (or pass key= the key_added used)."
+        )
         raise KeyError(msg)
     if kind not in ("both", "heatmap", "dotplot"):
         msg = f"kind must be 'both', 'heatmap' or 'dotplot', got {kind!r}."
@@ -91,15 +116,15 @@ def diffnaps(
     if ax is not None and kind == "both":
         msg = "With ax=, choose kind='heatmap' or kind='dotplot' (kind='both' needs two axes)."
         raise ValueError(msg)
-    groupby = groupby or adata.uns[key].get("params", {}).get("groupby")
+    groupby = groupby or uns.get("params", {}).get("groupby")
     if groupby is None or groupby not in adata.obs:
         msg = f"groupby={groupby!r} is not a column of adata.obs; pass the obs column to compare groups."
         raise KeyError(msg)
-    table = _top_patterns(adata.uns[key]["patterns"], n_patterns)
+    table = _top_patterns(uns["patterns"], n_patterns)
     ids = table["pattern_id"].to_numpy().astype(int)
     labels = [_label(r, max_features) for _, r in table.iterrows()]
     groups = adata.obs[groupby].astype("category")
-    present = np.asarray(adata.obsm[f"X_{key}"])[:, ids].astype(float)
+    present = np.asarray(adata.obsm[keys.obsm])[:, ids].astype(float)
     support = pd.DataFrame(present).groupby(groups.to_numpy(), observed=True).mean().T
     support.index = labels
 
@@ -121,7 +146,7 @@ def diffnaps(
             a.set_title("support per group")
             fig.colorbar(im, ax=a, fraction=0.05, label="fraction holding the pattern")
         else:
-            member = np.asarray(adata.varm[key])[:, ids]
+            member = np.asarray(adata.varm[keys.uns])[:, ids]
             feats = np.flatnonzero(member.any(axis=1))[:60]
             yy, xx = np.nonzero(member[feats].T)
             size_col = "support_in" if "support_in" in table else "support"

@@ -1,7 +1,8 @@
 """Tools: each takes an :class:`~anndata.AnnData` first and writes its results into it (scanpy's contract)."""
 
+from ._binaps import binaps
 from ._dash import dash_grn
-from ._diffnaps import binaps, diffnaps
+from ._diffnaps import diffnaps
 from ._dtsne import dtsne
 from ._factor_out import factor_out
 from ._mercat import mercat

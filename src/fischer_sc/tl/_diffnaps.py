@@ -1,110 +1,58 @@
+"""``fs.tl.diffnaps``: differential patterns, features jointly present in one group and not in the others."""
+
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+import math
+import numbers
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from fischer_sc._utils import (
+    check_choice,
+    check_int,
+    check_number,
+    clean_params,
+    obs_codes,
+    progress_enabled,
+    resolve_device,
+    resolve_keys,
+    resolve_seed,
+)
+
+from ._binaps import read_binary, recorded_seed
 
 if TYPE_CHECKING:
     from os import PathLike
 
-    import numpy as np
     from anndata import AnnData
+    from scipy import sparse
+
+SCREEN_ABOVE = 20000  # screen="auto" trains on the group-enriched features only above this many (docs/diffnaps.md)
 
 
-def binaps(
-    adata: AnnData,
-    *,
-    layer: str | None = None,
-    binarize: Literal["auto", "q75", "nonzero"] | float | None = "auto",
-    hidden_dim: int | None = None,
-    n_epochs: int = 10,
-    batch_size: int = 64,
-    learning_rate: float = 0.01,
-    lambda_s: float = 0.0,
-    threshold: float = 0.2,
-    min_size: int = 2,
-    tied_update: Literal["double", "single"] = "double",
-    random_state: int | np.random.Generator | None = 0,
-    device: str | None = None,
-    progress: bool = True,
-    key_added: str | None = None,
-    copy: bool = False,
-) -> AnnData | None:
-    """BinaPs: patterns of co-occurring binary features from a binarised autoencoder :cite:p:`binaps`.
+def _check_pair(value: Any, name: str) -> tuple[float, float]:
+    pair = isinstance(value, tuple | list) and len(value) == 2
+    if not pair or not all(isinstance(v, numbers.Real) and math.isfinite(v) and v >= 0 for v in value):
+        msg = f"{name} must be a pair (L1, L2) of non-negative numbers, got {value!r}."
+        raise ValueError(msg)
+    return float(value[0]), float(value[1])
 
-    Parameters
-    ----------
-    adata
-        Annotated data matrix.
-    layer
-        Layer to read instead of ``.X``.
-    binarize
-        How expression becomes presence/absence. ``"auto"`` (default) uses 0/1 data as is and
-        applies ``"q75"`` otherwise; ``"q75"``: per feature, 1 where the value exceeds the
-        feature's upper quartile (over all observations, zeros included), or, where that quartile
-        is 0, wherever the value is non-zero (on sparse counts this mostly means "expressed");
-        ``"nonzero"``; a number: 1 where the value exceeds it; ``None``: the data must already be
-        0/1 (a ``ValueError`` names the other values).
-    hidden_dim
-        Width of the hidden layer, the largest number of patterns; ``None``:
-        ``min(1000, max(64, n_vars // 2))``.
-    n_epochs
-        Training epochs.
-    batch_size
-        Rows per mini-batch.
-    learning_rate
-        Step size.
-    lambda_s
-        Weight of the pattern-size regulariser.
-    threshold
-        Weight threshold that turns hidden units into patterns.
-    min_size
-        Smallest pattern reported.
-    tied_update
-        ``"double"`` (default): the encoder and the decoder parts of the tied weights' gradient each
-        get their own Adam update per step, as in the authors' code, for which the published
-        hyper-parameters were tuned; ``"single"``: one update from their sum. On planted data
-        (200-500 features, 2-3 classes) ``"double"`` gave soft-F1 0.64-0.81 where ``"single"``
-        gave 0.47-0.63.
-    random_state
-        Seed or generator of the row split, the initialisation and every Bernoulli weight draw;
-        the same seed gives the same patterns on the same machine.
-    device
-        ``None`` or ``"cpu"``, or ``"cuda"`` (results on a GPU differ from those on the CPU).
-    progress
-        Show a progress bar.
-    key_added
-        Name of every key written instead of ``"binaps"``.
-    copy
-        Return a copy instead of writing into ``adata``.
 
-    Returns
-    -------
-    ``None``, or a copy of ``adata`` when ``copy=True``. Writes (``key`` is ``"binaps"`` or ``key_added``):
+def _screened(xb: sparse.csr_matrix, labels: np.ndarray, n_classes: int, screen: bool | str) -> np.ndarray | None:
+    """Indices of the group-enriched features DiffNaps trains on, or ``None`` for all of them."""
+    from fischer_sc.core.binarynet import enriched_features
 
-    ``adata.varm[key]`` : :class:`numpy.ndarray` of bool (n_vars, n_patterns)
-        Pattern membership of each feature.
-    ``adata.obsm['X_' + key]`` : :class:`numpy.ndarray` of uint8 (n_obs, n_patterns)
-        1 where the observation contains the whole pattern.
-    ``adata.uns[key]['params']`` : :class:`dict`
-        The parameters used, with the resolved ``hidden_dim``, the binarisation applied
-        (``binarize_applied``), the data density ``alpha`` (the cost of a false 1) of the features
-        trained on, whether the screen was applied (``screen_applied``) and ``n_features_used``.
-    ``adata.uns[key]['patterns']`` : :class:`pandas.DataFrame`
-        One row per pattern, most frequent first: ``pattern_id`` (column of ``varm[key]``),
-        ``features`` (comma-joined ``var_names``), ``size``, ``support`` (fraction of observations
-        holding every feature) and ``half_support`` (holding at least half of them).
-    ``adata.uns[key]['history']`` : :class:`pandas.DataFrame`
-        Per epoch: mean training loss parts and the held-out reconstruction loss.
-
-    Examples
-    --------
-    >>> import fischer_sc as fs
-    >>> adata = fs.datasets.planted_patterns(200, 2, 100, random_state=0)
-    >>> fs.tl.binaps(adata, progress=False)
-    >>> adata.uns["binaps"]["patterns"].head()  # doctest: +SKIP
-    """
-    from ._diffnaps_impl import run_binaps
-
-    return run_binaps(adata, locals())
+    if screen is False or (screen == "auto" and xb.shape[1] <= SCREEN_ABOVE):
+        return None
+    kept, _ = enriched_features(xb, labels, n_classes)
+    if len(kept) < 2:
+        msg = (
+            f"screen kept {len(kept)} of {xb.shape[1]} features (no feature is significantly more frequent in one "
+            "group than outside it); pass screen=False to train on all features."
+        )
+        raise ValueError(msg)
+    return kept
 
 
 def diffnaps(
@@ -123,9 +71,9 @@ def diffnaps(
     elastic: tuple[float, float] = (0.0, 0.0),
     class_elastic: tuple[float, float] = (0.0, 0.0),
     regu_rate: float = 1.08,
-    tau_e: float = 0.3,
-    tau_c: float = 0.3,
-    min_size: int = 1,
+    threshold: float = 0.3,
+    class_threshold: float = 0.3,
+    min_size: int = 2,
     train_fraction: float = 0.9,
     save_model: str | PathLike[str] | None = None,
     tied_update: Literal["double", "single"] = "double",
@@ -174,17 +122,17 @@ def diffnaps(
         ``elastic`` terms), so its pull on each weight grows as ``hidden_dim`` shrinks: when
         reusing settings tuned for a wider layer, scale it by the ratio of the widths.
     elastic
-        L1 and L2 weights of the elastic-net regulariser on the encoder.
+        L1 and L2 weights of the W-shaped (elastic) regulariser on the encoder.
     class_elastic
-        L1 and L2 weights of the elastic-net regulariser on the classification head.
+        The same on the classification head.
     regu_rate
         Growth rate of the regulariser schedule.
-    tau_e
-        Encoder weight threshold for pattern extraction.
-    tau_c
-        Classifier weight threshold for assigning patterns to groups.
+    threshold
+        Encoder weight above which a feature belongs to a hidden unit's pattern.
+    class_threshold
+        Class-head weight above which a pattern is assigned to a group.
     min_size
-        Smallest pattern reported.
+        Smallest pattern reported (a pattern is a set of features that occur together).
     train_fraction
         Fraction of observations used for training; the rest is held out.
     save_model
@@ -194,9 +142,8 @@ def diffnaps(
     tied_update
         ``"double"`` (default): the encoder and the decoder parts of the tied weights' gradient each
         get their own Adam update per step, as in the authors' code, for which the published
-        hyper-parameters were tuned; ``"single"``: one update from their sum. On planted data
-        (200-500 features, 2-3 classes) ``"double"`` gave soft-F1 0.64-0.81 where ``"single"``
-        gave 0.47-0.63.
+        hyper-parameters were tuned; ``"single"``: one update from their sum (the comparison is in
+        the DiffNaps notes of the documentation).
     random_state
         Seed or generator of the row split, the initialisation and every Bernoulli weight draw;
         the same seed gives the same patterns on the same machine.
@@ -205,31 +152,35 @@ def diffnaps(
     progress
         Show a progress bar.
     key_added
-        Name of every key written instead of ``"diffnaps"``.
+        Name of every key written instead of the defaults (scanpy's rule: ``obsm[key_added]``,
+        ``varm[key_added]`` and ``uns[key_added]``, no ``X_`` prefix).
     copy
         Return a copy instead of writing into ``adata``.
 
     Returns
     -------
-    ``None``, or a copy of ``adata`` when ``copy=True``. Writes (``key`` is ``"diffnaps"`` or ``key_added``):
+    ``None``, or a copy of ``adata`` when ``copy=True``. Writes (``key`` is ``"diffnaps"`` or
+    ``key_added``; ``obsm_key`` is ``"X_diffnaps"`` or ``key_added``):
 
     ``adata.varm[key]`` : :class:`numpy.ndarray` of bool (n_vars, n_patterns)
         Pattern membership of each feature.
-    ``adata.obsm['X_' + key]`` : :class:`numpy.ndarray` of uint8 (n_obs, n_patterns)
+    ``adata.obsm[obsm_key]`` : :class:`numpy.ndarray` of uint8 (n_obs, n_patterns)
         1 where the observation contains the whole pattern.
     ``adata.uns[key]['params']`` : :class:`dict`
-        The parameters used, with the resolved ``hidden_dim``, the binarisation applied
-        (``binarize_applied``), the data density ``alpha`` (the cost of a false 1) of the features
-        trained on, whether the screen was applied (``screen_applied``) and ``n_features_used``.
+        The parameters used (every parameter but ``adata``, ``save_model``, ``device``,
+        ``progress`` and ``copy``, with ``hidden_dim`` resolved; ``None`` values left out), the
+        binarisation applied (``binarize_applied``), the data density ``alpha`` (the cost of a
+        false 1) of the features trained on, whether the screen was applied (``screen_applied``)
+        and ``n_features_used``.
     ``adata.uns[key]['patterns']`` : :class:`pandas.DataFrame`
         One row per (pattern, group) assignment, by group and then precision: ``pattern_id``
         (column of ``varm[key]``), ``group`` (the group it characterises; missing for "general"
-        patterns whose class weights all stay below ``tau_c``), ``features`` (comma-joined
-        ``var_names``), ``size``, ``support`` (fraction of all observations holding every feature),
-        ``support_in`` and ``support_out`` (the same inside the group and outside it), ``n_in`` and
-        ``n_out`` (the counts; -1 for general patterns), ``precision`` (P(group | pattern)),
-        ``log_odds`` (ln(support_in / support_out), missing when either is 0), ``class_weight`` (the
-        learnt weight of the pattern for the group) and ``half_support``.
+        patterns whose class weights all stay below ``class_threshold``), ``features``
+        (comma-joined ``var_names``), ``size``, ``support`` (fraction of all observations holding
+        every feature), ``support_in`` and ``support_out`` (the same inside the group and outside
+        it), ``n_in`` and ``n_out`` (the counts; -1 for general patterns), ``precision``
+        (P(group | pattern)), ``log_odds`` (ln(support_in / support_out), missing when either is
+        0), ``class_weight`` (the learnt weight of the pattern for the group) and ``half_support``.
     ``adata.uns[key]['class_weights']`` : :class:`numpy.ndarray` (n_groups, n_patterns)
         Classifier weights per pattern (the largest over the hidden units that carry it).
     ``adata.uns[key]['classes']`` : :class:`numpy.ndarray` of str
@@ -245,6 +196,103 @@ def diffnaps(
     >>> fs.tl.diffnaps(adata, "class", n_epochs=10, progress=False)
     >>> adata.uns["diffnaps"]["patterns"][["group", "features", "precision"]].head()  # doctest: +SKIP
     """
-    from ._diffnaps_impl import run_diffnaps
+    from fischer_sc.core import binarynet
 
-    return run_diffnaps(adata, locals())
+    if hidden_dim is not None:
+        hidden_dim = check_int(hidden_dim, "hidden_dim", low=1)
+    n_epochs = check_int(n_epochs, "n_epochs", low=0)
+    batch_size = check_int(batch_size, "batch_size", low=1)
+    min_size = check_int(min_size, "min_size", low=1)
+    learning_rate = check_number(learning_rate, "learning_rate", low=0.0, low_open=True)
+    lambda_s = check_number(lambda_s, "lambda_s", low=0.0)
+    lambda_c = check_number(lambda_c, "lambda_c", low=0.0)
+    regu_rate = check_number(regu_rate, "regu_rate", low=0.0, low_open=True)
+    threshold = check_number(threshold, "threshold", low=0.0, high=1.0)
+    class_threshold = check_number(class_threshold, "class_threshold", low=0.0, high=1.0)
+    train_fraction = check_number(train_fraction, "train_fraction", low=0.0, high=1.0, low_open=True)
+    elastic = _check_pair(elastic, "elastic")
+    class_elastic = _check_pair(class_elastic, "class_elastic")
+    if not (isinstance(screen, bool) or screen == "auto"):
+        msg = f"screen must be 'auto', True or False, got {screen!r}."
+        raise ValueError(msg)
+    check_choice(tied_update, "tied_update", ("double", "single"))
+    keys = resolve_keys("diffnaps", key_added)
+    device = resolve_device(device, "diffnaps")
+    seed = resolve_seed(random_state)
+    labels, classes = obs_codes(adata, groupby)
+    if len(classes) < 2:
+        msg = (
+            f"adata.obs[{groupby!r}] has {len(classes)} group(s) ({', '.join(map(repr, classes))}); diffnaps contrasts "
+            "groups and needs at least 2. Use fs.tl.binaps for patterns without groups."
+        )
+        raise ValueError(msg)
+    xb, applied = read_binary(adata, layer, binarize, "diffnaps")
+    kept = _screened(xb, labels, len(classes), screen)
+
+    xs = xb if kept is None else xb[:, kept]
+    hidden = hidden_dim or binarynet.default_hidden_dim(xs.shape[1])
+    cfg = binarynet.diffnaps_config(
+        hidden_dim=hidden,
+        n_epochs=n_epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        lambda_s=lambda_s,
+        lambda_c=lambda_c,
+        elastic=elastic,
+        class_elastic=class_elastic,
+        regu_rate=regu_rate,
+        train_fraction=train_fraction,
+        double_update=tied_update == "double",
+    )
+    result = binarynet.fit_binary_net(
+        xs, cfg, labels=labels, n_classes=len(classes), seed=seed, progress=progress_enabled(progress), device=device
+    )
+    patterns = binarynet.extract_patterns(result.weights, threshold, min_size)
+    if kept is not None:
+        patterns = binarynet.expand_patterns(patterns, kept, xb.shape[1])  # back to the indices of all features
+    class_w = binarynet.pattern_class_weights(result.class_weights, patterns.units)
+    present, base = binarynet.support_table(xb, patterns.membership, adata.var_names.to_numpy().astype(str))
+    table = binarynet.group_pattern_table(present, labels, classes, base, class_w, class_threshold)
+    if save_model is not None:
+        trained_on = adata.var_names if kept is None else adata.var_names[kept]  # the columns of the weights
+        binarynet.save_binary_net(
+            save_model, result, classes=classes, alpha=result.alpha, var_names=list(map(str, trained_on))
+        )
+    params = {
+        "groupby": groupby,
+        "layer": layer,
+        "binarize": "none" if binarize is None else binarize,
+        "screen": screen,
+        "hidden_dim": int(hidden),
+        "n_epochs": n_epochs,
+        "batch_size": batch_size,
+        "learning_rate": learning_rate,
+        "lambda_c": lambda_c,
+        "lambda_s": lambda_s,
+        "elastic": elastic,
+        "class_elastic": class_elastic,
+        "regu_rate": regu_rate,
+        "threshold": threshold,
+        "class_threshold": class_threshold,
+        "min_size": min_size,
+        "train_fraction": train_fraction,
+        "tied_update": tied_update,
+        "random_state": recorded_seed(random_state, seed),
+        "key_added": key_added,
+        "binarize_applied": applied,
+        "alpha": result.alpha,
+        "screen_applied": kept is not None,
+        "n_features_used": int(xs.shape[1]),
+    }
+
+    adata = adata.copy() if copy else adata
+    adata.varm[keys.uns] = patterns.membership.toarray().astype(bool)
+    adata.obsm[keys.obsm] = present.astype(np.uint8)
+    adata.uns[keys.uns] = {
+        "params": clean_params(params),
+        "patterns": table,
+        "class_weights": class_w,
+        "classes": np.asarray(classes, dtype=object),
+        "history": binarynet.history_frame(result.history),
+    }
+    return adata if copy else None

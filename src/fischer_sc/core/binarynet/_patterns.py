@@ -11,7 +11,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-__all__ = ["ExtractedPatterns", "contains", "enriched_features", "extract_patterns", "select_thresholds"]
+__all__ = [
+    "ExtractedPatterns",
+    "contains",
+    "enriched_features",
+    "expand_patterns",
+    "extract_patterns",
+    "select_thresholds",
+]
 
 
 @dataclass
@@ -77,6 +84,27 @@ def extract_patterns(weights: np.ndarray, threshold: float, min_size: int = 1) -
     return ExtractedPatterns(membership=membership, units=[np.asarray(u, dtype=np.int64) for u in units])
 
 
+def expand_patterns(patterns: ExtractedPatterns, kept: np.ndarray, n_features: int) -> ExtractedPatterns:
+    """Patterns found on the columns ``kept`` of a matrix, as indices of all its ``n_features`` columns.
+
+    Parameters
+    ----------
+    patterns
+        Patterns over ``len(kept)`` features.
+    kept
+        The column of the full matrix behind each of those features (sorted).
+    n_features
+        Columns of the full matrix.
+
+    Returns
+    -------
+    The same patterns and units, with ``membership`` of shape (n_features x P).
+    """
+    mem = patterns.membership
+    membership = sparse.csc_matrix((mem.data, kept[mem.indices], mem.indptr), shape=(n_features, mem.shape[1]))
+    return ExtractedPatterns(membership=membership, units=patterns.units)
+
+
 def contains(x: sparse.spmatrix | np.ndarray, membership: sparse.spmatrix) -> np.ndarray:
     """Which rows contain each pattern fully, by one sparse product.
 
@@ -104,11 +132,11 @@ def _binary_net_error(
     weights: np.ndarray,
     bias: np.ndarray,
     class_weights: np.ndarray | None,
-    tau_e: float,
-    tau_c: float,
+    threshold: float,
+    class_threshold: float,
     alpha: float,
 ) -> tuple[float, float]:
-    enc = sparse.csr_matrix((np.asarray(weights) > tau_e).astype(np.float32))
+    enc = sparse.csr_matrix((np.asarray(weights) > threshold).astype(np.float32))
     b_int = np.trunc(np.minimum(bias, -1.0))
     z = (np.asarray((x @ enc.T).todense()) + b_int[None, :]) > 0.5
     x_hat = (sparse.csr_matrix(z.astype(np.float32)) @ enc) > 0.5
@@ -118,7 +146,7 @@ def _binary_net_error(
     rec = float(alpha * false_one + (1 - alpha) * missed) / x.shape[0]
     if class_weights is None or labels is None:
         return rec, 0.0
-    logits = z.astype(np.float32) @ (np.asarray(class_weights) > tau_c).astype(np.float32).T
+    logits = z.astype(np.float32) @ (np.asarray(class_weights) > class_threshold).astype(np.float32).T
     return rec, float(np.mean(logits.argmax(1) != labels))
 
 
@@ -133,9 +161,9 @@ def select_thresholds(
     class_grid: Sequence[float] | None = None,
     alpha: float | None = None,
 ) -> tuple[float, float, float]:
-    """The pair ``(tau_e, tau_c)`` whose binarised network errs least on ``x`` (held-out rows).
+    """The pair ``(threshold, class_threshold)`` whose binarised network errs least on ``x`` (held-out rows).
 
-    The binarised network uses encoder ``W > tau_e`` and classifier ``W_C > tau_c``; its error is
+    The binarised network uses encoder ``W > threshold`` and classifier ``W_C > class_threshold``; its error is
     the weighted XOR reconstruction loss per row plus the classification error rate (the rule of
     the DiffNaps paper, App. A.2).
 
@@ -160,19 +188,19 @@ def select_thresholds(
 
     Returns
     -------
-    ``(tau_e, tau_c, error)``; ``tau_c`` is ``nan`` without a classifier.
+    ``(threshold, class_threshold, error)``; ``class_threshold`` is ``nan`` without a classifier.
     """
     xs = sparse.csr_matrix(x, dtype=np.float32)
     if alpha is None:
         alpha = xs.nnz / max(1, xs.shape[0] * xs.shape[1])
     c_grid = [float("nan")] if class_weights is None else list(class_grid if class_grid is not None else grid)
     best = (float("nan"), float("nan"), float("inf"))
-    for tau_e in grid:
-        for tau_c in c_grid:
-            rec, cls = _binary_net_error(xs, labels, weights, bias, class_weights, tau_e, tau_c, alpha)
+    for threshold in grid:
+        for class_threshold in c_grid:
+            rec, cls = _binary_net_error(xs, labels, weights, bias, class_weights, threshold, class_threshold, alpha)
             err = rec + cls
             if err < best[2]:
-                best = (float(tau_e), float(tau_c), err)
+                best = (float(threshold), float(class_threshold), err)
     return best
 
 

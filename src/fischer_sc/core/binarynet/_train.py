@@ -8,49 +8,20 @@ so memory is ``O(h m)`` for the weights and their optimiser state plus ``O(batch
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from scipy import sparse
 
-from ._layers import (
-    binary_autoencode,
-    clamp_,
-    class_head_logits,
-    pattern_length_penalty,
-    regulariser_multiplier,
-    sample_weights,
-    w_shaped_penalty,
-    weighted_xor_loss,
-)
+from ._config import BinaryNetConfig
+from ._layers import binary_autoencode, clamp_, class_head_logits, sample_weights
+from ._losses import pattern_length_penalty, regulariser_multiplier, w_shaped_penalty, weighted_xor_loss
 
-__all__ = ["BinaryNetConfig", "BinaryNetResult", "fit_binary_net"]
+if TYPE_CHECKING:
+    from os import PathLike
 
-
-@dataclass(frozen=True)
-class BinaryNetConfig:
-    """Hyper-parameters of :func:`~fischer_sc.core.binarynet.fit_binary_net` (see ``docs/diffnaps.md`` for their provenance).
-
-    ``lambda_c = 0`` and ``init = "floor"`` give BinaPs; a positive ``lambda_c`` adds the DiffNaps head.
-    """
-
-    hidden_dim: int
-    n_epochs: int = 10
-    batch_size: int = 64
-    learning_rate: float = 0.01
-    lambda_s: float = 0.0
-    lambda_c: float = 0.0
-    elastic: tuple[float, float] = (0.0, 0.0)
-    class_elastic: tuple[float, float] = (0.0, 0.0)
-    regu_rate: float = 1.0
-    regu_cap: float = 100.0
-    milestones: tuple[int, ...] = (5, 7)
-    gamma: float = 0.1
-    train_fraction: float = 0.9
-    init: str = "floor"  # "floor": W = 1/m (BinaPs); "xavier": Xavier-normal clamped (DiffNaps)
-    length_reduce: str = "sum"  # BinaPs sums the length penalty over neurons, DiffNaps averages
-    double_update: bool = False  # encoder and decoder parts of the tied gradient get separate Adam updates
+__all__ = ["BinaryNetResult", "fit_binary_net", "save_binary_net"]
 
 
 @dataclass
@@ -174,7 +145,7 @@ def fit_binary_net(
         # A second leaf on the same storage reproduces that; by default one parameter, one update.
         w_dec = w.detach().requires_grad_(True)
         params.append(w_dec)
-    opt = torch.optim.Adam(params, lr=cfg.learning_rate, fused=True)  # fused: ~10x faster on CPU at 10^8 weights
+    opt = torch.optim.Adam(params, lr=cfg.learning_rate, fused=True)  # fused: one kernel over all weights, not a loop
     sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=list(cfg.milestones), gamma=cfg.gamma)
     history: dict[str, list[float]] = {}
     epochs = range(cfg.n_epochs)
@@ -222,4 +193,28 @@ def fit_binary_net(
         train_rows=train_rows,
         test_rows=test_rows,
         history=history,
+    )
+
+
+def save_binary_net(path: str | PathLike[str], result: BinaryNetResult, **extra: Any) -> None:
+    """Write the trained weights with :func:`torch.save`: ``weights``, ``bias``, ``class_weights`` and ``extra``.
+
+    Parameters
+    ----------
+    path
+        Destination file.
+    result
+        What :func:`~fischer_sc.core.binarynet.fit_binary_net` returned.
+    **extra
+        More entries of the saved dict (e.g. the class names and the feature names, the columns of
+        ``weights``).
+    """
+    torch.save(
+        {
+            "weights": torch.from_numpy(result.weights),
+            "bias": torch.from_numpy(result.bias),
+            "class_weights": None if result.class_weights is None else torch.from_numpy(result.class_weights),
+            **extra,
+        },
+        path,
     )

@@ -1,4 +1,4 @@
-"""Binarisation of expression data for the pattern miners (``binarize=`` of binaps/diffnaps).
+"""Binarisation rules of the pattern miners: presence/absence from expression values, on arrays.
 
 The result is always a CSR float32 matrix of 0s and 1s; sparse input is processed in column blocks,
 never densified whole.
@@ -13,7 +13,9 @@ import numpy as np
 from scipy import sparse
 
 _BLOCK = 2048  # columns densified at a time for the per-gene quantile of sparse data
-RULES = ("auto", "q75", "nonzero")
+BINARIZE_RULES = ("auto", "q75", "nonzero")
+
+__all__ = ["BINARIZE_RULES", "binarize_matrix", "check_finite_values", "empty_rows", "is_binary"]
 
 
 def _stored_values(x: Any) -> np.ndarray:
@@ -30,6 +32,17 @@ def check_finite_values(x: Any, where: str) -> None:
             "this tool (e.g. filter cells, or fill with 0)."
         )
         raise ValueError(msg)
+
+
+def empty_rows(x: Any) -> np.ndarray:
+    """Indices of the rows of ``x`` (dense or sparse) without a single non-zero value."""
+    if sparse.issparse(x):
+        nonzero = x.getnnz(axis=1)
+        if x.nnz and not np.all(x.data):  # explicitly stored zeros do not count
+            nonzero = (x != 0).getnnz(axis=1)
+    else:
+        nonzero = np.count_nonzero(np.asarray(x), axis=1)
+    return np.flatnonzero(np.asarray(nonzero).ravel() == 0)
 
 
 def is_binary(x: Any) -> bool:
