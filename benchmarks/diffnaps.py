@@ -75,7 +75,7 @@ print(json.dumps({"seconds": seconds, "cpu_seconds": ru.ru_utime + ru.ru_stime, 
 
 
 def diffnaps_options(m: int) -> dict:
-    """The paper's synthetic settings (spec table), with the hidden width capped for a 2-core CPU."""
+    """The paper's synthetic settings (its hyper-parameter table), with the hidden width capped for a 2-core CPU."""
     if m <= 1000:
         return {"hidden_dim": 500, "n_epochs": 25, "batch_size": 64, "lambda_s": 1.0, "lambda_c": 10.0}
     # The paper's m >= 5k runs had 20 000 rows; with 4 000 rows a batch of 64 keeps the number of
@@ -167,6 +167,7 @@ def main() -> None:
     parser.add_argument("--hidden-dim", type=int, default=None, help="override DiffNaps' hidden width")
     parser.add_argument("--epochs", type=int, default=None, help="override DiffNaps' epochs")
     parser.add_argument("--batch-size", type=int, default=None, help="override DiffNaps' batch size")
+    parser.add_argument("--min-size", type=int, default=None, help="override DiffNaps' smallest pattern (default 2)")
     parser.add_argument("--no-elastic", action="store_true", help="drop the W-shaped regularisers at 100k")
     parser.add_argument(
         "--no-screen", action="store_true", help="above 20k features: no screen, the paper's 100k penalties"
@@ -203,6 +204,8 @@ def main() -> None:
                     opts["n_epochs"] = args.epochs
                 if args.batch_size is not None:
                     opts["batch_size"] = args.batch_size
+                if args.min_size is not None:
+                    opts["min_size"] = args.min_size
                 if args.scale_to_paper_width and opts["hidden_dim"]:
                     f = opts["hidden_dim"] / args.scale_to_paper_width
                     opts["lambda_s"] = opts["lambda_s"] * f
@@ -217,6 +220,7 @@ def main() -> None:
                     f"batch {opts['batch_size']}, lambda_s {opts['lambda_s']:.3g}, "
                     f"elastic {opts.get('elastic', [0, 0])[0]:.3g}"
                     + (", no screen" if opts.get("screen") is False else "")
+                    + (f", min_size {opts['min_size']}" if "min_size" in opts else "")
                     + ")"
                 )
                 runs.append(("diffnaps", name, opts))

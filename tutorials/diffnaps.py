@@ -49,7 +49,11 @@ planted
 # %% [markdown]
 # The defaults of {func}`fs.tl.diffnaps <fischer_sc.tl.diffnaps>` are those of the paper's
 # synthetic experiments; here the hidden layer is set to 250 units (the paper's choice for up to
-# 500 features) and the batch size to 32.
+# 500 features) and the batch size to 32. After training, a hidden unit's pattern is the set of
+# features whose encoder weight exceeds `threshold` (0.3), and it is assigned to every group whose
+# class weight exceeds `class_threshold` (0.3); patterns of fewer than `min_size` (2) features are
+# not reported. {func}`fs.tl.binaps <fischer_sc.tl.binaps>` takes the same `threshold` and
+# `min_size`.
 
 # %%
 fs.tl.diffnaps(planted, "class", hidden_dim=250, n_epochs=25, batch_size=32, lambda_s=2.0)
