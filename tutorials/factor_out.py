@@ -128,11 +128,13 @@ table
 pbmc = fs.datasets.pbmc68k_reduced()
 fs.tl.factor_out(pbmc, "phase", use_rep="X_pca")  # JEDI
 fs.tl.factor_out(pbmc, "phase", method="confetti", use_rep="X_pca", key_added="X_confetti")
-fs.pl.factor_out(pbmc, color=["phase", "bulk_labels"], wspace=0.5)
+fs.pl.factor_out(pbmc, color=["phase", "bulk_labels"], wspace=0.5)  # JEDI: obsm["X_factor_out"]
+fs.pl.factor_out(pbmc, key="X_confetti", color=["phase", "bulk_labels"], wspace=0.5)  # key = the key_added
 
 # %% [markdown]
-# CONFETTI's graph is stored in the layout of {func}`scanpy.pp.neighbors`, so scanpy's tools
-# run on the factored-out neighbourhoods, e.g. `sc.tl.leiden(pbmc, neighbors_key="X_confetti")` (`key_added` names the graph too).
+# CONFETTI's graph is stored as {func}`scanpy.pp.neighbors` stores one, under the record
+# `uns["X_confetti_neighbors"]` (`key_added` + `"_neighbors"`), so scanpy's tools run on the
+# factored-out neighbourhoods, e.g. `sc.tl.leiden(pbmc, neighbors_key="X_confetti_neighbors")`.
 
 # %%
 rows = []
