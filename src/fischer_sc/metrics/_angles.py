@@ -89,7 +89,7 @@ def angle_preservation(
     """How well the embedding keeps the angles of triangles of the data.
 
     The angle at x_j of (x_i, x_j, x_k) is compared with the angle at y_j (``geometry`` as in
-    :func:`triple_angles`) over ``n_triples`` triples, uniform (global structure) or with i and k
+    :func:`~fischer_sc.metrics.triple_angles`) over ``n_triples`` triples, uniform (global structure) or with i and k
     among the ``k`` nearest data neighbours of j (``"local"``). ``X`` should be the denoised data
     when the raw data are noisy: noise pulls every high-dimensional angle towards pi / 3.
 

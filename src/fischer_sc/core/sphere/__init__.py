@@ -1,8 +1,10 @@
 """Mercat's sphere: spectral denoising, triple sampling and Riemannian optimisation on S^2.
 
-Stages (each a plain function): :func:`denoise` (PCA scores of a Marchenko-Pastur rank) ->
-:func:`half_sphere_init` -> :func:`optimise_sphere` (numba kernels over freshly sampled triples,
-tangent projection + Adam + retraction) -> :func:`canonical_orientation` -> :func:`map_projection`.
+Stages (each a plain function): :func:`~fischer_sc.core.sphere.denoise` (PCA scores of a
+Marchenko-Pastur rank) -> :func:`~fischer_sc.core.sphere.half_sphere_init` ->
+:func:`~fischer_sc.core.sphere.optimise_sphere` (numba kernels over freshly sampled triples,
+tangent projection + Adam + retraction) -> :func:`~fischer_sc.core.sphere.canonical_orientation`
+-> :func:`~fischer_sc.core.sphere.map_projection`.
 No AnnData here; the kernels take an explicit seed and are tested against the slow references
 (``*_reference``).
 """

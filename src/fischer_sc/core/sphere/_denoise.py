@@ -71,7 +71,7 @@ def mp_rank(eigenvalues: np.ndarray, n_obs: int, n_vars: int) -> tuple[int, floa
 def denoise(x: np.ndarray, rank: int | None = None) -> Denoised:
     """Centre ``x`` (n, D) and keep its top principal components.
 
-    ``rank=None`` chooses the rank by :func:`mp_rank`, clamped to ``RANK_RANGE`` and to D; an
+    ``rank=None`` chooses the rank by :func:`~fischer_sc.core.sphere.mp_rank`, clamped to ``RANK_RANGE`` and to D; an
     integer keeps that many components. The spectrum comes from the smaller of the D x D
     covariance and the n x n Gram matrix, O(n D min(n, D)).
     """

@@ -105,7 +105,7 @@ def canonical_rotation(y: np.ndarray) -> np.ndarray:
 
 
 def canonical_orientation(y: np.ndarray) -> np.ndarray:
-    """``y`` rotated (or reflected) into the canonical orientation of :func:`canonical_rotation`."""
+    """``y`` rotated (or reflected) into the canonical orientation of :func:`~fischer_sc.core.sphere.canonical_rotation`."""
     return unit_rows(y @ canonical_rotation(y).T)
 
 

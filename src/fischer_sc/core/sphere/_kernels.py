@@ -161,7 +161,7 @@ def epoch_gradient(
 
     The gradient of vertex j's own term lands in ``grad[j]`` (each j is one iteration, so no race);
     the terms of the ends i and k go to ``g_i``, ``g_k`` (row j * per_point + t) with their indices
-    in ``pairs`` (-1 for a skipped triple), and :func:`scatter_ends` adds them. ``point_loss[j]`` and
+    in ``pairs`` (-1 for a skipped triple), and ``scatter_ends`` adds them. ``point_loss[j]`` and
     ``point_count[j]`` get the summed loss and number of valid triples of vertex j.
 
     ``precondition``: each triple's gradient is multiplied by its shorter chord |y_i - y_j| or

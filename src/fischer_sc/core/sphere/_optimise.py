@@ -21,7 +21,7 @@ DECAY_FRACTION = 0.3
 
 @dataclass(frozen=True, slots=True)
 class SphereResult:
-    """What :func:`optimise_sphere` returns.
+    """What :func:`~fischer_sc.core.sphere.optimise_sphere` returns.
 
     Attributes
     ----------
@@ -82,7 +82,7 @@ def optimise_sphere(
     Parameters
     ----------
     scores
-        Denoised data (n, r), float32 (see :func:`denoise`).
+        Denoised data (n, r), float32 (see :func:`~fischer_sc.core.sphere.denoise`).
     init
         Start points (n, 3) on the sphere.
     neighbours

@@ -29,7 +29,7 @@ def _draw(seed: int, epoch: int, j: int, draw: int, n: int) -> int:
 def sample_triples_reference(
     nbr: np.ndarray, n: int, per_point: int, seed: int, epoch: int, stratified: bool
 ) -> np.ndarray:
-    """The triples of :func:`sample_triples`, drawn in plain Python."""
+    """The triples of :func:`~fischer_sc.core.sphere.sample_triples`, drawn in plain Python."""
     out = np.full((n * per_point, 3), -1, dtype=np.int64)
     n_nbr = nbr.shape[1]
     for j in range(n):
