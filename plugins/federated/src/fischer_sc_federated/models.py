@@ -8,7 +8,7 @@ from torch import nn
 
 
 def mlp(n_features: int, n_classes: int, hidden: int | Sequence[int] = 64) -> nn.Sequential:
-    """A ReLU multilayer perceptron ``n_features -> hidden... -> n_classes`` (logits out).
+    """A ReLU multilayer perceptron from ``n_features`` inputs through the ``hidden`` layers to ``n_classes`` logits.
 
     The default (one hidden layer of 64) is the model of the digits set-up used to evaluate FedDC here.
     """

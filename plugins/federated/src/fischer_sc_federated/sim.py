@@ -180,9 +180,9 @@ def fedavg(
     agg_period: int | None = 1,
     **kwargs: Any,
 ) -> FederatedResult:
-    """FedAvg (McMahan et al., arXiv 1602.05629) in the same engine: :func:`feddc` with ``daisy_period=None``.
+    """FedAvg (McMahan et al., arXiv 1602.05629) in the same engine: :func:`~fischer_sc_federated.sim.feddc` with ``daisy_period=None``.
 
-    Takes every keyword of :func:`feddc` except ``daisy_period``.
+    Takes every keyword of :func:`~fischer_sc_federated.sim.feddc` except ``daisy_period``.
     """
     if "daisy_period" in kwargs:
         msg = "fedavg does not daisy-chain; call feddc(..., daisy_period=...) instead."
