@@ -164,3 +164,42 @@ def test_plot_network_and_curve(fitted):
     plt.close("all")
     with pytest.raises(KeyError, match="run fs.tl.dash_grn"):
         fs.pl.grn(fitted, "other")
+
+
+#: The exact record of a call with FAST's options: the options used (None ones dropped), the
+#: prior's description, and the training split (pairs, train/val sizes).
+DASH_PARAMS = {
+    "batch_size",
+    "device",
+    "hidden_dim",
+    "lambda_motif",
+    "lambda_ppi",
+    "learning_rate",
+    "n_epochs",
+    "n_pairs",
+    "n_substeps",
+    "n_train",
+    "n_val",
+    "normalize_scores",
+    "patience",
+    "prior",
+    "prior_loss_weight",
+    "prune_every",
+    "prune_first",
+    "prune_start",
+    "prune_step",
+    "pruning",
+    "random_state",
+    "scale",
+    "solver",
+    "target_sparsity",
+    "time_key",
+    "trajectory_key",
+    "val_fraction",
+}
+
+
+def test_params_record_has_exactly_these_keys(fitted):
+    uns = fitted.uns["dash_grn"]
+    assert set(uns) == {"best_epoch", "edges", "history", "params", "sparsity"}
+    assert set(uns["params"]) == DASH_PARAMS
