@@ -178,6 +178,11 @@ def test_obs_codes_and_matrix_reading():
         obs_codes(a, "t", max_levels=3)
     with pytest.raises(KeyError, match="is not a column of adata.obs"):
         obs_codes(a, "missing")
+    with pytest.raises(KeyError, match=r"groupby='missing' is not a column of adata.obs \(columns: 'g', 't'"):
+        obs_codes(a, "missing", param="groupby")
+    a.obs["cat"] = pd.Categorical(["b", "a", "b", "a"], categories=["z", "b", "a"])
+    codes, levels = obs_codes(a, "cat")
+    assert codes.tolist() == [0, 1, 0, 1] and levels == ["b", "a"]  # the categories' order, unused dropped
     with pytest.raises(ValueError, match="1 missing labels"):
         labels_to_codes(pd.Series(["a", None]), "labels")
     x, where = read_matrix(a, "counts")

@@ -27,17 +27,21 @@ def read_matrix(adata: AnnData, layer: str | None = None) -> tuple[Any, str]:
     return x, where
 
 
-def obs_codes(adata: AnnData, key: str, *, max_levels: int | None = None) -> tuple[np.ndarray, list[str]]:
+def obs_codes(
+    adata: AnnData, key: str, *, max_levels: int | None = None, param: str | None = None
+) -> tuple[np.ndarray, list[str]]:
     """Integer codes (0..K-1) and the level names of the labels in ``obs[key]``.
 
     Missing labels raise; so does a column with more than ``max_levels`` distinct values, which is
-    almost always a continuous column passed where groups were meant.
+    almost always a continuous column passed where groups were meant. ``param`` names the tool's
+    parameter that gave ``key`` in the error messages (``groupby='x' is not a column ...``).
     """
     if not isinstance(key, str) or key not in adata.obs:
         known = ", ".join(repr(k) for k in adata.obs.columns) or "(none)"
-        msg = f"{key!r} is not a column of adata.obs (columns: {known})."
+        what = f"{param}={key!r}" if param else repr(key)
+        msg = f"{what} is not a column of adata.obs (columns: {known})."
         raise KeyError(msg)
-    codes, levels = labels_to_codes(adata.obs[key].to_numpy(), f"adata.obs[{key!r}]")
+    codes, levels = labels_to_codes(adata.obs[key], f"adata.obs[{key!r}]")
     if max_levels is not None and len(levels) > max_levels:
         msg = (
             f"adata.obs[{key!r}] has {len(levels)} distinct values, more than the {max_levels} groups this tool "
@@ -48,7 +52,9 @@ def obs_codes(adata: AnnData, key: str, *, max_levels: int | None = None) -> tup
 
 
 def labels_to_codes(values: Any, what: str) -> tuple[np.ndarray, list[str]]:
-    """Integer codes of a label vector, levels in sorted order (``pandas.factorize(sort=True)``), and the level names.
+    """Integer codes of a label vector and the level names, levels in sorted order (``pandas.factorize(sort=True)``).
+
+    A categorical keeps the order of its categories (unused ones dropped), as scanpy's plots do.
 
     Missing labels raise a ``ValueError`` naming ``what``.
     """

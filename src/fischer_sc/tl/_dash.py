@@ -203,7 +203,7 @@ def dash_grn(
     x, where = read_matrix(adata, layer)
     x = check_finite(np.asarray(x.toarray() if sparse.issparse(x) else x, dtype=np.float64), where)
     time = _time(adata, time_key)
-    traj = None if trajectory_key is None else np.asarray(obs_codes(adata, trajectory_key)[0])
+    traj = None if trajectory_key is None else np.asarray(obs_codes(adata, trajectory_key, param="trajectory_key")[0])
     motif = _network(adata, prior, "prior", genes)
     ppi_m = _network(adata, ppi, "ppi", genes)
     if motif is None and opts["pruning"] in ("dash", "prior"):

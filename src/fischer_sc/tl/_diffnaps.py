@@ -219,7 +219,7 @@ def diffnaps(
     keys = resolve_keys("diffnaps", key_added)
     device = resolve_device(device, "diffnaps")
     seed = resolve_seed(random_state)
-    labels, classes = obs_codes(adata, groupby)
+    labels, classes = obs_codes(adata, groupby, param="groupby")
     if len(classes) < 2:
         msg = (
             f"adata.obs[{groupby!r}] has {len(classes)} group(s) ({', '.join(map(repr, classes))}); diffnaps contrasts "
