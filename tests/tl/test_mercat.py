@@ -117,3 +117,25 @@ def test_runs_through_the_registry():
     out = fs.plugins.run("mercat", small_adata(), copy=True, **FAST)
     assert out.obsm["X_mercat"].shape == (90, 3)
     assert fs.plugins.get("mercat").supports_gpu is False
+
+
+#: The exact record of a default call (None options dropped; ``denoise_rank`` is the rank used).
+MERCAT_PARAMS = {
+    "angle",
+    "denoise_rank",
+    "learning_rate",
+    "loss",
+    "n_epochs",
+    "n_jobs",
+    "n_neighbors",
+    "projection",
+    "random_state",
+    "sampling",
+    "triplets_per_point",
+}
+
+
+def test_params_record_has_exactly_these_keys(sphere_data):
+    uns = sphere_data.uns["mercat"]
+    assert set(uns) == {"denoise_rank", "denoise_rule", "loss", "loss_history", "noise_variance", "params"}
+    assert set(uns["params"]) == MERCAT_PARAMS
