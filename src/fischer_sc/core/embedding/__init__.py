@@ -5,7 +5,7 @@ Each stage is a function you can swap: :func:`knn` (or :func:`knn_from_graph` fo
 :func:`optimise`, with the per-pair kernel scale chosen by name (``PAIR_SCALES``) and the
 repulsion estimator by name (``REPULSIONS``) or as an object with the optimiser's repulsion hook
 (:class:`JediRepulsion`, :class:`JediLabelRepulsion`, :class:`CtsneRepulsion`). Every caller
-takes the t-SNE schedule from :data:`TSNE_DEFAULTS`.
+takes the t-SNE schedule from ``TSNE_DEFAULTS``.
 Prior knowledge for factor-out embeddings is a :class:`Prior`; :func:`jedi_embedding`,
 :func:`ctsne_embedding` and :func:`confetti_embedding` run the factor-out methods on arrays.
 """

@@ -330,7 +330,7 @@ class JediRepulsion:
     n_samples
         ``None`` sums over every stored prior pair (exact). Otherwise rows with more pairs use
         ``n_samples`` pairs drawn afresh in every iteration with probability proportional to
-        p'_ij, weighted to give unbiased row sums (:func:`sampled_prior_term`).
+        p'_ij, weighted to give unbiased row sums (``sampled_prior_term``).
     seed
         Seed of those draws.
     """
@@ -439,7 +439,7 @@ class JediLabelRepulsion(JediRepulsion):
     too many to visit in every iteration. Its prior affinity is one constant per label, so the
     prior term needs only the labels: each point visits ``n_samples`` same-label partners drawn
     afresh in every iteration (all of them in groups that small), weighted to give unbiased row
-    sums (:func:`label_prior_term`). The gradient is thus a stochastic but unbiased estimate of
+    sums (``label_prior_term``). The gradient is thus a stochastic but unbiased estimate of
     the exact JEDI gradient of the uniform prior, at O(n * n_samples) cost per iteration, like the
     sampled repulsion of UMAP-type embedders. ``n_samples=None`` sums over all pairs (exact).
 
