@@ -44,4 +44,9 @@ def test_mix64_matches_its_python_reference():
     run = _mix_all
     zs = np.array([0, 1, -1, 2**62, -(2**63), 2**63 - 1, 123456789, -987654321], dtype=np.int64)
     assert run(zs).tolist() == [mix64_reference(int(z)) for z in zs]
-    assert len(set(run(np.arange(10_000, dtype=np.int64)).tolist())) == 10_000
+    hashed = run(np.arange(10_000, dtype=np.int64))
+    assert len(set(hashed.tolist())) == 10_000
+    assert (run(zs) >= 0).all() and (hashed >= 0).all()  # bits 0-62 only
+    # the low 32 bits, which kernels slice, are close to uniform: each bit set about half the time
+    bits = (hashed[:, None] >> np.arange(32)) & 1
+    assert np.abs(bits.mean(axis=0) - 0.5).max() < 0.03

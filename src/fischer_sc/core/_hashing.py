@@ -11,10 +11,12 @@ from ._numba import njit
 
 @njit(inline="always")
 def mix64(z: int) -> int:
-    """splitmix64's finaliser: a well-mixed 64-bit hash of ``z`` in wrapping int64 arithmetic.
+    """splitmix64's finaliser in wrapping int64 arithmetic: a well-mixed hash of ``z`` in [0, 2**63).
 
     The two multipliers are splitmix64's 0xBF58476D1CE4E5B9 and 0x94D049BB133111EB written as
-    signed int64, so the kernels need no unsigned types.
+    signed int64, so the kernels need no unsigned types. The shifts are arithmetic, so the last
+    ``z ^ (z >> 31)`` always clears the sign bit: use bits 0-62 (callers take low bits or
+    multiply-shift them).
     """
     z = (z ^ (z >> 30)) * -4658895280553007687
     z = (z ^ (z >> 27)) * -7723592293110705685
