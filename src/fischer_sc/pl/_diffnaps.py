@@ -131,7 +131,15 @@ def diffnaps(
     kinds = ["heatmap", "dotplot"] if kind == "both" else [kind]
     if ax is None:
         width = 4.0 + 0.45 * len(support.columns) + (4.0 if kind == "both" else 0.0)
-        fig, axes = plt.subplots(1, len(kinds), figsize=(width, 1.5 + 0.3 * max(1, len(labels))), squeeze=False)
+        # The x tick labels (groups, features) stand rotated below the axes: leave them room, or a
+        # figure of few patterns is too short for its own labels.
+        ticks = [str(c) for c in support.columns]
+        if "dotplot" in kinds:
+            member_any = np.asarray(adata.varm[keys.uns])[:, ids].any(axis=1)
+            ticks += [str(v) for v in adata.var_names[np.flatnonzero(member_any)[:60]]]
+        label_room = 0.1 * max((len(t) for t in ticks), default=0)
+        height = 1.5 + 0.3 * max(1, len(labels)) + label_room
+        fig, axes = plt.subplots(1, len(kinds), figsize=(width, height), squeeze=False)
         axes = list(axes[0])
     else:
         fig, axes = ax.figure, [ax]
