@@ -21,6 +21,7 @@ from fischer_sc.core.binarynet._losses import (
     weighted_xor_loss,
     weighted_xor_loss_reference,
 )
+from fischer_sc.core.patterns import joint_support_test
 
 
 def _surrogate(x, w, b, w_b):
@@ -319,22 +320,27 @@ def test_support_and_group_tables_by_hand():
     class_w = binarynet.pattern_class_weights(head, [np.array([0, 3]), np.array([1]), np.array([2])])
     np.testing.assert_array_equal(class_w, np.array([[0.9, 0.1, 0.2], [0.4, 0.8, 0.1]], dtype=np.float32))
     labels = np.array([0, 0, 0, 1, 1, 1])
-    table = binarynet.group_pattern_table(present, labels, ["a", "b"], base, class_w, 0.3)
-    # pattern 0 -> a and b (0.9, 0.4), pattern 1 -> b, pattern 2 -> general
+    counts, p_values = joint_support_test(present, labels, 2)
+    np.testing.assert_array_equal(counts, [[2, 0, 0], [1, 2, 2]])
+    # one-sided Fisher exact test by hand: pattern 1 in b, 2 of its 2 rows among 3 b rows of 6: C(3,2)/C(6,2)
+    assert p_values[1, 1] == pytest.approx(3 / 15) and p_values[0, 1] == pytest.approx(1.0)
+    assigned = np.array([[True, False, False], [True, True, False]])  # the caller's decision
+    table = binarynet.group_pattern_table(counts, p_values, assigned, labels, ["a", "b"], base, class_w)
+    # pattern 0 -> a and b, pattern 1 -> b, pattern 2 -> general
     assert table["pattern_id"].tolist() == [0, 1, 0, 2] and table.index.tolist() == ["0", "1", "2", "3"]
     assert table["group"].astype(object).where(table["group"].notna(), None).tolist() == ["a", "b", "b", None]
     row = table.iloc[0]  # pattern 0 in a: 2 of 3 a rows, 1 of 3 b rows
     assert (row["n_in"], row["n_out"]) == (2, 1)
     assert row["support_in"] == pytest.approx(2 / 3) and row["support_out"] == pytest.approx(1 / 3)
     assert row["precision"] == pytest.approx(2 / 3) and row["log_odds"] == pytest.approx(np.log(2))
-    assert row["class_weight"] == pytest.approx(0.9)
+    assert row["class_weight"] == pytest.approx(0.9) and row["p_value"] == pytest.approx(p_values[0, 0])
     row = table.iloc[1]  # pattern 1 in b: 2 of 3 b rows, none in a -> precision 1, log-odds missing
     assert (row["n_in"], row["n_out"], row["precision"]) == (2, 0, 1.0) and np.isnan(row["log_odds"])
     general = table.iloc[3]
     assert general["n_in"] == -1 and np.isnan(general["precision"]) and general["class_weight"] == pytest.approx(0.2)
     assert list(table.columns) == [
         "pattern_id", "group", "features", "size", "support", "support_in", "support_out",
-        "n_in", "n_out", "precision", "log_odds", "class_weight", "half_support",
+        "n_in", "n_out", "precision", "log_odds", "p_value", "class_weight", "half_support",
     ]  # fmt: skip
 
 

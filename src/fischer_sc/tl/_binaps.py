@@ -6,14 +6,18 @@ class head) shares.
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
 
 from fischer_sc._utils import (
     check_choice,
     check_int,
     check_number,
     clean_params,
+    obs_codes,
     progress_enabled,
     read_matrix,
     resolve_device,
@@ -22,7 +26,6 @@ from fischer_sc._utils import (
 )
 
 if TYPE_CHECKING:
-    import numpy as np
     from anndata import AnnData
     from scipy import sparse
 
@@ -51,6 +54,38 @@ def read_binary(
         )
         raise ValueError(msg)
     return binarize_matrix(x, binarize, where)
+
+
+MAX_GROUPS = 50  # more distinct values than this in `groupby` (the paper went up to 50 classes) is not a set of groups
+
+
+def check_pair(value: Any, name: str) -> tuple[float, float]:
+    """``value`` as a pair of non-negative floats (the L1 and L2 weights of a regulariser)."""
+    pair = isinstance(value, tuple | list) and len(value) == 2
+    if not pair or not all(isinstance(v, numbers.Real) and math.isfinite(v) and v >= 0 for v in value):
+        msg = f"{name} must be a pair (L1, L2) of non-negative numbers, got {value!r}."
+        raise ValueError(msg)
+    return float(value[0]), float(value[1])
+
+
+def group_codes(adata: AnnData, groupby: str) -> tuple[np.ndarray, list[str]]:
+    """DiffNaps' group codes of ``obs[groupby]``: 2 to ``MAX_GROUPS`` levels, not a continuous (float) column."""
+    column = adata.obs[groupby] if isinstance(groupby, str) and groupby in adata.obs else None
+    if column is not None and column.dtype.kind == "f" and not np.all(np.mod(column.dropna().to_numpy(), 1) == 0):
+        n_levels = column.nunique()
+        msg = (
+            f"groupby={groupby!r}: adata.obs[{groupby!r}] is a continuous (float) column with {n_levels} distinct "
+            "values; diffnaps needs a categorical column of groups (bin it first, e.g. with pandas.cut)."
+        )
+        raise ValueError(msg)
+    labels, classes = obs_codes(adata, groupby, max_levels=MAX_GROUPS, param="groupby")
+    if len(classes) < 2:
+        msg = (
+            f"adata.obs[{groupby!r}] has {len(classes)} group(s) ({', '.join(map(repr, classes))}); diffnaps contrasts "
+            "groups and needs at least 2. Use fs.tl.binaps for patterns without groups."
+        )
+        raise ValueError(msg)
+    return labels, classes
 
 
 def recorded_seed(random_state: Any, seed: int) -> Any:

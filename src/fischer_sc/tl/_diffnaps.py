@@ -2,57 +2,28 @@
 
 from __future__ import annotations
 
-import math
-import numbers
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from fischer_sc._utils import (
+    check_bool,
     check_choice,
     check_int,
     check_number,
     clean_params,
-    obs_codes,
     progress_enabled,
     resolve_device,
     resolve_keys,
     resolve_seed,
 )
 
-from ._binaps import read_binary, recorded_seed
+from ._binaps import check_pair, group_codes, read_binary, recorded_seed
 
 if TYPE_CHECKING:
     from os import PathLike
 
     from anndata import AnnData
-    from scipy import sparse
-
-SCREEN_ABOVE = 20000  # screen="auto" trains on the group-enriched features only above this many (docs/diffnaps.md)
-
-
-def _check_pair(value: Any, name: str) -> tuple[float, float]:
-    pair = isinstance(value, tuple | list) and len(value) == 2
-    if not pair or not all(isinstance(v, numbers.Real) and math.isfinite(v) and v >= 0 for v in value):
-        msg = f"{name} must be a pair (L1, L2) of non-negative numbers, got {value!r}."
-        raise ValueError(msg)
-    return float(value[0]), float(value[1])
-
-
-def _screened(xb: sparse.csr_matrix, labels: np.ndarray, n_classes: int, screen: bool | str) -> np.ndarray | None:
-    """Indices of the group-enriched features DiffNaps trains on, or ``None`` for all of them."""
-    from fischer_sc.core.binarynet import enriched_features
-
-    if screen is False or (screen == "auto" and xb.shape[1] <= SCREEN_ABOVE):
-        return None
-    kept, _ = enriched_features(xb, labels, n_classes)
-    if len(kept) < 2:
-        msg = (
-            f"screen kept {len(kept)} of {xb.shape[1]} features (no feature is significantly more frequent in one "
-            "group than outside it); pass screen=False to train on all features."
-        )
-        raise ValueError(msg)
-    return kept
 
 
 def diffnaps(
@@ -62,6 +33,9 @@ def diffnaps(
     layer: str | None = None,
     binarize: Literal["auto", "q75", "nonzero"] | float | None = "auto",
     screen: Literal["auto"] | bool = "auto",
+    min_support: float = 0.05,
+    cooccurrence: bool = True,
+    level: float = 0.05,
     hidden_dim: int | None = None,
     n_epochs: int = 50,
     batch_size: int = 64,
@@ -94,18 +68,22 @@ def diffnaps(
     layer
         Layer to read instead of ``.X``.
     binarize
-        How expression becomes presence/absence. ``"auto"`` (default) uses 0/1 data as is and
-        applies ``"q75"`` otherwise; ``"q75"``: per feature, 1 where the value exceeds the
-        feature's upper quartile (over all observations, zeros included), or, where that quartile
-        is 0, wherever the value is non-zero (on sparse counts this mostly means "expressed");
-        ``"nonzero"``; a number: 1 where the value exceeds it; ``None``: the data must already be
-        0/1 (a ``ValueError`` names the other values).
+        How expression becomes presence/absence, as in :func:`fischer_sc.tl.binaps`: ``"auto"``
+        (default; 0/1 data as is, else ``"q75"``), ``"q75"``, ``"nonzero"``, a threshold, or
+        ``None`` (the data must already be 0/1).
     screen
-        Train only on the features that are significantly more frequent in some group than outside
-        it (one-sided two-proportion z-test per feature and group, Bonferroni at 0.05 over all of
-        them); patterns can then hold only such features. ``"auto"`` (default): only above 20 000
-        features, where a CPU-sized hidden layer is otherwise spent on structure shared by all
-        groups (see the DiffNaps notes in the docs); ``True``/``False``: always/never.
+        Train only on the features present in at least ``min_support`` of some group's
+        observations. A pattern's joint support is at most that of each of its features, so this
+        loses no pattern that could be reported. ``"auto"`` (default) and ``True``: apply it;
+        ``False``: train on all features.
+    min_support
+        Smallest joint support (fraction of a group's observations holding every feature of the
+        pattern, and at least 2) of a reported pattern in its group.
+    cooccurrence
+        Also grow candidate patterns from the features that co-occur beyond independence within a
+        group (the patterns a per-feature test cannot see). ``False``: the network's patterns only.
+    level
+        Family-wise error level of the joint-support tests (and of the co-occurrence links).
     hidden_dim
         Width of the hidden layer, the largest number of patterns; ``None``:
         ``min(1000, max(64, m // 2))`` for the ``m`` features trained on (after the screen).
@@ -130,7 +108,8 @@ def diffnaps(
     threshold
         Encoder weight above which a feature belongs to a hidden unit's pattern.
     class_threshold
-        Class-head weight above which a pattern is assigned to a group.
+        Class-head weight above which the network itself credits a pattern to a group, recorded
+        as ``head_assigned``; the reported group comes from the joint-support test.
     min_size
         Smallest pattern reported (a pattern is a set of features that occur together).
     train_fraction
@@ -170,19 +149,22 @@ def diffnaps(
         The parameters used (every parameter but ``adata``, ``save_model``, ``device``,
         ``progress`` and ``copy``, with ``hidden_dim`` resolved; ``None`` values left out), the
         binarisation applied (``binarize_applied``), the data density ``alpha`` (the cost of a
-        false 1) of the features trained on, whether the screen was applied (``screen_applied``)
-        and ``n_features_used``.
+        false 1) of the features trained on, ``screen_applied``, ``n_features_used`` and
+        ``n_unsupported`` (network patterns no group holds ``min_support`` times, not reported).
     ``adata.uns[key]['patterns']`` : :class:`pandas.DataFrame`
         One row per (pattern, group) assignment, by group and then precision: ``pattern_id``
-        (column of ``varm[key]``), ``group`` (the group it characterises; missing for "general"
-        patterns whose class weights all stay below ``class_threshold``), ``features``
-        (comma-joined ``var_names``), ``size``, ``support`` (fraction of all observations holding
-        every feature), ``support_in`` and ``support_out`` (the same inside the group and outside
-        it), ``n_in`` and ``n_out`` (the counts; -1 for general patterns), ``precision``
-        (P(group | pattern)), ``log_odds`` (ln(support_in / support_out), missing when either is
-        0), ``class_weight`` (the learnt weight of the pattern for the group) and ``half_support``.
+        (column of ``varm[key]``), ``group`` (where the pattern's joint support is significantly
+        higher than in the other observations; missing for "general" patterns, held but not
+        differential), ``features`` (comma-joined ``var_names``), ``size``, ``support`` (fraction
+        of all observations holding every feature), ``support_in``/``support_out`` and
+        ``n_in``/``n_out`` (the same inside and outside the group; -1 for general patterns),
+        ``precision`` (P(group | pattern)), ``log_odds`` (ln(support_in / support_out)),
+        ``p_value`` (one-sided Fisher exact test of n_in), ``class_weight`` (the class head's
+        weight; NaN for co-occurrence patterns), ``half_support``, ``source`` (``"network"``,
+        ``"cooccurrence"`` or ``"both"``) and ``head_assigned`` (class weight above
+        ``class_threshold``).
     ``adata.uns[key]['class_weights']`` : :class:`numpy.ndarray` (n_groups, n_patterns)
-        Classifier weights per pattern (the largest over the hidden units that carry it).
+        Class-head weights per pattern (the largest over its hidden units; NaN without units).
     ``adata.uns[key]['classes']`` : :class:`numpy.ndarray` of str
         The groups, in the order of the rows of ``class_weights``.
     ``adata.uns[key]['history']`` : :class:`pandas.DataFrame`
@@ -196,7 +178,7 @@ def diffnaps(
     >>> fs.tl.diffnaps(adata, "class", n_epochs=10, progress=False)
     >>> adata.uns["diffnaps"]["patterns"][["group", "features", "precision"]].head()  # doctest: +SKIP
     """
-    from fischer_sc.core import binarynet
+    from fischer_sc.core import binarynet, patterns
 
     if hidden_dim is not None:
         hidden_dim = check_int(hidden_dim, "hidden_dim", low=1)
@@ -210,8 +192,11 @@ def diffnaps(
     threshold = check_number(threshold, "threshold", low=0.0, high=1.0)
     class_threshold = check_number(class_threshold, "class_threshold", low=0.0, high=1.0)
     train_fraction = check_number(train_fraction, "train_fraction", low=0.0, high=1.0, low_open=True)
-    elastic = _check_pair(elastic, "elastic")
-    class_elastic = _check_pair(class_elastic, "class_elastic")
+    min_support = check_number(min_support, "min_support", low=0.0, high=1.0)
+    level = check_number(level, "level", low=0.0, high=1.0, low_open=True)
+    check_bool(cooccurrence, "cooccurrence")
+    elastic = check_pair(elastic, "elastic")
+    class_elastic = check_pair(class_elastic, "class_elastic")
     if not (isinstance(screen, bool) or screen == "auto"):
         msg = f"screen must be 'auto', True or False, got {screen!r}."
         raise ValueError(msg)
@@ -219,17 +204,18 @@ def diffnaps(
     keys = resolve_keys("diffnaps", key_added)
     device = resolve_device(device, "diffnaps")
     seed = resolve_seed(random_state)
-    labels, classes = obs_codes(adata, groupby, param="groupby")
-    if len(classes) < 2:
+    labels, classes = group_codes(adata, groupby)
+    xb, applied = read_binary(adata, layer, binarize, "diffnaps")
+    min_count = patterns.min_counts(labels, len(classes), min_support)
+    frequent = patterns.group_frequent_items(xb, labels, len(classes), min_count)
+    kept = np.flatnonzero(frequent.any(0)) if screen is not False else np.arange(xb.shape[1])
+    if len(kept) < 2:
         msg = (
-            f"adata.obs[{groupby!r}] has {len(classes)} group(s) ({', '.join(map(repr, classes))}); diffnaps contrasts "
-            "groups and needs at least 2. Use fs.tl.binaps for patterns without groups."
+            f"no group has 2 features present in min_support={min_support:g} of its observations (kept {len(kept)} "
+            f"of {xb.shape[1]}); lower min_support."
         )
         raise ValueError(msg)
-    xb, applied = read_binary(adata, layer, binarize, "diffnaps")
-    kept = _screened(xb, labels, len(classes), screen)
-
-    xs = xb if kept is None else xb[:, kept]
+    xs = xb[:, kept]
     hidden = hidden_dim or binarynet.default_hidden_dim(xs.shape[1])
     cfg = binarynet.diffnaps_config(
         hidden_dim=hidden,
@@ -247,22 +233,35 @@ def diffnaps(
     result = binarynet.fit_binary_net(
         xs, cfg, labels=labels, n_classes=len(classes), seed=seed, progress=progress_enabled(progress), device=device
     )
-    patterns = binarynet.extract_patterns(result.weights, threshold, min_size)
-    if kept is not None:
-        patterns = binarynet.expand_patterns(patterns, kept, xb.shape[1])  # back to the indices of all features
-    class_w = binarynet.pattern_class_weights(result.class_weights, patterns.units)
-    present, base = binarynet.support_table(xb, patterns.membership, adata.var_names.to_numpy().astype(str))
-    table = binarynet.group_pattern_table(present, labels, classes, base, class_w, class_threshold)
+    net = binarynet.expand_patterns(binarynet.extract_patterns(result.weights, threshold), kept, xb.shape[1])
+    found = binarynet.differential_patterns(
+        xb,
+        labels,
+        len(classes),
+        net,
+        min_count,
+        frequent=frequent if cooccurrence else None,
+        level=level,
+        min_size=min_size,
+    )
+    class_w = binarynet.pattern_class_weights(result.class_weights, found.units)
+    _, base = binarynet.support_table(xb, found.membership, adata.var_names.to_numpy().astype(str))
+    base["source"] = found.source.astype(str)
+    table = binarynet.group_pattern_table(found.counts, found.p_values, found.assigned, labels, classes, base, class_w)
+    hw = table["class_weight"].to_numpy(dtype=float)
+    table["head_assigned"] = table["group"].notna().to_numpy() & (np.nan_to_num(hw, nan=0.0) > class_threshold)
     if save_model is not None:
-        trained_on = adata.var_names if kept is None else adata.var_names[kept]  # the columns of the weights
         binarynet.save_binary_net(
-            save_model, result, classes=classes, alpha=result.alpha, var_names=list(map(str, trained_on))
+            save_model, result, classes=classes, alpha=result.alpha, var_names=list(map(str, adata.var_names[kept]))
         )
     params = {
         "groupby": groupby,
         "layer": layer,
         "binarize": "none" if binarize is None else binarize,
         "screen": screen,
+        "min_support": min_support,
+        "cooccurrence": cooccurrence,
+        "level": level,
         "hidden_dim": int(hidden),
         "n_epochs": n_epochs,
         "batch_size": batch_size,
@@ -281,13 +280,14 @@ def diffnaps(
         "key_added": key_added,
         "binarize_applied": applied,
         "alpha": result.alpha,
-        "screen_applied": kept is not None,
+        "screen_applied": len(kept) < xb.shape[1],
         "n_features_used": int(xs.shape[1]),
+        "n_unsupported": found.n_unsupported,
     }
 
     adata = adata.copy() if copy else adata
-    adata.varm[keys.uns] = patterns.membership.toarray().astype(bool)
-    adata.obsm[keys.obsm] = present.astype(np.uint8)
+    adata.varm[keys.uns] = found.membership.toarray().astype(bool)
+    adata.obsm[keys.obsm] = found.present.astype(np.uint8)
     adata.uns[keys.uns] = {
         "params": clean_params(params),
         "patterns": table,

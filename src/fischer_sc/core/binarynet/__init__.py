@@ -20,11 +20,13 @@ from ._patterns import (
     extract_patterns,
     select_thresholds,
 )
+from ._select import DifferentialPatterns, differential_patterns
 from ._stats import group_pattern_table, history_frame, pattern_class_weights, support_table
 
 __all__ = [
     "BinaryNetConfig",
     "BinaryNetResult",
+    "DifferentialPatterns",
     "ExtractedPatterns",
     "binaps_config",
     "binarize_matrix",
@@ -32,6 +34,7 @@ __all__ = [
     "contains",
     "default_hidden_dim",
     "diffnaps_config",
+    "differential_patterns",
     "empty_rows",
     "enriched_features",
     "expand_patterns",

@@ -24,6 +24,7 @@ _GROUP_COLUMNS = [
     "support_out",
     "precision",
     "log_odds",
+    "p_value",
     "class_weight",
 ]
 _TABLE_ORDER = [
@@ -38,6 +39,7 @@ _TABLE_ORDER = [
     "n_out",
     "precision",
     "log_odds",
+    "p_value",
     "class_weight",
     "half_support",
 ]
@@ -96,32 +98,33 @@ def pattern_class_weights(class_weights: np.ndarray, units: Sequence[np.ndarray]
 
     Returns
     -------
-    float32 (K x P).
+    float32 (K x P); NaN for a pattern without units.
     """
-    out = np.zeros((class_weights.shape[0], len(units)), dtype=np.float32)
+    out = np.full((class_weights.shape[0], len(units)), np.nan, dtype=np.float32)
     for p, unit_ids in enumerate(units):
-        out[:, p] = class_weights[:, unit_ids].max(axis=1)
+        if len(unit_ids):  # patterns grown from co-occurrence have no unit: NaN
+            out[:, p] = class_weights[:, unit_ids].max(axis=1)
     return out
 
 
 def _group_rows(
-    present: np.ndarray, labels: np.ndarray, n_classes: int, classes: Sequence[str], assigned: np.ndarray, class_w
+    counts: np.ndarray,
+    p_values: np.ndarray,
+    assigned: np.ndarray,
+    n_rows: int,
+    n_per_class: np.ndarray,
+    classes: Sequence[str],
+    class_w: np.ndarray,
 ) -> list[dict]:
-    n_per_class = np.bincount(labels, minlength=n_classes).astype(np.float64)
-    in_counts = (
-        np.stack([present[labels == k].sum(0) for k in range(n_classes)])
-        if present.shape[1]
-        else np.zeros((n_classes, 0))
-    )
-    total = present.sum(0).astype(np.float64)
+    total = counts.sum(0).astype(np.float64)
     rows = []
-    for p in range(present.shape[1]):
+    for p in range(counts.shape[1]):
         groups = np.flatnonzero(assigned[:, p])
         for k in groups:
-            n_in = float(in_counts[k, p])
+            n_in = float(counts[k, p])
             n_out = total[p] - n_in
             s_in = n_in / n_per_class[k]
-            s_out = n_out / max(1.0, present.shape[0] - n_per_class[k])
+            s_out = n_out / max(1.0, n_rows - n_per_class[k])
             with np.errstate(divide="ignore", invalid="ignore"):
                 log_odds = float(np.log(s_in / s_out)) if s_in > 0 and s_out > 0 else np.nan
             rows.append(
@@ -134,32 +137,41 @@ def _group_rows(
                     "support_out": s_out,
                     "precision": n_in / total[p] if total[p] > 0 else np.nan,
                     "log_odds": log_odds,
+                    "p_value": float(p_values[k, p]),
                     "class_weight": float(class_w[k, p]),
                 }
             )
         if len(groups) == 0:
-            rows.append({"pattern_id": p, "group": None, "class_weight": float(class_w[:, p].max(initial=0.0))})
+            weights = class_w[:, p][~np.isnan(class_w[:, p])]  # none for a pattern grown from co-occurrence
+            rows.append(
+                {"pattern_id": p, "group": None, "class_weight": float(weights.max()) if len(weights) else np.nan}
+            )
     return rows
 
 
 def group_pattern_table(
-    present: np.ndarray,
+    counts: np.ndarray,
+    p_values: np.ndarray,
+    assigned: np.ndarray,
     labels: np.ndarray,
     classes: Sequence[str],
     base: pd.DataFrame,
     class_weights: np.ndarray,
-    class_threshold: float,
 ) -> pd.DataFrame:
     """One row per (pattern, group) assignment, and one "general" row (group missing) per unassigned pattern.
 
-    A pattern is assigned to every group whose class weight exceeds ``class_threshold``. Rows are
-    sorted by group (in the order of ``classes``), then by precision (highest first), general
-    patterns last.
+    The assignment is made by the caller from the patterns' joint support (see
+    :func:`~fischer_sc.core.binarynet.differential_patterns`). Rows are sorted by group (in the
+    order of ``classes``), then by precision (highest first), general patterns last.
 
     Parameters
     ----------
-    present
-        Bool (n x P) from :func:`~fischer_sc.core.binarynet.support_table`.
+    counts
+        Joint support per group (K x P): rows of each group holding every item.
+    p_values
+        One-sided p-values of the joint support in each group against the other rows (K x P).
+    assigned
+        Bool (K x P): the groups a pattern characterises.
     labels
         Group codes 0..K-1 of the rows.
     classes
@@ -167,9 +179,7 @@ def group_pattern_table(
     base
         The per-pattern table of :func:`~fischer_sc.core.binarynet.support_table`.
     class_weights
-        Per-pattern class weights (K x P) from :func:`~fischer_sc.core.binarynet.pattern_class_weights`.
-    class_threshold
-        Class weight above which a pattern is assigned to a group.
+        Per-pattern class-head weights (K x P; NaN for patterns not from the network).
 
     Returns
     -------
@@ -177,15 +187,18 @@ def group_pattern_table(
     ``support_in`` and ``support_out`` (fraction of the group's rows and of the other rows holding
     the pattern), ``n_in`` and ``n_out`` (the counts; -1 for general patterns), ``precision``
     (P(group | pattern)), ``log_odds`` (ln(support_in / support_out), missing when either is 0),
-    ``class_weight`` and ``half_support``; the index is the row number as str.
+    ``p_value``, ``class_weight``, ``half_support`` and the other columns of ``base``; the index
+    is the row number as str.
     """
-    assigned = class_weights > class_threshold
-    rows = _group_rows(present, labels, len(classes), classes, assigned, class_weights)
+    labels = np.asarray(labels)
+    n_per_class = np.bincount(labels, minlength=len(classes)).astype(np.float64)
+    rows = _group_rows(counts, p_values, assigned, len(labels), n_per_class, classes, class_weights)
     table = pd.DataFrame(rows, columns=_GROUP_COLUMNS).merge(base, on="pattern_id", how="left")
     table["group"] = pd.Categorical(table["group"], categories=list(classes))
     for col in ("n_in", "n_out"):
         table[col] = table[col].fillna(-1).astype(np.int64)  # -1: general pattern, not assigned to a group
-    table = table[_TABLE_ORDER].sort_values(
+    order = _TABLE_ORDER + [c for c in base.columns if c not in _TABLE_ORDER]
+    table = table[order].sort_values(
         ["group", "precision", "pattern_id"], ascending=[True, False, True], kind="stable", na_position="last"
     )
     table = table.reset_index(drop=True)
