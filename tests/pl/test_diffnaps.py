@@ -12,7 +12,7 @@ import fischer_sc as fs
 @pytest.fixture(scope="module")
 def patterned():
     adata = fs.datasets.planted_patterns(100, 2, 200, random_state=0)
-    fs.tl.diffnaps(adata, "class", n_epochs=10, progress=False)
+    fs.tl.diffnaps(adata, "class", n_epochs=3, progress=False)
     return adata
 
 
@@ -69,4 +69,20 @@ def test_errors(patterned, adata):
     _, ax = plt.subplots()
     with pytest.raises(ValueError, match="two axes"):
         fs.pl.diffnaps(patterned, ax=ax)
+    plt.close("all")
+
+
+def test_no_pattern_found_gives_an_empty_figure_that_says_so(patterned):
+    empty = patterned.copy()
+    table = empty.uns["diffnaps"]["patterns"]
+    empty.uns["diffnaps"]["patterns"] = table.iloc[0:0]
+    empty.obsm["X_diffnaps"] = empty.obsm["X_diffnaps"][:, :0]
+    empty.varm["diffnaps"] = empty.varm["diffnaps"][:, :0]
+    fig = fs.pl.diffnaps(empty, return_fig=True)
+    assert "No differential pattern" in fig.axes[0].texts[0].get_text() and not fig.axes[0].images
+    general_only = patterned.copy()
+    general_only.uns["diffnaps"]["patterns"] = table.assign(group=table["group"].cat.set_categories([]))
+    _, ax = plt.subplots()
+    assert fs.pl.diffnaps(general_only, kind="heatmap", ax=ax) == [ax]
+    assert "none assigned to a group" in ax.texts[0].get_text()
     plt.close("all")

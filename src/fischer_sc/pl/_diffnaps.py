@@ -44,6 +44,26 @@ def _keys(adata: AnnData, key: str | None) -> OutputKeys:
     return keys
 
 
+def _empty(
+    adata: AnnData, uns: Mapping, ax: Axes | None, return_fig: bool, show: bool | None
+) -> Figure | list[Axes] | None:
+    """An axes that says no pattern was found (and why it could be), instead of an empty heatmap."""
+    import matplotlib.pyplot as plt
+
+    n_rows = len(uns["patterns"])
+    reason = "no pattern" if n_rows == 0 else f"{n_rows} pattern rows, none assigned to a group"
+    text = f"No differential pattern to show ({reason}).\nTry more epochs, a lower min_support, or more observations."
+    fig, a = plt.subplots(figsize=(5.0, 2.0)) if ax is None else (ax.figure, ax)
+    a.text(0.5, 0.5, text, ha="center", va="center", wrap=True, transform=a.transAxes)
+    a.set_axis_off()
+    if return_fig:
+        return fig
+    if show:
+        plt.show()
+        return None
+    return [a]
+
+
 def diffnaps(
     adata: AnnData,
     groupby: str | None = None,
@@ -121,6 +141,8 @@ def diffnaps(
         msg = f"groupby={groupby!r} is not a column of adata.obs; pass the obs column to compare groups."
         raise KeyError(msg)
     table = _top_patterns(uns["patterns"], n_patterns)
+    if len(table) == 0:  # nothing found (or nothing differential): say so in an empty figure rather than fail
+        return _empty(adata, uns, ax, return_fig, show)
     ids = table["pattern_id"].to_numpy().astype(int)
     labels = [_label(r, max_features) for _, r in table.iterrows()]
     groups = adata.obs[groupby].astype("category")
