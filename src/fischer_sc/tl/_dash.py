@@ -42,18 +42,18 @@ def dash_grn(
     ppi: Network = None,
     pruning: Literal["dash", "magnitude", "prior", "none"] = "dash",
     hidden_dim: int = 40,
-    n_epochs: int = 200,
-    batch_size: int = 64,
-    learning_rate: float = 1e-3,
-    lambda_ppi: float = 0.9,
-    lambda_motif: float = 0.9,
+    n_epochs: int = 70,
+    batch_size: int = 128,
+    learning_rate: float = 5e-3,
+    lambda_ppi: float = 0.5,
+    lambda_motif: float = 0.5,
     normalize_scores: bool = True,
-    prune_start: int = 3,
+    prune_start: int = 25,
     prune_first: float = 0.7,
     prune_step: float = 0.1,
-    prune_every: int = 10,
-    target_sparsity: float = 0.95,
-    prior_loss_weight: float = 0.0,
+    prune_every: int = 3,
+    target_sparsity: float = 0.8,
+    prior_loss_weight: float = 0.01,
     solver: Literal["rk4", "euler", "dopri5"] = "rk4",
     n_substeps: int = 4,
     val_fraction: float = 0.066,
@@ -106,14 +106,14 @@ def dash_grn(
     learning_rate
         Adam step size (five times larger for the rates ``upsilon``); reset after each pruning event.
     lambda_ppi
-        Share of the PPI term in the first layers' scores (re-tuned for normalised scores, see the docs).
+        Share of the PPI term in the first layers' scores (re-tuned with the prior loss, see the docs).
     lambda_motif
         Share of the motif term in the output layers' scores.
     normalize_scores
         Scale the prior terms to sum 1 like the magnitude terms before mixing, so the lambdas are
         real shares (the authors' code mixes the raw least-squares values).
     prune_start
-        Epoch after which the first pruning event happens.
+        Epoch after which the first pruning event happens; late, so the magnitudes carry the data.
     prune_first
         Fraction of every layer removed at the first event.
     prune_step
@@ -122,10 +122,10 @@ def dash_grn(
         Epochs between events.
     target_sparsity
         Pruning stops at exactly this fraction of removed weights (the last event is trimmed to it);
-        early stopping and the choice of the best epoch start after that event.
+        early stopping and the choice of the best epoch start after that event (0.9 lost AUROC, see the docs).
     prior_loss_weight
         Weight ``1 - lambda`` of PHOENIX's prior loss ``mean_u ||f(u) - u P||^2`` (0: the prior enters
-        through pruning only, as in DASH's simulations).
+        through pruning only, as in DASH's simulations); a soft prior the data can override.
     solver
         ``"rk4"`` or ``"euler"`` (fixed steps), or ``"dopri5"`` (adaptive, adjoint; needs torchdiffeq).
     n_substeps
@@ -169,7 +169,7 @@ def dash_grn(
     >>> import fischer_sc as fs
     >>> net = fs.datasets.random_signed_network(8, random_state=0)
     >>> adata = fs.datasets.simulate_grn(net, n_trajectories=20, random_state=0)
-    >>> fs.tl.dash_grn(adata, net, trajectory_key="trajectory", n_epochs=5, prune_every=1, progress=False)
+    >>> fs.tl.dash_grn(adata, net, trajectory_key="trajectory", n_epochs=5, prune_start=1, prune_every=1, progress=False)
     >>> adata.uns["dash_grn"]["edges"].head()  # doctest: +SKIP
     """
     from scanpy import logging as logg
