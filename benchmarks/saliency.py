@@ -1,8 +1,8 @@
 """VAR (fischer_sc_saliency) on the offline digits protocol: each base method with and without VAR.
 
-For every seed (one training of the MLP and of the CNN, one draw of grids) the script measures
+For every seed (one training of the MLP and of the two CNNs, one draw of grids) the script measures
 the grid pointing game (GPG) of gradient, input x gradient, integrated gradients (zero baseline,
-32 Gauss-Legendre steps), Grad-CAM (CNN only) and captum's own IntegratedGradients as a peer base,
+32 Gauss-Legendre steps), Grad-CAM (CNNs only) and captum's own IntegratedGradients as a peer base,
 each with and without VAR (C = the four grid classes, T = 10, tau = 0.01, use_abs, no
 normalisation); cascading model-parameter randomisation (Spearman of |A| and SSIM, with the
 sparsity-matched control) and the random-logit test; and, for the IG peer, the largest difference
@@ -10,6 +10,12 @@ between our base maps and captum's on the same grids and the time ratio (interle
 
     .venv/bin/python benchmarks/saliency.py                       # 3 seeds, 300 grids
     .venv/bin/python benchmarks/saliency.py --seeds 0 --n-grids 100 --quick
+    .venv/bin/python benchmarks/saliency.py --seeds 1 --part s1   # parts in parallel, then:
+    .venv/bin/python benchmarks/saliency.py --merge               # the report of every part
+
+The CNNs are ``"cnn"`` (a flattened linear read-out: its logits are nearly a sum of one score per
+grid cell) and ``"cnn_gmp"`` (global max pooling); ``benchmarks/saliency_sweep.py`` explains why
+VAR helps on the second and not on the first.
 """
 
 from __future__ import annotations
@@ -46,7 +52,7 @@ def bases(arch: str) -> dict[str, tuple[object, dict | None]]:
         "integrated_gradients": ("integrated_gradients", {"n_steps": IG_STEPS}),
         "captum IG (peer)": (CaptumBase("IntegratedGradients", n_steps=IG_STEPS, internal_batch_size=256), None),
     }
-    if arch == "cnn":
+    if arch.startswith("cnn"):
         out["grad_cam"] = ("grad_cam", None)
     return out
 
@@ -91,10 +97,17 @@ def run_seed(seed: int, args) -> tuple[list[dict], list[dict], list[dict], list[
             row = {"seed": seed, "arch": arch, "accuracy": acc, "base": name, "gpg_base": r.base, "gpg_var": r.var}
             # the documented variant use_abs=False (competition on signed maps), same base maps
             signed = grid_pointing_game(model, grids, base=base, base_kwargs=kw, use_abs=False, progress=False).var
+            # and the scale-free competition (one shared divisor per input, spec section 4)
+            joint = grid_pointing_game(model, grids, base=base, base_kwargs=kw, normalize="joint_max", progress=False)
             gpg.append(
-                row | {"gpg_var_signed": signed, "empty_var": r.frac_empty_var, "time_s": time.perf_counter() - t}
+                row
+                | {"gpg_var_signed": signed, "gpg_var_joint_max": joint.var}
+                | {"empty_var": r.frac_empty_var, "time_s": time.perf_counter() - t}
             )
-            print(f"  GPG {name:22s} {r.base:.3f} -> {r.var:.3f} (signed {signed:.3f})", flush=True)
+            print(
+                f"  GPG {name:22s} {r.base:.3f} -> {r.var:.3f} (signed {signed:.3f}, joint_max {joint.var:.3f})",
+                flush=True,
+            )
         sub = grids.x[: args.n_sanity], grids.classes[: args.n_sanity]
         for name in ("input_x_gradient", "integrated_gradients"):
             base, kw = bases(arch)[name]
@@ -124,20 +137,20 @@ def report(gpg: pd.DataFrame, mprt: pd.DataFrame, rlt: pd.DataFrame, peer: pd.Da
         "# Saliency (VAR) on the offline digits protocol",
         "",
         f"`benchmarks/saliency.py` with seeds {seeds}, {args.n_grids} grids per seed, MLP {args.epochs_mlp} epochs, "
-        f"CNN {args.epochs_cnn} epochs; {platform.machine()}, torch {torch.__version__}, 1 torch thread. "
+        f"CNNs {args.epochs_cnn} epochs (lr 3e-3); {platform.machine()}, torch {torch.__version__}, 1 torch thread. "
         "VAR: C = the four grid classes, T = 10, tau = 0.01, use_abs=True, normalize=None. IG: zero baseline, "
         f"{IG_STEPS} Gauss-Legendre steps. Mean ± standard deviation over seeds (one training and one grid draw each).",
         "",
         "## Grid pointing game (higher is better; chance 0.25)",
         "",
-        "| model | accuracy | base method | GPG base | GPG with VAR | gain | smallest gain over seeds | VAR use_abs=False |",
-        "|---|---|---|---|---|---|---|---|",
+        "| model | accuracy | base method | GPG base | GPG with VAR | gain | smallest gain over seeds | VAR use_abs=False | VAR normalize='joint_max' |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for (arch, base), g in gpg.groupby(["arch", "base"], sort=False):
         gain = g["gpg_var"] - g["gpg_base"]
         lines.append(
             f"| {arch} | {fmt(g['accuracy'])} | {base} | {fmt(g['gpg_base'])} | {fmt(g['gpg_var'])} | {fmt(gain)} | "
-            f"{gain.min():+.3f} | {fmt(g['gpg_var_signed'])} |"
+            f"{gain.min():+.3f} | {fmt(g['gpg_var_signed'])} | {fmt(g['gpg_var_joint_max'])} |"
         )
     lines += [
         "",
@@ -193,22 +206,40 @@ def report(gpg: pd.DataFrame, mprt: pd.DataFrame, rlt: pd.DataFrame, peer: pd.Da
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--archs", nargs="+", default=["mlp", "cnn"], choices=["mlp", "cnn"])
+    p.add_argument("--archs", nargs="+", default=["mlp", "cnn", "cnn_gmp"], choices=["mlp", "cnn", "cnn_gmp"])
     p.add_argument("--n-grids", type=int, default=300)
     p.add_argument("--n-sanity", type=int, default=100, help="grids used for the randomisation checks")
     p.add_argument("--epochs-mlp", type=int, default=30)
     p.add_argument("--epochs-cnn", type=int, default=10)
     p.add_argument("--quick", action="store_true", help="skip the captum timing comparison")
     p.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "saliency.md")
+    p.add_argument("--part", default=None, help="also keep this run's rows in results/saliency_<table>_<part>.csv")
+    p.add_argument("--merge", action="store_true", help="report every stored part instead of running")
     args = p.parse_args()
     torch.set_num_threads(1)  # tiny models: more threads only contend on a shared machine
+    names = ("gpg", "mprt", "rlt", "peer")
+    store = args.out.parent
+    if args.merge:
+        frames = []
+        for name in names:
+            files = sorted(store.glob(f"saliency_{name}_*.csv"))
+            frames.append(pd.concat([pd.read_csv(f) for f in files]) if files else pd.DataFrame())
+        frames = [f.sort_values("seed", kind="stable") if len(f) else f for f in frames]
+        text = report(*frames, args)
+        args.out.write_text(text)
+        print(text)
+        return
     parts = []
     for seed in args.seeds:  # the report is rewritten after every seed, so a stopped run keeps its seeds
         parts.append(run_seed(seed, args))
-        gpg, mprt, rlt, peer = (pd.DataFrame([r for part in parts for r in part[i]]) for i in range(4))
-        text = report(gpg, mprt, rlt, peer, args)
-        args.out.write_text(text)
-    print(text)
+        frames = [pd.DataFrame([r for part in parts for r in part[i]]) for i in range(4)]
+        if args.part is not None:
+            for name, frame in zip(names, frames, strict=True):
+                frame.to_csv(store / f"saliency_{name}_{args.part}.csv", index=False)
+        else:
+            args.out.write_text(report(*frames, args))
+    if args.part is None:
+        print(args.out.read_text())
 
 
 if __name__ == "__main__":
