@@ -37,6 +37,8 @@ def test_pointing_game_of_a_planted_base(grids, mlp):
     assert r.base == pytest.approx(64 * 1.01 / (64 * 1.01 + 192 * 0.01), rel=1e-5)
     assert r.var == pytest.approx(1.0)  # off-quadrant ties give M = 1/K and are gated away
     assert r.frac_empty_base == 0.0
+    # the control keeps the base map's 64 largest positive pixels (as many as VAR keeps): the quadrant
+    assert r.control == pytest.approx(1.0) and r.cells_control.shape == (len(grids), 4)
 
 
 @pytest.mark.parametrize(("base", "kw"), [("input_x_gradient", None), ("integrated_gradients", IG)])

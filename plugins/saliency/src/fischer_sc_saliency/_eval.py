@@ -84,6 +84,10 @@ class PointingResult:
         Share of cells whose map had no positive mass (scored 0.25).
     cells_base, cells_var
         ``(G, 4)`` per-cell scores.
+    control, cells_control
+        The sparsity-matched control: the positive part of the base map cut to as many pixels as
+        the VAR map has positive ones (largest kept). Sparsity alone moves the score, so VAR
+        shows class competition only where it beats this control, not just the dense base map.
     settings
         Base method, T, tau, use_abs, normalize.
     """
@@ -94,6 +98,8 @@ class PointingResult:
     frac_empty_var: float
     cells_base: np.ndarray = field(repr=False)
     cells_var: np.ndarray = field(repr=False)
+    control: float = float("nan")
+    cells_control: np.ndarray | None = field(default=None, repr=False)
     settings: dict[str, Any] = field(default_factory=dict)
 
 
@@ -115,6 +121,8 @@ def grid_pointing_game(
 
     For each cell's class c the base map A^c (and VAR with C = the four grid classes) is summed
     over channels; the cell scores ``sum over the cell of max(A^c, 0) / sum of max(A^c, 0)``.
+    The sparsity-matched control (``control``) scores the base map's largest positive values,
+    as many as VAR keeps, so a gain from sparsity alone can be told from class competition.
     ``grids`` can be any object with ``x`` ``(G, ...)``, ``classes`` ``(G, 4)`` and ``regions``
     ``(4, H, W)`` (see :func:`make_digit_grids`).
     """
@@ -125,18 +133,21 @@ def grid_pointing_game(
     start = logg.info(f"grid pointing game: base={base!r}, T={temperature}, tau={tau}, normalize={normalize!r}")
     x = _as_tensor(model, grids.x)
     regions = np.asarray(grids.regions, dtype=bool)
-    cells = {"base": [], "var": []}
+    cells = {"base": [], "var": [], "control": []}
     with frozen(model):
         parts = _chunked(len(x), chunk)
         for sl in _progress(parts, len(parts), "pointing game", progress):
             maps = dict(zip(("base", "var"), _all_target_maps(model, x[sl], grids.classes[sl], s), strict=True))
+            pos = np.maximum(maps["base"], 0).reshape(-1, *maps["base"].shape[2:])
+            kept = np.maximum(maps["var"], 0).reshape(pos.shape)
+            maps["control"] = _sparsify_like(pos, kept).reshape(maps["base"].shape)
             for name, m in maps.items():
                 cells[name].append(
                     np.stack([localisation_mass(m[:, q], regions[q]) for q in range(m.shape[1])], axis=1)
                 )
                 empties = np.maximum(m, 0).reshape(*m.shape[:2], -1).sum(-1) == 0
                 cells.setdefault(f"empty_{name}", []).append(empties)
-    cb, cv = np.concatenate(cells["base"]), np.concatenate(cells["var"])
+    cb, cv, cc = (np.concatenate(cells[name]) for name in ("base", "var", "control"))
     logg.info("    finished", time=start)
     return PointingResult(
         base=float(cb.mean()),
@@ -145,6 +156,8 @@ def grid_pointing_game(
         frac_empty_var=float(np.concatenate(cells["empty_var"]).mean()),
         cells_base=cb,
         cells_var=cv,
+        control=float(cc.mean()),
+        cells_control=cc,
         settings={
             "base": str(base),
             "temperature": temperature,
