@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-METHODS = ("mercat", "pca", "opentsne", "umap", "umap_haversine")
+METHODS = ("mercat", "mercat_angles", "pca", "opentsne", "umap", "umap_haversine")
 
 CHILD = r"""
 import json, sys, time
@@ -37,11 +37,12 @@ x = np.load(data_path)
 t = time.perf_counter()
 cpu = time.process_time()  # all threads: robust to a busy machine, unlike wall time
 extra = {}
-if method == "mercat":
+if method.startswith("mercat"):
     import anndata as ad
     import fischer_sc as fs
     a = ad.AnnData(x)
-    fs.tl.mercat(a, use_rep="X", n_jobs=threads, random_state=0, progress=False)
+    options = {"neighbour_weight": 0.0} if method == "mercat_angles" else {}  # the angle loss alone
+    fs.tl.mercat(a, use_rep="X", n_jobs=threads, random_state=0, progress=False, **options)
     y = a.obsm["X_mercat"].astype(np.float64)
     extra = {"rank": int(a.uns["mercat"]["denoise_rank"]), "loss": float(a.uns["mercat"]["loss"])}
 elif method == "pca":
@@ -119,9 +120,47 @@ def quality_sets():
     yield "pbmc68k_reduced (X_pca)", ad.AnnData(np.asarray(pbmc.obsm["X_pca"], dtype=np.float32), obs=pbmc.obs)
 
 
+def clusters(n: int, k: int, dims: int, spreads: tuple[float, float], unequal: bool, seed: int):
+    """k Gaussian clusters, means U(0, 50)^dims (as the g-presets), sd U(spreads), sizes equal or Dirichlet(2)."""
+    import anndata as ad
+
+    rng = np.random.default_rng(seed)
+    sizes = rng.multinomial(n - k, rng.dirichlet(np.full(k, 2.0))) + 1 if unequal else np.full(k, n // k)
+    sd = rng.uniform(*spreads, k)
+    means = rng.uniform(0.0, 50.0, (k, dims))
+    x = np.vstack([m + rng.normal(size=(s, dims)) * v for m, v, s in zip(means, sd, sizes, strict=True)])
+    return ad.AnnData(x.astype(np.float32))
+
+
+def sweep_sets():
+    """Generator families around a base (10 clusters, 50-D, sd 1-3, equal sizes, 2 000 points), one knob at a time,
+    then sphere-like manifolds: a noisy 2-sphere at three noise levels and two dimensions, and the circle."""
+    import fischer_sc as fs
+
+    base = {"n": 2000, "k": 10, "dims": 50, "spreads": (1.0, 3.0), "unequal": False, "seed": 0}
+    variants = [
+        ("base", {}),
+        ("3 clusters", {"k": 3}),
+        ("30 clusters", {"k": 30}),
+        ("20-D", {"dims": 20}),
+        ("200-D", {"dims": 200}),
+        ("equal sd 2", {"spreads": (2.0, 2.0)}),
+        ("sd 1-8", {"spreads": (1.0, 8.0)}),
+        ("unequal sizes", {"unequal": True}),
+        ("5 clusters, unequal sizes, sd 1-4", {"k": 5, "unequal": True, "spreads": (1.0, 4.0), "seed": 1}),
+    ]
+    for name, change in variants:
+        yield f"clusters: {name}", clusters(**{**base, **change})
+    d = fs.datasets
+    for noise, dims in ((0.05, 50), (0.15, 50), (0.3, 50), (0.15, 20), (0.15, 200)):
+        yield f"noisy_sphere (noise {noise}, {dims}-D)", d.noisy_sphere(2000, dims, noise=noise, random_state=2)
+    yield "circle (1k x 50)", d.circle()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quality", action="store_true", help="the quality table")
+    parser.add_argument("--sweep", action="store_true", help="the generator-family sweep instead of --quality's sets")
     parser.add_argument("--sizes", type=int, nargs="*", default=[], help="gaussian_mixture sizes for speed")
     parser.add_argument("--methods", nargs="*", default=list(METHODS), choices=METHODS)
     parser.add_argument("--only", nargs="*", default=None, help="quality sets whose name contains one of these")
@@ -135,9 +174,9 @@ def main() -> None:
 
     lines = []
     with tempfile.TemporaryDirectory() as tmp:
-        if args.quality:
+        if args.quality or args.sweep:
             rows = []
-            for name, adata in quality_sets():
+            for name, adata in sweep_sets() if args.sweep else quality_sets():
                 if args.only and not any(part in name for part in args.only):
                     continue
                 x = np.asarray(adata.X, dtype=np.float64)
@@ -147,7 +186,7 @@ def main() -> None:
                     info, y = run_method(method, x.astype(np.float32), args.threads, Path(tmp))
                     row = {"data": name, "method": method, "seconds": info.get("seconds"), "rank": info.get("rank")}
                     if y is not None:
-                        row.update(quality(reference, x, y, method in ("mercat", "umap_haversine")))
+                        row.update(quality(reference, x, y, method.startswith("mercat") or method == "umap_haversine"))
                     else:
                         row["error"] = info["error"]
                     rows.append(row)
@@ -159,18 +198,22 @@ def main() -> None:
             for n in args.sizes:
                 x = np.asarray(fs.datasets.gaussian_mixture(n, random_state=0).X, dtype=np.float32)
                 for method in ("mercat", "opentsne"):  # interleaved, one after the other on the same data
+                    load = Path("/proc/loadavg").read_text().split()[:3]
                     info, _ = run_method(method, x, args.threads, Path(tmp))
-                    rows.append({"n": n, "method": method, **info})
+                    rows.append({"n": n, "method": method, "load before": " ".join(load), **info})
                     print(json.dumps(rows[-1]), flush=True)
             table = pd.DataFrame(rows)
-            wide = table.pivot(index="n", columns="method", values="seconds")
-            wide["ratio mercat/openTSNE"] = wide["mercat"] / wide["opentsne"]
-            mem = table.pivot(index="n", columns="method", values="peak_mb").add_suffix(" peak MB")
-            lines += ["## Speed", "", wide.join(mem).to_markdown(floatfmt=".2f"), ""]
-            if len(args.sizes) == 2:
+            lines += ["## Speed", "", table.to_markdown(index=False, floatfmt=".2f"), ""]
+            ok = table.dropna(subset=["seconds"]) if "seconds" in table else table.iloc[:0]
+            wide = ok.pivot(index="n", columns="method", values=["seconds", "cpu_seconds"])
+            for col in ("seconds", "cpu_seconds"):
+                if (col, "mercat") in wide and (col, "opentsne") in wide:
+                    ratio = wide[(col, "mercat")] / wide[(col, "opentsne")]
+                    lines += [f"{col} ratio mercat/openTSNE: " + ", ".join(f"{n}: {r:.2f}" for n, r in ratio.items())]
+            if len(args.sizes) == 2 and ("cpu_seconds", "mercat") in wide:
                 a, b = sorted(args.sizes)
-                growth = wide.loc[b, "mercat"] / wide.loc[a, "mercat"]
-                lines.append(f"Mercat time grows {growth:.1f}x from {a} to {b} points ({b / a:.0f}x the points).")
+                growth = wide[("cpu_seconds", "mercat")].get(b, np.nan) / wide[("cpu_seconds", "mercat")].get(a, np.nan)
+                lines.append(f"Mercat CPU time grows {growth:.1f}x from {a} to {b} points ({b / a:.0f}x the points).")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines) + "\n")
 

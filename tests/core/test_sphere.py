@@ -20,6 +20,9 @@ from fischer_sc.core.sphere import (
     map_projection,
     mp_median,
     mp_rank,
+    neighbour_draws_reference,
+    neighbour_gradient_reference,
+    neighbour_loss_reference,
     optimise_sphere,
     orthographic,
     retract,
@@ -244,3 +247,33 @@ def test_optimiser_rejects_unknown_options():
         optimise_sphere(z, y, nbr, angle="flat")
     with pytest.raises(ValueError, match="sampling"):
         optimise_sphere(z, y, nbr, sampling="near")
+
+
+def test_neighbour_kernel_matches_reference_loss_and_finite_differences():
+    from fischer_sc.core.sphere._neighbours import neighbour_gradient
+
+    _, y, nbr = _setup(n=30, k=5, seed=3)
+    n_pos, n_neg, seed, epoch, s2 = 4, 7, 11, 2, 0.3
+    pos, neg = neighbour_draws_reference(nbr, 30, n_pos, n_neg, seed, epoch)
+    assert (neg == np.arange(30)[:, None]).any()  # the skip of a negative equal to j is exercised
+    grad, loss = np.zeros((30, 3)), np.zeros(30)
+    neighbour_gradient(y, nbr, n_pos, n_neg, seed, epoch, s2, 2.0, grad, loss)
+    np.testing.assert_allclose(loss, neighbour_loss_reference(y, pos, neg, s2), rtol=1e-9)
+    expected = 2.0 * np.sqrt(s2) * neighbour_gradient_reference(y, pos, neg, s2)
+    np.testing.assert_allclose(tangent_project(y, grad), expected, atol=1e-6)
+    # Another epoch draws other negatives.
+    assert not np.array_equal(neighbour_draws_reference(nbr, 30, n_pos, n_neg, seed, epoch + 1)[1], neg)
+
+
+def test_neighbour_term_keeps_more_neighbours():
+    rng = np.random.default_rng(0)
+    z = (rng.normal(size=(300, 8)) + np.repeat(rng.normal(scale=8, size=(3, 8)), 100, axis=0)).astype(np.float32)
+    d2 = ((z[:, None] - z[None]) ** 2).sum(-1)
+    nbr = np.argsort(d2, axis=1)[:, 1:16].astype(np.int32)
+
+    def recall(w):
+        y = optimise_sphere(z, half_sphere_init(z), nbr, n_epochs=150, neighbour_weight=w, n_jobs=1).embedding
+        near = np.argsort(-(y @ y.T), axis=1)[:, 1:16]
+        return np.mean([len(np.intersect1d(a, b)) / 15 for a, b in zip(nbr, near, strict=True)])
+
+    assert recall(3.0) > recall(0.0) + 0.05

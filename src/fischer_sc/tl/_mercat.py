@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 MIN_OBS = 10
 THREAD_MIN_OBS = 10_000
+#: Default weight of the neighbour term against the angle loss (benchmarks/results/mercat_sweep.md).
+NEIGHBOUR_WEIGHT = 3.0
 
 
 def mercat(
@@ -36,6 +38,7 @@ def mercat(
     triplets_per_point: int = 10,
     sampling: Literal["stratified", "uniform"] = "stratified",
     n_neighbors: int = 15,
+    neighbour_weight: float = NEIGHBOUR_WEIGHT,
     angle: Literal["chord", "spherical"] = "chord",
     loss: Literal["angle", "cos"] = "angle",
     learning_rate: float = 0.03,
@@ -79,7 +82,13 @@ def mercat(
         t % 10 == 1 one end from kNN(j) and one uniformly, the others both uniformly, so local and
         global angles are both fitted. ``"uniform"``: all uniformly.
     n_neighbors
-        Neighbours for the stratified sampler.
+        Neighbours for the stratified sampler and the neighbour term.
+    neighbour_weight
+        Weight of the neighbour term against the angle loss: each point is pulled towards
+        ``n_neighbors`` nearest neighbours in the data against a repulsion from 50 random points
+        (InfoNCE with a Cauchy kernel of the chord, width^2 0.1 * 4 pi / n). Angles do not see
+        scale, so without it (``0``) neighbourhoods are placed but not kept; larger values keep
+        more neighbours at some cost to the angles of far triples.
     angle
         The angle at y_j compared with the data's: ``"chord"`` (default), the Euclidean angle between
         y_i - y_j and y_k - y_j in R^3, which an embedding of data on a sphere can match exactly; or
@@ -154,6 +163,7 @@ def mercat(
     check_choice(angle, "angle", ANGLES)
     check_choice(loss, "loss", LOSSES)
     check_choice(projection, "projection", PROJECTIONS)
+    neighbour_weight = check_number(neighbour_weight, "neighbour_weight", low=0.0, hint="0 turns the term off")
     learning_rate = check_number(learning_rate, "learning_rate", low=0.0, low_open=True, hint="0.03 is the default")
     check_bool(progress, "progress")
     check_bool(copy, "copy")
@@ -184,6 +194,7 @@ def mercat(
         n_epochs=n_epochs,
         triplets_per_point=triplets_per_point,
         sampling=sampling,
+        neighbour_weight=neighbour_weight,
         angle=angle,
         loss=loss,
         learning_rate=learning_rate,
@@ -206,6 +217,7 @@ def mercat(
         "triplets_per_point": triplets_per_point,
         "sampling": sampling,
         "n_neighbors": n_neighbors,
+        "neighbour_weight": neighbour_weight,
         "angle": angle,
         "loss": loss,
         "learning_rate": learning_rate,

@@ -3,7 +3,7 @@
 Stages (each a plain function): :func:`~fischer_sc.core.sphere.denoise` (PCA scores of a
 Marchenko-Pastur rank) -> :func:`~fischer_sc.core.sphere.half_sphere_init` ->
 :func:`~fischer_sc.core.sphere.optimise_sphere` (numba kernels over freshly sampled triples,
-tangent projection + Adam + retraction) -> :func:`~fischer_sc.core.sphere.canonical_orientation`
+plus the kNN/InfoNCE neighbour term; tangent projection + Adam + retraction) -> :func:`~fischer_sc.core.sphere.canonical_orientation`
 -> :func:`~fischer_sc.core.sphere.map_projection`.
 No AnnData here; the kernels take an explicit seed and are tested against the slow references
 (``*_reference``).
@@ -30,6 +30,9 @@ from ._optimise import SphereResult, learning_rate_at, optimise_sphere
 from ._reference import (
     epoch_gradient_reference,
     full_loss_reference,
+    neighbour_draws_reference,
+    neighbour_gradient_reference,
+    neighbour_loss_reference,
     sample_triples_reference,
     triple_loss_reference,
 )
@@ -55,6 +58,9 @@ __all__ = [
     "map_projection",
     "mp_median",
     "mp_rank",
+    "neighbour_draws_reference",
+    "neighbour_gradient_reference",
+    "neighbour_loss_reference",
     "optimise_sphere",
     "orthographic",
     "retract",

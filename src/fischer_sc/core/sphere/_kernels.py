@@ -47,9 +47,11 @@ STRATA_PERIOD = 10
 def draw_index(seed: int, epoch: int, j: int, draw: int, n: int) -> int:
     """A uniform integer in [0, n) for draw ``draw`` of vertex ``j`` in ``epoch`` (n < 2^31).
 
-    Multiply-shift of the low 32 bits of a hash of the counter; the bias is below n / 2^32.
+    Multiply-shift of the low 32 bits of a hash of the counter; the bias is below n / 2^32. The
+    vertex is hashed before the draw number is added, so the draws of different vertices never
+    share a counter (with ``j * 64 + draw``, vertex j's draw 64 + d was vertex j + 1's draw d).
     """
-    h = mix64(seed + mix64(epoch * 1_000_003 + mix64(j * 64 + draw)))
+    h = mix64(seed + mix64(epoch * 1_000_003 + mix64(j) + draw))
     return ((h & _MASK32) * n) >> 32
 
 

@@ -11,6 +11,7 @@ import numpy as np
 from fischer_sc.core._numba import num_threads
 
 from ._kernels import ANGLES, LOSSES, SAMPLINGS, adam_sphere_step, epoch_gradient, scatter_ends
+from ._neighbours import neighbour_gradient
 
 #: Adam's moment decays and its denominator offset.
 BETA1, BETA2, ADAM_EPS = 0.9, 0.999, 1e-8
@@ -66,6 +67,9 @@ def optimise_sphere(
     loss: str = "angle",
     learning_rate: float = 0.01,
     precondition: bool = True,
+    neighbour_weight: float = 0.0,
+    neighbour_scale: float = 0.1,
+    neighbour_draws: tuple[int, int] = (5, 50),
     seed: int = 0,
     n_jobs: int | None = None,
     callback: Callable[[int, float], None] | None = None,
@@ -77,7 +81,10 @@ def optimise_sphere(
     all uniform), evaluates the data angle at x_j on the fly (O(rank)), and descends
     L = mean over triples of (theta_X - theta_Y)^2 (``loss="angle"``) or (cos theta_X - cos theta_Y)^2
     (``"cos"``), with theta_Y the spherical angle at y_j (``angle="spherical"``) or the chord angle
-    (``"chord"``). Per point: tangent projection of the gradient, an Adam step, renormalisation.
+    (``"chord"``). With ``neighbour_weight > 0`` a neighbour term is added (kNN attraction against
+    InfoNCE repulsion from shared random negatives, see ``_neighbours.py``): angles do not see scale,
+    this keeps who is next to whom. Per point: tangent projection of the gradient, an Adam step,
+    renormalisation.
 
     Parameters
     ----------
@@ -91,6 +98,14 @@ def optimise_sphere(
         As above; the step decays linearly to 0 over the last 30 % of the epochs.
     precondition
         Scale each triple's gradient by its shorter chord on the sphere (see ``epoch_gradient``).
+    neighbour_weight
+        Weight of the neighbour term (kNN attraction against InfoNCE repulsion, see
+        ``neighbour_gradient``) relative to the angle loss; 0 leaves it out.
+    neighbour_scale
+        The neighbour kernel's squared width s^2 = neighbour_scale * 4 pi / n: the area of the
+        sphere per point times this factor, so neighbourhoods shrink as n grows, as in t-SNE.
+    neighbour_draws
+        (neighbours, shared negatives) drawn per vertex and epoch for the neighbour term.
     seed
         Seed of the counter-based sampler: the result depends on it, not on ``n_jobs``.
     n_jobs
@@ -116,6 +131,9 @@ def optimise_sphere(
     m1 = np.zeros((n, 3))
     m2 = np.zeros((n, 3))
     history = np.zeros(n_epochs)
+    n_pos, n_neg = (int(v) for v in neighbour_draws)
+    s2 = float(neighbour_scale) * 4.0 * np.pi / n
+    ne_loss = np.zeros(n)
     seed = int(seed) & 0x7FFFFFFFFFFFFFFF
     with num_threads(n_jobs):
         n_blocks = numba.get_num_threads()
@@ -126,6 +144,10 @@ def optimise_sphere(
             )  # fmt: skip
             scatter_ends(pairs, g_i, g_k, grad, n_blocks)
             count = max(int(point_count.sum()), 1)
+            if neighbour_weight > 0:
+                # Per neighbour draw, the same weight as per triple (times neighbour_weight).
+                weight = neighbour_weight * count / (n * n_pos)
+                neighbour_gradient(y, nbr, n_pos, n_neg, seed, epoch, s2, weight, grad, ne_loss)
             history[epoch] = point_loss.sum() / count
             lr = learning_rate_at(epoch, n_epochs, learning_rate)
             adam_sphere_step(y, grad, m1, m2, 1.0 / count, lr, epoch + 1, BETA1, BETA2, ADAM_EPS)

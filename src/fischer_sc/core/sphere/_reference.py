@@ -13,6 +13,7 @@ from fischer_sc.core._hashing import mix64_reference
 
 from ._geometry import chord_angle, spherical_angle
 from ._kernels import ANGLES, CLAMP, EPS, LOSSES, STRATA_PERIOD
+from ._neighbours import SALT
 
 
 def _wrap(u: int) -> int:
@@ -21,8 +22,8 @@ def _wrap(u: int) -> int:
 
 
 def _draw(seed: int, epoch: int, j: int, draw: int, n: int) -> int:
-    inner = mix64_reference(j * 64 + draw)
-    h = mix64_reference(_wrap(seed + mix64_reference(_wrap(epoch * 1_000_003 + inner))))
+    inner = mix64_reference(j)
+    h = mix64_reference(_wrap(seed + mix64_reference(_wrap(epoch * 1_000_003 + inner + draw))))
     return ((h & 0xFFFFFFFF) * n) >> 32
 
 
@@ -116,3 +117,46 @@ def full_loss_reference(z: np.ndarray, y: np.ndarray, angle: str = "spherical", 
     n = y.shape[0]
     triples = np.array(list(itertools.permutations(range(n), 3)), dtype=np.int64)
     return float(np.nanmean(triple_loss_reference(z, y, triples, angle, loss)))
+
+
+def neighbour_draws_reference(
+    nbr: np.ndarray, n: int, n_pos: int, n_neg: int, seed: int, epoch: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The neighbour term's draws of every vertex, in plain Python: positives (n, n_pos), negatives (n, n_neg)."""
+    salted = mix64_reference(seed ^ SALT)
+    pos = np.array([[nbr[j, _draw(salted, epoch, j, p, nbr.shape[1])] for p in range(n_pos)] for j in range(n)])
+    neg = np.array([[_draw(salted, epoch, j, n_pos + q, n) for q in range(n_neg)] for j in range(n)])
+    return pos.reshape(n, n_pos), neg.reshape(n, n_neg)
+
+
+def neighbour_loss_reference(y: np.ndarray, pos: np.ndarray, neg: np.ndarray, s2: float) -> np.ndarray:
+    """L_j = sum_i -log(q_ij / (q_ij + sum_k q_jk)) per vertex, q = s2 / (s2 + |y_a - y_b|^2), vectorised.
+
+    Draws equal to j (and negative positions) are left out, as the kernel does.
+    """
+    n = y.shape[0]
+    rows = np.arange(n)[:, None]
+
+    def kernel(other: np.ndarray) -> np.ndarray:
+        q = s2 / (s2 + ((y[np.maximum(other, 0)] - y[rows]) ** 2).sum(-1))
+        return np.where((other == rows) | (other < 0), np.nan, q)
+
+    q_pos, q_neg = kernel(pos), kernel(neg)
+    total = np.nansum(q_neg, axis=1, keepdims=True)
+    return np.nansum(-np.log(q_pos / (q_pos + total)), axis=1)
+
+
+def neighbour_gradient_reference(
+    y: np.ndarray, pos: np.ndarray, neg: np.ndarray, s2: float, step: float = 1e-6
+) -> np.ndarray:
+    """Tangent gradient of each L_j by y_j alone (the others fixed), by central finite differences."""
+    out = np.zeros_like(y)
+    for p in range(y.shape[0]):
+        basis = np.linalg.svd(np.eye(3) - np.outer(y[p], y[p]))[0][:, :2]
+        for e in basis.T:
+            plus, minus = y.copy(), y.copy()
+            plus[p] = (y[p] + step * e) / np.linalg.norm(y[p] + step * e)
+            minus[p] = (y[p] - step * e) / np.linalg.norm(y[p] - step * e)
+            diff = neighbour_loss_reference(plus, pos, neg, s2)[p] - neighbour_loss_reference(minus, pos, neg, s2)[p]
+            out[p] += diff / (2 * step) * e
+    return out
