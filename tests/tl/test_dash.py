@@ -18,6 +18,7 @@ FAST = {
     "batch_size": 64,
     "prune_start": 1,
     "prune_every": 1,
+    "prune_first": 0.7,
     "prune_step": 0.5,
     "target_sparsity": 0.9,
     "progress": False,
