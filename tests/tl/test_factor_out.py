@@ -46,10 +46,10 @@ PLANTED = [
 ]
 
 
-def test_default_lam_is_recorded():
+def test_fixed_lam_is_recorded():
     adata = fs.datasets.factor_out_blocks(0)[:300].copy()
-    fs.tl.factor_out(adata, "block_a", method="confetti", embedding="tsne", **FAST)
-    assert adata.uns["factor_out"]["params"]["lam"] == 2.0
+    fs.tl.factor_out(adata, "block_a", method="confetti", embedding="tsne", lam=None, **FAST)
+    assert adata.uns["factor_out"]["params"]["lam_used"] == 2.0 and "lam" not in adata.uns["factor_out"]["params"]
     assert adata.uns["factor_out"]["params"]["method"] == "confetti"
 
 
@@ -80,6 +80,8 @@ PARAMS = {
     "prior_key",
     "method",
     "lam",
+    "lam_used",
+    "regress_out",
     "alpha",
     "beta",
     "ctsne_beta",
@@ -100,7 +102,7 @@ def test_confetti_umap_writes_a_scanpy_graph(tmp_path):
 
     adata = small_adata()
     before = adata.copy()
-    out = fs.tl.factor_out(adata, "batch", method="confetti", copy=True, progress=False)
+    out = fs.tl.factor_out(adata, "batch", method="confetti", lam=2.0, copy=True, progress=False)
     assert set(adata.obsm) == set(before.obsm) and set(adata.obsp) == set(before.obsp)
     assert out.obsm["X_factor_out"].shape == (adata.n_obs, 2) and out.obsm["X_factor_out"].dtype == np.float32
     written = {f"obsm['{k}']" for k in set(out.obsm) - set(before.obsm)}
@@ -112,6 +114,7 @@ def test_confetti_umap_writes_a_scanpy_graph(tmp_path):
     params = uns["params"]
     assert set(params) == PARAMS
     assert params["method"] == "confetti" and params["metric"] == "euclidean" and params["lam"] == 2.0
+    assert params["lam_used"] == 2.0
     assert params["prior"] == "labels of obs['batch'] (2 groups)" and params["prior_kind"] == "labels"
     record = out.uns["factor_out_neighbors"]
     assert record == {
@@ -143,11 +146,11 @@ def test_key_added_names_everything():
     assert adata.uns["fo_neighbors"]["distances_key"] == "fo_distances" and "fo_connectivities" in adata.obsp
     fs.tl.factor_out(adata, "batch", method="jedi", key_added="fj", **FAST)
     assert "fj" in adata.obsm and "fj_neighbors" not in adata.uns
-    assert set(adata.uns["fj"]) == {"params", "js_divergence"}
+    assert set(adata.uns["fj"]) == {"params", "js_divergence", "lam_history"}
     assert set(adata.uns["fj"]["params"]) == PARAMS | {"key_added"}
     assert adata.uns["fj"]["params"]["method"] == "jedi" and 0 < adata.uns["fj"]["js_divergence"] < np.log(2)
     fs.tl.factor_out(adata, "batch", method="confetti", embedding="tsne", store_graph=False, key_added="ng", **FAST)
-    assert "ng_distances" not in adata.obsp and set(adata.uns["ng"]) == {"params"}
+    assert "ng_distances" not in adata.obsp and set(adata.uns["ng"]) == {"params", "lam_search"}
 
 
 @pytest.mark.parametrize("method", ["jedi", "confetti", "ctsne"])
@@ -157,7 +160,7 @@ def test_same_seed_same_result(method):
     a = fs.tl.factor_out(adata, "batch", method=method, copy=True, random_state=3, **kw, **FAST)
     b = fs.tl.factor_out(adata, "batch", method=method, copy=True, random_state=3, **kw, **FAST)
     np.testing.assert_array_equal(a.obsm["X_factor_out"], b.obsm["X_factor_out"])
-    keys = {"jedi": PARAMS, "confetti": PARAMS, "ctsne": (PARAMS - {"lam"}) | {"ctsne_alpha"}}[method]
+    keys = {"jedi": PARAMS, "confetti": PARAMS, "ctsne": (PARAMS - {"lam", "lam_used"}) | {"ctsne_alpha"}}[method]
     assert set(a.uns["factor_out"]["params"]) == keys
 
 
@@ -199,12 +202,14 @@ def test_prior_sources():
     a = fs.tl.factor_out(adata, "batch", method="confetti", embedding="tsne", copy=True, **FAST)
     b = fs.tl.factor_out(adata, prior=pd.Categorical(labels), method="confetti", embedding="tsne", copy=True, **FAST)
     np.testing.assert_array_equal(a.obsm["X_factor_out"], b.obsm["X_factor_out"])
-    fs.tl.factor_out(adata, "prior_d", method="jedi", **FAST)
+    fs.tl.factor_out(adata, "prior_d", method="jedi", lam=None, **FAST)
     assert adata.obsm["X_factor_out"].shape == (adata.n_obs, 2)
-    assert adata.uns["factor_out"]["params"]["lam"] == 50.0  # the default for non-label priors
-    fs.tl.factor_out(adata, "batch", **FAST)  # JEDI is the default method
+    assert adata.uns["factor_out"]["params"]["lam_used"] == 50.0  # the former fixed value for non-label priors
+    fs.tl.factor_out(adata, "batch", **FAST)  # JEDI is the default method, lam="auto" the default weight
     params = adata.uns["factor_out"]["params"]
-    assert params["method"] == "jedi" and params["lam"] == 10.0 and "prior_perplexity" not in params
+    assert params["method"] == "jedi" and params["lam"] == "auto" and "prior_perplexity" not in params
+    history = adata.uns["factor_out"]["lam_history"]  # (iteration, visibility, weight) every 20 iterations
+    assert params["lam_used"] > 0 and history.shape == (18, 3) and (np.diff(history[:, 0]) == 20).all()
     with pytest.warns(UserWarning, match="prior_perplexity has no effect"):
         fs.tl.factor_out(adata, "batch", prior_perplexity=5.0, **FAST)
 

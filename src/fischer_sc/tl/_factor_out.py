@@ -46,7 +46,8 @@ def factor_out(
     use_rep: str | None = None,
     n_pcs: int | None = None,
     layer: str | None = None,
-    lam: float | None = None,
+    lam: float | Literal["auto"] | None = "auto",
+    regress_out: bool = True,
     alpha: float = 0.5,
     beta: float = 0.5,
     ctsne_beta: float = 1e-4,
@@ -66,16 +67,16 @@ def factor_out(
 ) -> AnnData | None:
     """Embed the structure of the data beyond a known prior: JEDI, CONFETTI and ct-SNE :cite:p:`factor_out`.
 
+    With ``regress_out`` (default) the prior's linear effect is removed first, as
+    :func:`scanpy.pp.regress_out` does; the method then removes what is left (effects that differ
+    per cluster or are non-linear).
+
     * ``"jedi"`` (default): t-SNE on KL(P || Q) - lam JS(P' || Q), the alpha-beta Jensen-Shannon
-      divergence to the prior affinities P', at t-SNE speed (Barnes-Hut above 2 000 cells). A
-      label prior is the paper's P', uniform over all same-label points, estimated from 8
-      same-label partners per cell drawn afresh in every iteration (unbiased). The term starts
-      after early exaggeration.
-    * ``"confetti"``: the data distance replaced by F = D'^X - (lam / 2) D'^Z + lam (both scaled
-      to [0, 1]); the exact k nearest neighbours under F are embedded with UMAP or the t-SNE
-      engine (lam cancels in UMAP but not in t-SNE's calibration, so the backends differ). With
-      more than two labels F pairs each label only with its nearest other label, so labels stay
-      partly visible; use JEDI or ct-SNE for those.
+      divergence to the prior affinities P' (a label prior: uniform over same-label points,
+      sampled afresh every iteration), at t-SNE speed, after early exaggeration.
+    * ``"confetti"``: the exact kNN under F = D'^X - (lam / 2) D'^Z + lam, embedded with UMAP or
+      the t-SNE engine (the backends differ). With more than two labels F pairs each label only
+      with its nearest other label, so labels stay partly visible; use JEDI for those.
     * ``"ctsne"``: the original ct-SNE (the label factor on Q), for label priors only.
 
     Parameters
@@ -96,12 +97,13 @@ def factor_out(
     layer
         Layer to read ``var_names`` priors from.
     lam
-        Weight of JEDI's JS term (1 is the paper's objective) and CONFETTI's lambda. ``None``: JEDI
-        10 for label priors and 50 for others, CONFETTI 2 (chosen in the documentation).
-    alpha
-        Alpha of the alpha-beta divergence (JEDI), in [0, 1].
-    beta
-        Beta of the alpha-beta divergence (JEDI), in (0, 1).
+        Weight of JEDI's JS term and CONFETTI's lambda. ``"auto"`` (default) chooses it from the
+        data (docs/factor_out.md); ``None``: the former fixed values (JEDI 10 / 50, CONFETTI 2).
+    regress_out
+        First subtract the prior's linear effect (label means, or a least-squares fit on prior
+        features; distance priors have none).
+    alpha, beta
+        Alpha in [0, 1] and beta in (0, 1) of JEDI's alpha-beta divergence.
     ctsne_beta
         ct-SNE's factor of different-label pairs, in (0, 1] (same-label pairs: mean factor 1).
     perplexity
@@ -110,14 +112,13 @@ def factor_out(
         Perplexity of JEDI's prior affinities of non-label priors; ``None`` uses ``perplexity``.
         Label priors are uniform over the same-label points (a warning says it is ignored).
     metric
-        Distance of the data for the kNN of JEDI and ct-SNE (as in :func:`fischer_sc.tl.dtsne`);
-        CONFETTI's F is defined on Euclidean distances and accepts only ``"euclidean"``.
+        Data distance of JEDI's and ct-SNE's kNN (as in :func:`fischer_sc.tl.dtsne`); CONFETTI
+        accepts only ``"euclidean"``.
     n_components
         Dimension of the embedding.
     embedding
         CONFETTI's backend: ``"umap"`` (umap-learn on the F graph), ``"tsne"`` (the t-SNE engine
-        on affinities calibrated from F) or ``"dtsne"`` (the same with dtSNE's pair scale and
-        default ``balance``).
+        on F) or ``"dtsne"`` (with dtSNE's pair scale and default ``balance``).
     n_neighbors
         Neighbours of the CONFETTI graph.
     store_graph
@@ -125,9 +126,9 @@ def factor_out(
     random_state
         Seed or generator; the same seed gives the same embedding.
     n_jobs
-        Threads; ``None`` uses :attr:`scanpy.settings.n_jobs`. The result does not depend on it.
+        Threads; ``None`` uses :attr:`scanpy.settings.n_jobs` (the result does not depend on it).
     device
-        ``None`` or ``"cpu"``. This version runs on the CPU only; other devices raise.
+        ``None`` or ``"cpu"`` (CPU only).
     progress
         Show a progress bar.
     key_added
@@ -142,56 +143,54 @@ def factor_out(
     ``adata.obsm['X_factor_out' | key_added]`` : :class:`numpy.ndarray`
         The embedding.
     ``adata.uns[key]`` : :class:`dict`
-        ``params``: the arguments (``method`` is the factor-out method, ``lam`` the weight used),
-        ``prior`` (a text description of the prior, never its values) and ``prior_kind``; for JEDI
-        also ``js_divergence``, the final JS^alpha_beta(P' || Q); with a stored graph
-        ``neighbors_key``, the name of its neighbours record.
+        ``params``: the arguments (``lam`` as given, ``lam_used`` the weight used), ``prior`` (a
+        text description, never its values) and ``prior_kind``; for JEDI ``js_divergence`` (the
+        final JS^alpha_beta(P' || Q)) and with ``"auto"`` ``lam_history`` (iteration, visibility,
+        weight); for CONFETTI's ``"auto"`` ``lam_search`` (lambda, visibility); with a stored
+        graph ``neighbors_key``.
     ``adata.uns[key + '_neighbors']`` : :class:`dict`
-        CONFETTI's graph record as :func:`scanpy.pp.neighbors` writes it (``method="umap"``,
-        ``metric="precomputed"``), for ``sc.tl.umap`` / ``sc.tl.leiden(neighbors_key=...)``.
+        CONFETTI's graph record as :func:`scanpy.pp.neighbors` writes it, for ``sc.tl.umap``.
     ``adata.obsp[key + '_distances' | key + '_connectivities']`` : :class:`scipy.sparse.csr_matrix`
         CONFETTI graph distances under F and UMAP connectivities (with ``store_graph``).
     """
     check_choice(method, "method", METHODS)
     check_choice(embedding, "embedding", emb.CONFETTI_BACKENDS)
-    if lam is not None:
-        lam = check_number(lam, "lam", low=0.0, low_open=True, hint="None chooses per method and prior")
+    lam = lam if lam is None or lam == "auto" else check_number(lam, "lam", low=0.0, low_open=True, hint="or 'auto'")
     alpha = check_number(alpha, "alpha", low=0.0, high=1.0, hint="0.5 is the default")
     beta = check_number(beta, "beta", low=0.0, high=1.0, low_open=True, high_open=True, hint="0.5 is the default")
     ctsne_beta = check_number(ctsne_beta, "ctsne_beta", low=0.0, high=1.0, low_open=True, hint="1e-4 is the default")
     perplexity = check_number(perplexity, "perplexity", low=1.0, hint="30 is the usual choice")
-    if prior_perplexity is not None:
-        prior_perplexity = check_number(prior_perplexity, "prior_perplexity", low=1.0)
+    prior_perplexity = None if prior_perplexity is None else check_number(prior_perplexity, "prior_perplexity", low=1.0)
     n_components = check_int(n_components, "n_components", low=1)
     n_neighbors = check_int(n_neighbors, "n_neighbors", low=2)
     if method == "confetti" and metric != "euclidean":
         msg = f"metric={metric!r}: CONFETTI's operator F is defined on Euclidean distances; use metric='euclidean'."
         raise ValueError(msg)
     check_bool(store_graph, "store_graph")
+    check_bool(regress_out, "regress_out")
     check_bool(progress, "progress")
     resolve_device(device, "factor_out")
     keys = resolve_keys("factor_out", key_added)
-    threads = resolve_n_jobs(n_jobs)
-    seed = resolve_seed(random_state)
+    threads, seed = resolve_n_jobs(n_jobs), resolve_seed(random_state)
     if adata.n_obs < MIN_OBS:
         msg = f"factor_out needs at least {MIN_OBS} observations, got {adata.n_obs}."
         raise ValueError(msg)
     the_prior = _resolve_prior(adata, prior_key, prior, layer)
     x = np.ascontiguousarray(choose_representation(adata, use_rep=use_rep, n_pcs=n_pcs, tool="factor_out"))
-    lam = emb.default_lam(method, the_prior) if lam is None and method != "ctsne" else lam
+    weight = emb.default_lam(method, the_prior) if lam is None and method != "ctsne" else lam
+    x, reference = (emb.residualise(x, the_prior)[0], x) if regress_out else (x, None)
     run = {"perplexity": perplexity, "n_components": n_components, "seed": seed, "n_jobs": threads}
-    run["progress"], graph = progress_enabled(progress), None
+    run["progress"], run["reference_x"], graph = progress_enabled(progress), reference, None
     if method == "jedi":
         y, info = emb.jedi_embedding(
-            x, the_prior, lam=lam, alpha=alpha, beta=beta, prior_perplexity=prior_perplexity, metric=metric, **run
+            x, the_prior, lam=weight, alpha=alpha, beta=beta, prior_perplexity=prior_perplexity, metric=metric, **run
         )
     elif method == "ctsne":
         y, info = emb.ctsne_embedding(x, the_prior, ctsne_beta=ctsne_beta, metric=metric, **run)
     else:
-        y, distances, graph = emb.confetti_embedding(
-            x, the_prior, lam=lam, n_neighbors=n_neighbors, backend=embedding, **run
+        y, distances, graph, info = emb.confetti_embedding(
+            x, the_prior, lam=weight, n_neighbors=n_neighbors, backend=embedding, **run
         )
-        info = {}
 
     adata = adata.copy() if copy else adata
     params = {
@@ -200,7 +199,9 @@ def factor_out(
         "use_rep": use_rep,
         "n_pcs": n_pcs,
         "layer": layer,
-        "lam": lam,
+        "lam": lam if method != "ctsne" else None,
+        "lam_used": info.get("lam"),
+        "regress_out": regress_out,
         "alpha": alpha,
         "beta": beta,
         "ctsne_beta": ctsne_beta,
@@ -219,8 +220,7 @@ def factor_out(
         "ctsne_alpha": info.get("ctsne_alpha"),
     }
     record: dict[str, Any] = {"params": clean_params(params)}
-    if "js_divergence" in info:
-        record["js_divergence"] = info["js_divergence"]
+    record.update({k: info[k] for k in ("js_divergence", "lam_history", "lam_search") if k in info})
     if graph is not None and store_graph:  # sc.tl.umap / sc.tl.leiden(neighbors_key=...) read this record
         record["neighbors_key"] = f"{keys.uns}_neighbors"
         nn_params = {"n_neighbors": n_neighbors, "method": "umap", "metric": "precomputed", "use_rep": use_rep}

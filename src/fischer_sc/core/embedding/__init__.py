@@ -28,7 +28,7 @@ from ._jedi import JediLabelRepulsion, JediRepulsion, check_alpha_beta
 from ._knn import knn, knn_from_graph, knn_query
 from ._optimise import REPULSIONS, EmbeddingResult, check_repulsion, optimise, pca_init, resolve_repulsion
 from ._pair_scale import PAIR_SCALES, pair_scale_code, point_scales
-from ._priors import PRIOR_KINDS, Prior, prior_affinities, prior_from_array
+from ._priors import PRIOR_KINDS, Prior, prior_affinities, prior_from_array, residualise
 from ._progress import progress_bar
 from ._umap import fuzzy_graph, umap_layout
 
@@ -70,6 +70,7 @@ __all__ = [
     "prior_affinities",
     "prior_from_array",
     "progress_bar",
+    "residualise",
     "resolve_repulsion",
     "tsne_run",
     "umap_layout",

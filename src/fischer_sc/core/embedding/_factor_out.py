@@ -16,7 +16,8 @@ from scipy import sparse
 from fischer_sc.core._numba import num_threads
 
 from ._affinities import perplexity_affinities
-from ._confetti import confetti_knn
+from ._auto_lam import AutoLam, Visibility, confetti_auto_lam
+from ._confetti import confetti_knn, estimate_max_distance
 from ._ctsne import CtsneRepulsion
 from ._defaults import TSNE_DEFAULTS, neighbours_for_perplexity
 from ._jedi import JediLabelRepulsion, JediRepulsion
@@ -40,6 +41,10 @@ LABEL_PRIOR_SAMPLES = 8
 #: Prior pairs per point and iteration of JEDI's other priors, drawn in proportion to p' (None: all).
 PRIOR_SAMPLES: int | None = None
 CONFETTI_BACKENDS: tuple[str, ...] = ("umap", "tsne", "dtsne")
+#: ``lam="auto"`` fixes JEDI's weight for this many final iterations (the layout converges on it).
+AUTO_FREEZE_LAST = 150
+#: Largest (query points x n) block of CONFETTI's lambda search (float64 entries).
+AUTO_BLOCK = 2 * 10**7
 
 
 def default_lam(method: str, prior: Prior) -> float:
@@ -86,7 +91,7 @@ def jedi_embedding(
     x: np.ndarray,
     prior: Prior,
     *,
-    lam: float,
+    lam: float | str,
     alpha: float = 0.5,
     beta: float = 0.5,
     perplexity: float = TSNE_DEFAULTS.perplexity,
@@ -96,8 +101,15 @@ def jedi_embedding(
     seed: int = 0,
     n_jobs: int | None = None,
     progress: bool = False,
+    reference_x: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict[str, float]]:
     """JEDI: t-SNE on KL(P || Q) - lam JS^alpha_beta(P' || Q); returns the embedding and ``js_divergence``.
+
+    ``lam="auto"`` chooses the weight on the running embedding (:class:`~._auto_lam.AutoLam`);
+    the info then holds the final weight ``lam`` and ``lam_history``, the
+    ``(iteration, visibility, weight)`` of every measurement. The target is relative to the
+    prior's visibility in ``reference_x`` (default ``x``): pass the data before a linear
+    correction so that the target stays that of the data.
 
     A label prior is the uniform prior over all same-label points (``prior_perplexity`` does not
     apply); other priors get perplexity-calibrated P' (``prior_perplexity``, default
@@ -109,7 +121,7 @@ def jedi_embedding(
     common = {
         "alpha": float(alpha),
         "beta": float(beta),
-        "weight": float(lam),
+        "weight": 1.0 if lam == "auto" else float(lam),
         "start": TSNE_DEFAULTS.early_exaggeration_iter,
         "js_iteration": TSNE_DEFAULTS.n_iter - 1,
     }
@@ -127,8 +139,16 @@ def jedi_embedding(
         P_prior, used = prior_affinities(prior, prior_perplexity or perplexity, random_state=seed)
         info["prior_perplexity"] = used
         hook = JediRepulsion(P_prior, n_samples=PRIOR_SAMPLES, seed=seed, **common)
+    if lam == "auto":
+        start, n_iter = TSNE_DEFAULTS.early_exaggeration_iter, TSNE_DEFAULTS.n_iter
+        vis = Visibility(prior, seed)
+        reference = vis.of_layout(x if reference_x is None else reference_x)
+        hook.auto = AutoLam(vis, reference, start=start, freeze=max(start + 1, n_iter - AUTO_FREEZE_LAST))
     y = tsne_run(P, x, n_components=n_components, hook=hook, n_jobs=n_jobs, progress=progress)
     info["js_divergence"] = float(hook.js)
+    info["lam"] = float(hook.weight)
+    if hook.auto is not None:
+        info["lam_history"] = np.asarray(hook.auto.history, dtype=np.float64).reshape(-1, 3)
     return y, info
 
 
@@ -143,8 +163,12 @@ def ctsne_embedding(
     seed: int = 0,
     n_jobs: int | None = None,
     progress: bool = False,
+    reference_x: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict[str, float]]:
-    """ct-SNE with a label prior; returns the embedding and ``ctsne_alpha``, the same-label factor."""
+    """ct-SNE with a label prior; returns the embedding and ``ctsne_alpha``, the same-label factor.
+
+    ``reference_x`` is unused (ct-SNE has no weight to choose); it is accepted like the other methods'.
+    """
     if prior.kind != "labels":
         msg = f"method='ctsne' needs a label prior (categorical obs column or labels), got {prior.description}; use 'jedi' or 'confetti'."
         raise ValueError(msg)
@@ -158,7 +182,7 @@ def confetti_embedding(
     x: np.ndarray,
     prior: Prior,
     *,
-    lam: float,
+    lam: float | str,
     n_neighbors: int = 15,
     backend: str = "umap",
     perplexity: float = TSNE_DEFAULTS.perplexity,
@@ -166,12 +190,15 @@ def confetti_embedding(
     seed: int = 0,
     n_jobs: int | None = None,
     progress: bool = False,
-) -> tuple[np.ndarray, sparse.csr_matrix, sparse.csr_matrix]:
+    reference_x: np.ndarray | None = None,
+) -> tuple[np.ndarray, sparse.csr_matrix, sparse.csr_matrix, dict[str, Any]]:
     """CONFETTI: the exact kNN under F embedded by UMAP, the t-SNE engine, or the engine with dtSNE's pair scale.
 
     Returns the embedding, the kNN distances under F of the first ``n_neighbors - 1`` neighbours
     (CSR, :func:`scanpy.pp.neighbors` layout) and their UMAP connectivities. The ``"dtsne"``
     backend is ``fs.tl.dtsne``'s model on F: its pair scale and its default balance.
+    ``lam="auto"`` picks lambda by :func:`confetti_lam` (the choice is ``info["lam"]``), with
+    the target relative to the prior's visibility in ``reference_x`` (default ``x``).
     """
     n = x.shape[0]
     if n_neighbors > n:
@@ -180,6 +207,11 @@ def confetti_embedding(
     k = n_neighbors - 1
     if backend != "umap":
         k = max(k, neighbours_for_perplexity(n, perplexity, tool="factor_out"))
+    info: dict[str, Any] = {}
+    if lam == "auto":
+        lam, tried = confetti_lam(x, prior, k, seed, reference_x=reference_x)
+        info["lam_search"] = np.asarray(tried, dtype=np.float64).reshape(-1, 2)
+    info["lam"] = float(lam)
     with num_threads(n_jobs):
         idx, dist = confetti_knn(x, prior, k, float(lam), np.random.default_rng(seed))
     graph = fuzzy_graph(idx, dist, n_neighbors, seed)
@@ -188,7 +220,7 @@ def confetti_embedding(
         (dist[:, : n_neighbors - 1].ravel(), (rows, idx[:, : n_neighbors - 1].ravel())), shape=(n, n)
     )
     if backend == "umap":
-        return umap_layout(x, graph, seed, n_components), distances, graph
+        return umap_layout(x, graph, seed, n_components), distances, graph, info
     pair_scale = "mean" if backend == "dtsne" else None
     balance = TSNE_DEFAULTS.balance if pair_scale else 0.0
     aff = perplexity_affinities(idx, dist, perplexity, pair_scale=pair_scale, balance=balance)
@@ -196,4 +228,47 @@ def confetti_embedding(
     y = tsne_run(
         aff.P, x, n_components=n_components, pair_scale=pair_scale, scales=scales, n_jobs=n_jobs, progress=progress
     )
-    return y, distances, graph
+    return y, distances, graph, info
+
+
+def confetti_lam(
+    x: np.ndarray, prior: Prior, k: int, seed: int = 0, *, reference_x: np.ndarray | None = None
+) -> tuple[float, list[tuple[float, float]]]:
+    """CONFETTI's ``lam="auto"``: the smallest lambda whose F-kNN lists hide the prior (see :mod:`._auto_lam`).
+
+    The F rows of a random subset of points (at most 1 000, fewer for large n) are formed once;
+    each candidate lambda then costs one top-k selection. Returns lambda and the
+    ``(lambda, visibility)`` of each candidate tried.
+    """
+    n = x.shape[0]
+    rng = np.random.default_rng(seed)
+    vis = Visibility(prior, seed)
+    m = max(50, min(vis.queries.size, AUTO_BLOCK // max(n, 1)))
+    if m < vis.queries.size:
+        vis.queries = np.sort(rng.choice(vis.queries, m, replace=False))
+    q = vis.queries
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    sx = estimate_max_distance(x, rng)
+    sz = prior.max_distance(rng)
+    dx = _rows_to_all(x, q) / (sx if sx > 0 else 1.0)
+    dz = np.vstack([prior.block(int(i), int(i) + 1) for i in q])
+    dz = np.where(np.isfinite(dz), dz / (sz if sz > 0 else 1.0), 1.0)
+    dx[np.arange(q.size), q] = np.inf
+    kk = min(k, n - 1)
+    ref = x if reference_x is None else np.ascontiguousarray(reference_x, dtype=np.float64)
+    ref_d = _rows_to_all(ref, q)
+    ref_d[np.arange(q.size), q] = np.inf
+    data_idx = np.argsort(ref_d, axis=1, kind="stable")[:, :kk]
+
+    def graph_visibility(lam: float) -> float:
+        f = dx - 0.5 * lam * np.minimum(dz, 1.0) + lam
+        return vis.of_neighbours(np.argsort(f, axis=1, kind="stable")[:, :kk])
+
+    return confetti_auto_lam(graph_visibility, vis, data_idx)
+
+
+def _rows_to_all(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Euclidean distances of the points ``rows`` to all points, (len(rows), n)."""
+    sq = np.einsum("ij,ij->i", x, x)
+    d2 = sq[rows, None] - 2.0 * (x[rows] @ x.T) + sq[None, :]
+    return np.sqrt(np.maximum(d2, 0.0))

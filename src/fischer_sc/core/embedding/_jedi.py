@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numba
 import numpy as np
@@ -333,6 +334,9 @@ class JediRepulsion:
         p'_ij, weighted to give unbiased row sums (``sampled_prior_term``).
     seed
         Seed of those draws.
+    auto
+        ``None`` (fixed ``weight``) or an :class:`~._auto_lam.AutoLam` that sets ``weight`` from
+        the gradient balance at ``start`` and the prior's visibility on the running layout.
     """
 
     P_prior: sparse.csr_matrix
@@ -344,6 +348,7 @@ class JediRepulsion:
     js: float = field(default=float("nan"))
     n_samples: int | None = None
     seed: int = 0
+    auto: Any = None
 
     def __post_init__(self) -> None:
         check_alpha_beta(self.alpha, self.beta)
@@ -398,6 +403,10 @@ class JediRepulsion:
         g_bar = self.c * (1.0 - q_prior) + float(gq_rows.sum())
         if with_js:  # non-prior pairs each contribute q log(1 / (1 - beta)) to KL(Q || M2)
             self.js = float(js_rows.sum()) + self.c * (1.0 - q_prior)
+        if self.auto is not None:
+            if iteration == self.start:
+                self.auto.balance(rep / z, (g_bar - self.c) * rep / z - s)
+            self.weight = self.auto.update(iteration, y, self.c - g_bar)
         return (1.0 + self.weight * (g_bar - self.c)) * rep / z - self.weight * s
 
 
@@ -469,6 +478,7 @@ class JediLabelRepulsion(JediRepulsion):
         _check_samples(n_samples)
         self.alpha, self.beta, self.weight, self.start = float(alpha), float(beta), float(weight), int(start)
         self.js_iteration, self.js = js_iteration, float("nan")
+        self.auto = None
         self.c = js_constant(self.alpha, self.beta)
         self._groups = label_groups(codes)
         self.n_samples = int(np.iinfo(np.int64).max) if n_samples is None else int(n_samples)

@@ -193,3 +193,26 @@ def prior_affinities(prior: Prior, perplexity: float, *, random_state: int = 0) 
         raise ValueError(msg)
     used = perplexity_for_neighbours(k, perplexity)
     return perplexity_affinities(idx, dist, used, pair_scale=None).P, used
+
+
+def residualise(x: np.ndarray, prior: Prior) -> tuple[np.ndarray, bool]:
+    """``x`` minus the part a linear model of the prior explains (what ``sc.pp.regress_out`` removes).
+
+    Label priors: each label's mean is replaced by the overall mean. Feature priors: the least
+    squares fit on an intercept and the prior's columns is subtracted (the overall mean kept).
+    Distance priors (graphs, matrices) have no linear model: ``x`` is returned unchanged. The
+    second value says whether anything was removed.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if prior.kind == "labels":
+        codes = np.unique(np.asarray(prior.values), return_inverse=True)[1].ravel()
+        sums = np.zeros((codes.max() + 1, x.shape[1]))
+        np.add.at(sums, codes, x)
+        means = sums / np.bincount(codes)[:, None]
+        return x - means[codes] + x.mean(0), True
+    if prior.kind == "features":
+        z = np.asarray(prior.values, dtype=np.float64)
+        design = np.hstack([np.ones((z.shape[0], 1)), z - z.mean(0)])
+        coef, *_ = np.linalg.lstsq(design, x, rcond=None)
+        return x - design[:, 1:] @ coef[1:], True
+    return x, False

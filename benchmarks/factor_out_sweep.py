@@ -1,0 +1,190 @@
+"""fs.tl.factor_out at its defaults over a sweep of priors, beside plain t-SNE, the ideal, regress_out and ComBat.
+
+Data: ``fischer_sc.datasets._factor_out.factor_out_prior`` (priors acting linearly, per kept
+cluster and non-linearly; prior strength 2-8 sd, 2-16 prior dimensions, 2-8 prior labels of
+unequal sizes, 4 kept clusters of unequal sizes in 4 other dimensions, 2 noise dimensions).
+
+Measure (the issue's): label-neighbourhood overlap above chance, averaged over k in 5-200: for
+every point the share of its k nearest neighbours in the embedding that carry its label, minus
+the share expected by chance (its label's size), averaged over points and over 12 k on a log
+grid from 5 to 200. Perfect separation scores 1 - sum_g (n_g / n)^2; random 0. "prior" uses the
+prior labels (lower is better), "kept" the kept clusters (higher is better).
+
+Runs (every t-SNE is the package engine with the same schedule, perplexity 30):
+
+* ``t-SNE``: the data; ``ideal``: the data without the prior's effect (kept + noise dimensions);
+* ``regress_out(labels)`` / ``regress_out(features)`` / ``combat``: ``sc.pp.regress_out`` on the
+  prior labels or the prior features, ``sc.pp.combat`` on the labels, then t-SNE;
+* ``JEDI`` / ``CONFETTI`` with the label prior (``obs["prior"]``) and the feature prior
+  (``obsm["X_prior"]``), ``ct-SNE`` with the labels: ``fs.tl.factor_out`` at its defaults.
+
+    nice -n 10 .venv/bin/python benchmarks/factor_out_sweep.py            # all configurations
+    nice -n 10 .venv/bin/python benchmarks/factor_out_sweep.py --only 0 3  # some of them
+    .venv/bin/python benchmarks/factor_out_sweep.py --table                # rebuild the table from the saved rows
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).parent / "results" / "factor_out_sweep.md"
+ROWS = Path(__file__).parent / "results" / "factor_out_sweep.jsonl"
+N = 600
+
+#: (effect, prior_sd, prior_dims, n_prior, seed)
+CONFIGS = [
+    ("linear", 6.0, 8, 4, 0),
+    ("linear", 2.0, 2, 2, 1),
+    ("per_cluster", 6.0, 8, 4, 0),
+    ("per_cluster", 4.0, 4, 3, 1),
+    ("nonlinear", 6.0, 4, 4, 0),
+    ("nonlinear", 3.0, 16, 8, 1),
+    ("linear", 8.0, 16, 8, 2),
+    ("per_cluster", 8.0, 16, 8, 2),
+]
+KS = np.unique(np.round(np.geomspace(5, 200, 12)).astype(int))
+
+
+def visibility(y: np.ndarray, labels: np.ndarray) -> float:
+    """Share of same-label points among the k nearest, minus its chance value, averaged over points and k in 5-200."""
+    from fischer_sc.core.embedding import knn
+
+    codes = np.unique(np.asarray(labels), return_inverse=True)[1].ravel()
+    n = codes.size
+    idx = knn(np.ascontiguousarray(y, dtype=np.float64), int(KS.max()), method="exact")[0]
+    chance = (np.bincount(codes)[codes] - 1) / (n - 1)
+    same = np.cumsum(codes[idx] == codes[:, None], axis=1)
+    return float(np.mean([np.mean(same[:, k - 1] / k - chance) for k in KS]))
+
+
+def tsne(x: np.ndarray) -> np.ndarray:
+    """The package's t-SNE (no prior), openTSNE's schedule."""
+    from fischer_sc.core import embedding as emb
+
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    return emb.tsne_run(emb.data_affinities(x, emb.TSNE_DEFAULTS.perplexity), x)
+
+
+def runs(adata) -> list[tuple[str, object]]:
+    """(name, function returning (embedding, lam used)) of every method on ``adata``."""
+    import scanpy as sc
+
+    import fischer_sc as fs
+
+    def peer(kind: str):
+        def run():
+            b = adata.copy()
+            if kind == "combat":
+                sc.pp.combat(b, key="prior")
+            elif kind == "labels":
+                sc.pp.regress_out(b, "prior")
+            else:
+                cols = [f"z{i}" for i in range(b.obsm["X_prior"].shape[1])]
+                for i, c in enumerate(cols):
+                    b.obs[c] = b.obsm["X_prior"][:, i]
+                sc.pp.regress_out(b, cols)
+            return tsne(b.X), None
+
+        return run
+
+    def ours(method: str, key: str):
+        def run():
+            b = adata.copy()
+            fs.tl.factor_out(b, key, method=method, use_rep="X", progress=False)
+            return b.obsm["X_factor_out"], b.uns["factor_out"]["params"].get("lam_used")
+
+        return run
+
+    return [
+        ("t-SNE", lambda: (tsne(adata.X), None)),
+        ("ideal (t-SNE without the prior's effect)", lambda: (tsne(adata.obsm["X_ideal"]), None)),
+        ("regress_out(labels) + t-SNE", peer("labels")),
+        ("regress_out(features) + t-SNE", peer("features")),
+        ("combat + t-SNE", peer("combat")),
+        ("JEDI, label prior", ours("jedi", "prior")),
+        ("JEDI, feature prior", ours("jedi", "X_prior")),
+        ("CONFETTI, label prior", ours("confetti", "prior")),
+        ("CONFETTI, feature prior", ours("confetti", "X_prior")),
+        ("ct-SNE, label prior", ours("ctsne", "prior")),
+    ]
+
+
+def sweep(only: list[int] | None, methods: list[str] | None) -> None:
+    from fischer_sc.datasets._factor_out import factor_out_prior
+
+    for ci, (effect, sd, dims, labels, seed) in enumerate(CONFIGS):
+        if only and ci not in only:
+            continue
+        adata = factor_out_prior(effect, n=N, prior_sd=sd, prior_dims=dims, n_prior=labels, random_state=seed)
+        lp, lk = adata.obs["prior"].to_numpy(), adata.obs["kept"].to_numpy()
+        for name, run in runs(adata):
+            if methods and not any(m in name for m in methods):
+                continue
+            t = time.perf_counter()
+            y, lam = run()
+            row = {
+                "config": ci,
+                "effect": effect,
+                "prior_sd": sd,
+                "prior_dims": dims,
+                "n_prior": labels,
+                "method": name,
+                "prior": visibility(y, lp),
+                "kept": visibility(y, lk),
+                "lam": lam,
+                "seconds": time.perf_counter() - t,
+            }
+            print(json.dumps(row), flush=True)
+            with ROWS.open("a") as fh:
+                fh.write(json.dumps(row) + "\n")
+
+
+def table() -> str:
+    """The markdown tables of the saved rows (the last row of each configuration and method)."""
+    rows: dict[tuple[int, str], dict] = {}
+    for line in ROWS.read_text().splitlines():
+        r = json.loads(line)
+        rows[r["config"], r["method"]] = r
+    out = []
+    for ci in sorted({c for c, _ in rows}):
+        base = rows.get((ci, "t-SNE"))
+        if base is None:
+            continue
+        head = f"### {ci}: {base['effect']}, prior {base['prior_sd']:g} sd in {base['prior_dims']} dims, {base['n_prior']} labels"
+        out += [
+            head,
+            "",
+            "| method | prior | kept | prior / t-SNE | kept / t-SNE | meets | lam | s |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for (c, name), r in rows.items():
+            if c != ci:
+                continue
+            pr, kr = r["prior"] / base["prior"], r["kept"] / base["kept"]
+            meets = "yes" if pr <= 0.07 and kr >= 0.9 else "no"
+            lam = "" if r["lam"] is None else f"{r['lam']:.3g}"
+            out.append(
+                f"| {name} | {r['prior']:.3f} | {r['kept']:.3f} | {pr:.3f} | {kr:.2f} | {meets} | {lam} | {r['seconds']:.0f} |"
+            )
+        out.append("")
+    return "\n".join(out)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", type=int, nargs="*", help="configuration numbers to run")
+    ap.add_argument("--methods", nargs="*", help="run only methods whose name contains one of these")
+    ap.add_argument("--table", action="store_true", help="only rebuild the table from the saved rows")
+    args = ap.parse_args()
+    if not args.table:
+        sweep(args.only, args.methods)
+    print(table())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""lam="auto": the prior's visibility, the feedback on JEDI's weight, CONFETTI's search, the linear residual."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fischer_sc.core.embedding import Prior
+from fischer_sc.core.embedding._auto_lam import (
+    AUTO_TARGET,
+    REPULSION_FLOOR,
+    AutoLam,
+    Visibility,
+    pair_prior_distances,
+)
+from fischer_sc.core.embedding._factor_out import confetti_lam
+from fischer_sc.core.embedding._priors import residualise
+
+
+def _grouped_layout(codes: np.ndarray, rng: np.random.Generator, spread: float) -> np.ndarray:
+    """Points around one centre per label (far apart for small ``spread`` relative to the label gap)."""
+    centres = np.array([[10.0 * c, 0.0] for c in range(codes.max() + 1)])
+    return centres[codes] + spread * rng.normal(size=(codes.size, 2))
+
+
+def test_visibility_is_one_for_separated_labels_and_zero_for_random():
+    rng = np.random.default_rng(0)
+    codes = rng.permutation(np.repeat(np.arange(3), [100, 200, 300]))
+    vis = Visibility(Prior("labels", codes, "t"), seed=0)
+    assert vis.of_layout(_grouped_layout(codes, rng, 0.5)) == pytest.approx(1.0, abs=0.02)
+    assert abs(vis.of_layout(rng.normal(size=(600, 2)))) < 0.05
+    # features: neighbours in the layout that are close in the prior -> high; a shuffled layout -> 0
+    z = rng.normal(size=(600, 2))
+    vf = Visibility(Prior("features", z, "t"), seed=0)
+    assert vf.of_layout(z) > 0.6 and abs(vf.of_layout(z[rng.permutation(600)])) < 0.05
+
+
+def test_pair_distances_of_each_kind():
+    rng = np.random.default_rng(1)
+    z = rng.normal(size=(10, 2))
+    i, j = np.array([0, 1, 2]), np.array([3, 1, 9])
+    d = np.sqrt(((z[i] - z[j]) ** 2).sum(1))
+    np.testing.assert_allclose(pair_prior_distances(Prior("features", z, "t"), i, j), d)
+    full = np.sqrt(((z[:, None] - z[None]) ** 2).sum(-1))
+    np.testing.assert_allclose(pair_prior_distances(Prior("dense", full, "t"), i, j), d)
+    codes = np.array([0, 0, 1, 1, 0, 1, 0, 1, 0, 1])
+    np.testing.assert_array_equal(pair_prior_distances(Prior("labels", codes, "t"), i, j), [1.0, 0.0, 0.0])
+
+
+class _FakeVisibility:
+    """Returns the visibilities of a list in turn (what the running layout would show)."""
+
+    def __init__(self, values):
+        self.values = list(values)
+
+    def of_layout(self, y):
+        return self.values.pop(0)
+
+
+def test_auto_lam_rises_while_the_prior_shows_falls_after_overshoot_and_stops_at_the_cap():
+    ctl = AutoLam(_FakeVisibility([0.8, 0.6, 0.3, 0.001, 0.001]), 1.0, start=10, freeze=200, every=5, grow=1.5)
+    ctl.balance(np.ones((4, 2)), 0.5 * np.ones((4, 2)))
+    assert ctl.lam == pytest.approx(2.0)  # the JS gradient half the repulsion: weight 2 balances them
+    y = np.zeros((4, 2))
+    used = [ctl.update(it, y) for it in range(10, 35)]
+    weights = [w for _, _, w in ctl.history]
+    assert [it for it, _, _ in ctl.history] == [10, 15, 20, 25, 30]
+    assert weights[:3] == pytest.approx([3.0, 4.5, 6.75])  # above the target (0.04 of 1.0): x 1.5 each
+    assert weights[3] < weights[2] and weights[4] < weights[3]  # far below it: lowered
+    assert used[-1] == pytest.approx(weights[-1])
+    assert ctl.update(200, y) == pytest.approx(weights[-1]) and len(ctl.history) == 5  # frozen
+    # the cap: never the weight at which 1 + lam (Gbar - c) would fall below the repulsion floor
+    assert ctl.update(201, y, g_gap=1.0) == pytest.approx(1.0 - REPULSION_FLOOR)
+    ctl2 = AutoLam(_FakeVisibility([0.9] * 20), 1.0, start=0, freeze=100, every=1, grow=2.0)
+    ctl2.balance(np.ones((4, 2)), np.ones((4, 2)))
+    for it in range(20):
+        w = ctl2.update(it, y, g_gap=0.1)
+    assert w == pytest.approx((1.0 - REPULSION_FLOOR) / 0.1) and ctl2.lam <= w + 1e-12
+
+
+def test_residualise_removes_label_means_and_linear_feature_effects():
+    rng = np.random.default_rng(2)
+    codes = rng.integers(3, size=300)
+    x = rng.normal(size=(300, 4)) + 5.0 * codes[:, None]
+    xr, done = residualise(x, Prior("labels", codes, "t"))
+    assert done
+    means = np.array([xr[codes == c].mean(0) for c in range(3)])
+    np.testing.assert_allclose(means, np.broadcast_to(x.mean(0), means.shape), atol=1e-10)
+    z = rng.normal(size=(300, 2))
+    x = rng.normal(size=(300, 4)) + z @ rng.normal(size=(2, 4)) * 3
+    xr, _ = residualise(x, Prior("features", z, "t"))
+    np.testing.assert_allclose((z - z.mean(0)).T @ (xr - xr.mean(0)), 0.0, atol=1e-8)
+    dense = np.abs(z[:, :1] - z[:, :1].T)
+    assert residualise(x, Prior("dense", dense, "t"))[1] is False
+
+
+def test_confetti_lam_hides_a_two_label_prior():
+    rng = np.random.default_rng(3)
+    codes = rng.integers(2, size=400)
+    kept = rng.integers(2, size=400)
+    x = np.column_stack([6.0 * codes, 6.0 * kept]) + rng.normal(size=(400, 2))
+    prior = Prior("labels", codes, "t")
+    lam, tried = confetti_lam(x, prior, 14, seed=0)
+    v = dict(tried)
+    assert lam == tried[-1][0]  # the search stops at the first lambda that meets the target
+    vis = Visibility(prior, seed=0)
+    assert v[lam] <= AUTO_TARGET * vis.of_layout(x) + 1e-12
+    assert all(v[t] > AUTO_TARGET * vis.of_layout(x) for t, _ in tried[:-1])
