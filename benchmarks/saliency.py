@@ -43,6 +43,9 @@ from fischer_sc_saliency._model import frozen
 from fischer_sc_saliency._var import competitor_maps
 
 IG_STEPS = 32
+# The reference's setting (the spec's digits protocol); the package's defaults differ (use_abs=False,
+# normalize="joint_max", tau=0.1), see benchmarks/saliency_settings.py for both side by side.
+REF = {"temperature": 10.0, "tau": 0.01, "use_abs": True, "normalize": None}
 
 
 def bases(arch: str) -> dict[str, tuple[object, dict | None]]:
@@ -93,12 +96,16 @@ def run_seed(seed: int, args) -> tuple[list[dict], list[dict], list[dict], list[
         print(f"seed {seed} {arch}: accuracy {acc:.3f}, trained in {time.perf_counter() - t:.0f} s", flush=True)
         for name, (base, kw) in bases(arch).items():
             t = time.perf_counter()
-            r = grid_pointing_game(model, grids, base=base, base_kwargs=kw, progress=False)
+            r = grid_pointing_game(model, grids, base=base, base_kwargs=kw, progress=False, **REF)
             row = {"seed": seed, "arch": arch, "accuracy": acc, "base": name, "gpg_base": r.base, "gpg_var": r.var}
             # the documented variant use_abs=False (competition on signed maps), same base maps
-            signed = grid_pointing_game(model, grids, base=base, base_kwargs=kw, use_abs=False, progress=False).var
+            signed = grid_pointing_game(
+                model, grids, base=base, base_kwargs=kw, progress=False, **(REF | {"use_abs": False})
+            ).var
             # and the scale-free competition (one shared divisor per input, spec section 4)
-            joint = grid_pointing_game(model, grids, base=base, base_kwargs=kw, normalize="joint_max", progress=False)
+            joint = grid_pointing_game(
+                model, grids, base=base, base_kwargs=kw, progress=False, **(REF | {"normalize": "joint_max"})
+            )
             gpg.append(
                 row
                 | {"gpg_var_signed": signed, "gpg_var_joint_max": joint.var}
@@ -111,10 +118,10 @@ def run_seed(seed: int, args) -> tuple[list[dict], list[dict], list[dict], list[
         sub = grids.x[: args.n_sanity], grids.classes[: args.n_sanity]
         for name in ("input_x_gradient", "integrated_gradients"):
             base, kw = bases(arch)[name]
-            df = model_randomisation(model, *sub, base=base, base_kwargs=kw, progress=False, random_state=seed)
+            df = model_randomisation(model, *sub, base=base, base_kwargs=kw, progress=False, random_state=seed, **REF)
             for _, r in df.iterrows():
                 mprt.append({"seed": seed, "arch": arch, "base": name} | r.to_dict())
-            rl = random_logit(model, *sub, sub[1][:, 0], base=base, base_kwargs=kw, random_state=seed)
+            rl = random_logit(model, *sub, sub[1][:, 0], base=base, base_kwargs=kw, random_state=seed, **REF)
             for _, r in rl.iterrows():
                 rlt.append({"seed": seed, "arch": arch, "base": name} | r.to_dict())
         if not args.quick:
@@ -138,7 +145,9 @@ def report(gpg: pd.DataFrame, mprt: pd.DataFrame, rlt: pd.DataFrame, peer: pd.Da
         "",
         f"`benchmarks/saliency.py` with seeds {seeds}, {args.n_grids} grids per seed, MLP {args.epochs_mlp} epochs, "
         f"CNNs {args.epochs_cnn} epochs (lr 3e-3); {platform.machine()}, torch {torch.__version__}, 1 torch thread. "
-        "VAR: C = the four grid classes, T = 10, tau = 0.01, use_abs=True, normalize=None. IG: zero baseline, "
+        "VAR: C = the four grid classes, T = 10, tau = 0.01, use_abs=True, normalize=None (the reference's setting; "
+        "the package's defaults are use_abs=False, normalize='joint_max', tau = 0.1, compared in saliency_settings.md). "
+        "IG: zero baseline, "
         f"{IG_STEPS} Gauss-Legendre steps. Mean ± standard deviation over seeds (one training and one grid draw each).",
         "",
         "## Grid pointing game (higher is better; chance 0.25)",

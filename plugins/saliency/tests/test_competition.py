@@ -9,14 +9,15 @@ import torch
 from fischer_sc_saliency import class_competition, competitor_sets
 
 
-def reference_var(maps, t, temperature=10.0, tau=0.01, use_abs=True):
+def reference_var(maps, t, temperature=10.0, tau=0.01, use_abs=True, joint_max=False):
     """Element by element, exactly as written: M_c = exp(T S_c) / sum exp(T S_c'), gate M_t - 1/K > tau."""
     maps = np.asarray(maps, dtype=np.float64)
     b, k = maps.shape[:2]
     out = np.zeros((b, *maps.shape[2:]))
     for i in range(b):
+        scale = np.abs(maps[i]).max() if joint_max else 1.0  # one divisor for the K maps of input i
         for p in np.ndindex(*maps.shape[2:]):
-            s = [abs(maps[i, c][p]) if use_abs else maps[i, c][p] for c in range(k)]
+            s = [(abs(maps[i, c][p]) if use_abs else maps[i, c][p]) / scale for c in range(k)]
             den = sum(np.exp(temperature * v) for v in s)
             m_t = np.exp(temperature * s[t[i]]) / den
             out[i][p] = maps[i, t[i]][p] * m_t * (m_t - 1.0 / k > tau)
@@ -32,9 +33,18 @@ def maps():
 @pytest.mark.parametrize("use_abs", [True, False])
 def test_matches_the_formula(maps, use_abs):
     t = np.array([0, 2, 3])
-    var, _, _ = class_competition(maps, torch.as_tensor(t), temperature=10.0, tau=0.01, use_abs=use_abs)
+    var, _, _ = class_competition(maps, torch.as_tensor(t), temperature=10.0, tau=0.01, use_abs=use_abs, normalize=None)
     np.testing.assert_allclose(var.numpy(), reference_var(maps.numpy(), t, use_abs=use_abs), rtol=1e-10, atol=1e-12)
     assert 0 < (var != 0).double().mean() < 1  # the gate removes some elements, not all
+
+
+def test_defaults_match_the_formula(maps):
+    # defaults: signed competition, joint_max scaling, T = 10, tau = 0.1
+    t = np.array([1, 0, 3])
+    var, _, _ = class_competition(maps, torch.as_tensor(t))
+    want = reference_var(maps.numpy(), t, tau=0.1, use_abs=False, joint_max=True)
+    np.testing.assert_allclose(var.numpy(), want, rtol=1e-10, atol=1e-12)
+    assert 0 < (var != 0).double().mean() < 1
 
 
 def test_bounded_by_the_base_and_same_sign(maps):
@@ -63,7 +73,7 @@ def test_equal_scores_are_removed():
 
 def test_two_classes_keep_only_dominated_elements(maps):
     two = maps[:, :2]
-    var, _, _ = class_competition(two, 0, tau=0.0)
+    var, _, _ = class_competition(two, 0, tau=0.0, use_abs=True)
     kept = var != 0
     assert kept.any()
     assert (two[:, 0].abs()[kept] > two[:, 1].abs()[kept]).all()
@@ -73,7 +83,7 @@ def test_joint_max_is_scale_invariant(maps):
     a, _, _ = class_competition(maps, 2, normalize="joint_max")
     b, _, _ = class_competition(maps * 1e-3, 2, normalize="joint_max")
     torch.testing.assert_close(b, a * 1e-3)
-    c, _, _ = class_competition(maps * 1e-3, 2)
+    c, _, _ = class_competition(maps * 1e-3, 2, normalize=None)
     assert not torch.allclose(c, a * 1e-3)  # without it, T * S depends on the maps' scale
 
 

@@ -25,7 +25,7 @@ def check_params(temperature: float, tau: float, k_classes: int) -> None:
         raise ValueError(msg)
     upper = 1.0 - 1.0 / k_classes
     if not isinstance(tau, numbers.Real) or not 0.0 <= tau < upper:
-        msg = f"tau={tau!r} must lie in [0, 1 - 1/K) = [0, {upper:.4g}) for K={k_classes} competitors (the default is 0.01)."
+        msg = f"tau={tau!r} must lie in [0, 1 - 1/K) = [0, {upper:.4g}) for K={k_classes} competitors (the default is 0.1)."
         raise ValueError(msg)
 
 
@@ -34,9 +34,9 @@ def class_competition(
     target_index: torch.Tensor | int,
     *,
     temperature: float = 10.0,
-    tau: float = 0.01,
-    use_abs: bool = True,
-    normalize: str | None = None,
+    tau: float = 0.1,
+    use_abs: bool = False,
+    normalize: str | None = "joint_max",
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """VAR of precomputed base maps: keep the evidence on which the target dominates its competitors.
 
@@ -50,9 +50,10 @@ def class_competition(
     target_index
         Position of the target within the K competitors, an int or ``(B,)``.
     temperature, tau, use_abs
-        T, tau and whether the competition runs on ``|A|`` (spec defaults 10, 0.01, True).
+        T, tau and whether the competition runs on ``|A|`` (defaults 10, 0.1, False; the
+        reference's setting is 10, 0.01, True with ``normalize=None``).
     normalize
-        ``None``, or ``"joint_max"``: divide the K maps of an input by their shared max ``|A|``
+        ``"joint_max"`` (default) or ``None``. ``"joint_max"`` divides the K maps of an input by their shared max ``|A|``
         before the softmax (only the competition sees the scaled maps; the output keeps ``A_t``'s
         units).
 

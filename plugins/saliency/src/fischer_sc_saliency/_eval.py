@@ -39,9 +39,9 @@ class _Settings:
     base: Any = "integrated_gradients"
     base_kwargs: dict[str, Any] | None = None
     temperature: float = 10.0
-    tau: float = 0.01
-    use_abs: bool = True
-    normalize: str | None = None
+    tau: float = 0.1
+    use_abs: bool = False
+    normalize: str | None = "joint_max"
     batch_size: int = 256
 
 
@@ -110,9 +110,9 @@ def grid_pointing_game(
     base: Any = "integrated_gradients",
     base_kwargs: dict[str, Any] | None = None,
     temperature: float = 10.0,
-    tau: float = 0.01,
-    use_abs: bool = True,
-    normalize: str | None = None,
+    tau: float = 0.1,
+    use_abs: bool = False,
+    normalize: str | None = "joint_max",
     chunk: int = 64,
     batch_size: int = 256,
     progress: bool = True,
