@@ -271,7 +271,7 @@ def main() -> None:
     args = p.parse_args()
     torch.set_num_threads(1)
     if args.report:
-        df = pd.concat([pd.read_csv(f) for f in sorted(RESULTS.glob("saliency_sweep_rows_*.csv"))])
+        df = pd.concat([pd.read_csv(f) for f in sorted(RESULTS.glob("saliency_sweep_rows_*.csv.gz"))])
         info = pd.concat([pd.read_csv(f) for f in sorted(RESULTS.glob("saliency_sweep_models_*.csv"))])
         order = {m: i for i, m in enumerate(MODELS)}
         info = info.sort_values("model", key=lambda s: s.map(order), kind="stable")
@@ -286,7 +286,7 @@ def main() -> None:
             r, i = run_model(name, seed, data, args.n_grids)
             rows += r
             infos.append(i)
-            pd.DataFrame(rows).to_csv(RESULTS / f"saliency_sweep_rows_{args.part}.csv", index=False)
+            pd.DataFrame(rows).to_csv(RESULTS / f"saliency_sweep_rows_{args.part}.csv.gz", index=False)
             pd.DataFrame(infos).to_csv(RESULTS / f"saliency_sweep_models_{args.part}.csv", index=False)
 
 
