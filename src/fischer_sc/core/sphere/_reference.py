@@ -130,7 +130,7 @@ def neighbour_draws_reference(
 
 
 def neighbour_loss_reference(y: np.ndarray, pos: np.ndarray, neg: np.ndarray, s2: float) -> np.ndarray:
-    """L_j = sum_i -log(q_ij / (q_ij + sum_k q_jk)) per vertex, q = s2 / (s2 + |y_a - y_b|^2), vectorised.
+    """L_j = sum_i -log(q_ij / (q_ij + sum_k q_jk)) per vertex, ``q = s2 / (s2 + ||y_a - y_b||^2)``, vectorised.
 
     Draws equal to j (and negative positions) are left out, as the kernel does.
     """
