@@ -405,3 +405,36 @@ def test_trained_weights_recover_a_planted_pattern_and_save(tmp_path):
     state = torch.load(path, weights_only=False)
     np.testing.assert_array_equal(state["weights"].numpy(), result.weights)
     assert state["class_weights"] is None and state["classes"] == ["a"]
+
+
+def test_joint_support_test_is_fishers_one_sided_exact_test():
+    from scipy.stats import fisher_exact
+
+    rng = np.random.default_rng(0)
+    present = rng.random((60, 4)) < 0.3
+    labels = rng.integers(0, 3, 60)
+    counts, p_values = joint_support_test(present, labels, 3)
+    for k in range(3):
+        for p in range(4):
+            a = int((present[:, p] & (labels == k)).sum())
+            b = int((present[:, p] & (labels != k)).sum())
+            c = int((~present[:, p] & (labels == k)).sum())
+            d = int((~present[:, p] & (labels != k)).sum())
+            assert counts[k, p] == a
+            assert p_values[k, p] == pytest.approx(fisher_exact([[a, b], [c, d]], alternative="greater").pvalue)
+
+
+def test_cooccurrence_patterns_grow_joint_sets_and_split_rival_ones():
+    from fischer_sc.core.patterns import cooccurrence_patterns
+
+    rng = np.random.default_rng(1)
+    n = 400
+    x = (rng.random((n, 12)) < 0.3).astype(np.float32)  # items 8..11 independent
+    which = rng.integers(0, 2, n)  # each row holds pattern {0,1,2,3} or pattern {4,5,6,7}, never both
+    x[:, :8] = 0
+    x[which == 0, :4] = 1
+    x[which == 1, 4:8] = 1
+    found = cooccurrence_patterns(sparse.csr_matrix(x), np.arange(n), np.arange(12), min_count=20)
+    assert sorted(map(tuple, found)) == [(0, 1, 2, 3), (4, 5, 6, 7)]
+    # the minimum joint support is a hard floor
+    assert cooccurrence_patterns(sparse.csr_matrix(x), np.arange(n), np.arange(12), min_count=n) == []

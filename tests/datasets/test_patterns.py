@@ -75,3 +75,24 @@ def test_seeded_and_h5ad_safe(tmp_path):
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         fs.datasets.planted_patterns(**{"n_features": 100, **kwargs})
+
+
+def test_interaction_patterns_hide_their_items_from_a_per_feature_test():
+    a = fs.datasets.interaction_patterns(400, 3, 400, n_frequent=20, n_random=0, random_state=3)
+    b = fs.datasets.interaction_patterns(400, 3, 400, n_frequent=20, n_random=0, random_state=3)
+    assert (a.X != b.X).nnz == 0
+    x = a.X.toarray() > 0
+    labels = a.obs["class"].to_numpy()
+    table = a.uns["planted"]["patterns"]
+    assert len(table) == 9 and (table["size"] == 4).all()
+    for group, features in zip(table["group"], table["features"], strict=True):
+        cols = a.var_names.get_indexer(features.split(","))
+        for c in ("c0", "c1", "c2"):
+            rows = x[labels == c][:, cols]
+            assert np.abs(rows.mean(0) - 0.4).max() < 0.1  # each item: 40 % in every class
+            joint = rows.all(1).mean()
+            assert joint == pytest.approx(0.4 if c == group else 0.4**4, abs=0.06)
+    with pytest.raises(ValueError, match="need more than n_features=50"):
+        fs.datasets.interaction_patterns(50, 3, 10)
+    with pytest.raises(ValueError, match="frequency must be a number in"):
+        fs.datasets.interaction_patterns(400, frequency=1.5)
