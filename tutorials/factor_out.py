@@ -53,9 +53,9 @@ pd.crosstab(adata.obs["block_a"], adata.obs["block_b"])
 
 # %%
 fs.tl.dtsne(adata, pair_scale=None, key_added="X_tsne")  # plain t-SNE: no prior
-fs.tl.factor_out(adata, "block_a")  # JEDI with the block-A labels as prior
-fs.tl.factor_out(adata, "X_block_a", key_added="X_jedi_dist")  # JEDI, block-A coordinates as prior
-fs.tl.factor_out(adata, "block_a", method="ctsne", key_added="X_ctsne")
+fs.tl.factor_out(adata, "block_a", method="jedi")  # JEDI with the block-A labels as prior
+fs.tl.factor_out(adata, "X_block_a", key_added="X_jedi_dist")  # the default for a feature prior: JEDI
+fs.tl.factor_out(adata, "block_a", key_added="X_ctsne")  # the default for a label prior: ct-SNE
 fs.tl.factor_out(adata, "block_a", method="confetti", key_added="X_confetti")  # + UMAP
 fs.tl.factor_out(adata, "X_block_a", method="confetti", embedding="tsne", key_added="X_confetti_dist")
 
@@ -109,9 +109,12 @@ table
 # %% [markdown]
 # Three things to know about the parameters (details in {doc}`../factor_out`):
 #
-# - `lam` weighs the prior term. Left at `None` it takes the values that remove block A here:
-#   JEDI 10 for a label prior and 50 for a distance prior, CONFETTI 2. The papers' objectives
-#   (lam = 1) only weaken the prior on this data.
+# - The prior's linear effect is removed first (`regress_out=True`, what `sc.pp.regress_out`
+#   does); the method removes what is left (effects that differ per cluster or are non-linear).
+# - `lam` weighs the prior term. `"auto"` (default) chooses it from the data: JEDI raises it on
+#   the running layout until the prior's neighbourhoods are gone, CONFETTI takes the smallest
+#   lambda whose graph hides the prior. The weight used is in
+#   `adata.uns["factor_out"]["params"]["lam_used"]`.
 # - CONFETTI's lam is the bonus, in units of the data's diameter, that pairs *dissimilar* in the
 #   prior get. With a label prior every different label gets the same bonus, so each point's
 #   F-neighbours come from the *nearest* other label: the labels are paired up rather than mixed,
@@ -126,7 +129,7 @@ table
 
 # %%
 pbmc = fs.datasets.pbmc68k_reduced()
-fs.tl.factor_out(pbmc, "phase", use_rep="X_pca")  # JEDI
+fs.tl.factor_out(pbmc, "phase", use_rep="X_pca", method="jedi")  # JEDI
 fs.tl.factor_out(pbmc, "phase", method="confetti", use_rep="X_pca", key_added="X_confetti")
 fs.pl.factor_out(pbmc, color=["phase", "bulk_labels"], wspace=0.5)  # JEDI: obsm["X_factor_out"]
 fs.pl.factor_out(pbmc, key="X_confetti", color=["phase", "bulk_labels"], wspace=0.5)  # key = the key_added

@@ -205,13 +205,17 @@ def test_prior_sources():
     fs.tl.factor_out(adata, "prior_d", method="jedi", lam=None, **FAST)
     assert adata.obsm["X_factor_out"].shape == (adata.n_obs, 2)
     assert adata.uns["factor_out"]["params"]["lam_used"] == 50.0  # the former fixed value for non-label priors
-    fs.tl.factor_out(adata, "batch", **FAST)  # JEDI is the default method, lam="auto" the default weight
+    fs.tl.factor_out(adata, "batch", **FAST)  # method="auto": ct-SNE for a label prior
+    assert adata.uns["factor_out"]["params"]["method"] == "ctsne"
+    fs.tl.factor_out(adata, "score", **FAST)  # ... and JEDI for the others
+    assert adata.uns["factor_out"]["params"]["method"] == "jedi"
+    fs.tl.factor_out(adata, "batch", method="jedi", **FAST)  # lam="auto" is the default weight
     params = adata.uns["factor_out"]["params"]
     assert params["method"] == "jedi" and params["lam"] == "auto" and "prior_perplexity" not in params
     history = adata.uns["factor_out"]["lam_history"]  # (iteration, visibility, weight) every 20 iterations
     assert params["lam_used"] > 0 and history.shape == (18, 3) and (np.diff(history[:, 0]) == 20).all()
     with pytest.warns(UserWarning, match="prior_perplexity has no effect"):
-        fs.tl.factor_out(adata, "batch", prior_perplexity=5.0, **FAST)
+        fs.tl.factor_out(adata, "batch", method="jedi", prior_perplexity=5.0, **FAST)
 
 
 @pytest.mark.parametrize(

@@ -33,7 +33,7 @@ from fischer_sc.core import embedding as emb
 if TYPE_CHECKING:
     from anndata import AnnData
 
-METHODS = ("jedi", "confetti", "ctsne")
+METHODS = ("auto", "jedi", "confetti", "ctsne")
 MIN_OBS = 5
 
 
@@ -42,7 +42,7 @@ def factor_out(
     prior_key: str | Sequence[str] | None = None,
     *,
     prior: np.ndarray | None = None,
-    method: Literal["jedi", "confetti", "ctsne"] = "jedi",
+    method: Literal["auto", "jedi", "confetti", "ctsne"] = "auto",
     use_rep: str | None = None,
     n_pcs: int | None = None,
     layer: str | None = None,
@@ -67,11 +67,10 @@ def factor_out(
 ) -> AnnData | None:
     """Embed the structure of the data beyond a known prior: JEDI, CONFETTI and ct-SNE :cite:p:`factor_out`.
 
-    With ``regress_out`` (default) the prior's linear effect is removed first, as
-    :func:`scanpy.pp.regress_out` does; the method then removes what is left (effects that differ
-    per cluster or are non-linear).
+    With ``regress_out`` the prior's linear effect is removed first (as :func:`scanpy.pp.regress_out`);
+    the method removes what is left (effects that differ per cluster or are non-linear).
 
-    * ``"jedi"`` (default): t-SNE on KL(P || Q) - lam JS(P' || Q), the alpha-beta Jensen-Shannon
+    * ``"jedi"``: t-SNE on KL(P || Q) - lam JS(P' || Q), the alpha-beta Jensen-Shannon
       divergence to the prior affinities P' (a label prior: uniform over same-label points,
       sampled afresh every iteration), at t-SNE speed, after early exaggeration.
     * ``"confetti"``: the exact kNN under F = D'^X - (lam / 2) D'^Z + lam, embedded with UMAP or
@@ -84,12 +83,12 @@ def factor_out(
     adata
         Annotated data matrix.
     prior_key
-        What is already known: an ``obs`` column (labels or numbers), a list of ``obs`` columns or
-        ``var_names``, an ``obsm`` key or an ``obsp`` key of distances.
+        An ``obs`` column (labels or numbers), a list of ``obs`` columns or ``var_names``, an ``obsm`` or ``obsp`` key.
     prior
         The prior as an array instead: labels (n,), features (n, d) or distances (n, n).
     method
-        ``"jedi"``, ``"confetti"`` or the ``"ctsne"`` baseline for label priors.
+        ``"auto"`` (ct-SNE for label priors, JEDI for others: the best in the sweep of
+        docs/factor_out.md), ``"jedi"``, ``"confetti"`` or ``"ctsne"`` (label priors only).
     use_rep
         Representation of the data (``"X"`` or an ``obsm`` key); ``None`` chooses as scanpy does.
     n_pcs
@@ -97,8 +96,8 @@ def factor_out(
     layer
         Layer to read ``var_names`` priors from.
     lam
-        Weight of JEDI's JS term and CONFETTI's lambda. ``"auto"`` (default) chooses it from the
-        data (docs/factor_out.md); ``None``: the former fixed values (JEDI 10 / 50, CONFETTI 2).
+        JEDI's / CONFETTI's weight. ``"auto"``: chosen from the data (docs/factor_out.md); ``None``:
+        the former fixed values (JEDI 10 / 50, CONFETTI 2).
     regress_out
         First subtract the prior's linear effect (label means, or a least-squares fit on prior
         features; distance priors have none).
@@ -143,7 +142,7 @@ def factor_out(
     ``adata.obsm['X_factor_out' | key_added]`` : :class:`numpy.ndarray`
         The embedding.
     ``adata.uns[key]`` : :class:`dict`
-        ``params``: the arguments (``lam`` as given, ``lam_used`` the weight used), ``prior`` (a
+        ``params``: the arguments (``method`` the one that ran, ``lam`` as given, ``lam_used`` the weight used), ``prior`` (a
         text description, never its values) and ``prior_kind``; for JEDI ``js_divergence`` (the
         final JS^alpha_beta(P' || Q)) and with ``"auto"`` ``lam_history`` (iteration, visibility,
         weight); for CONFETTI's ``"auto"`` ``lam_search`` (lambda, visibility); with a stored
@@ -176,6 +175,7 @@ def factor_out(
         msg = f"factor_out needs at least {MIN_OBS} observations, got {adata.n_obs}."
         raise ValueError(msg)
     the_prior = _resolve_prior(adata, prior_key, prior, layer)
+    method = ("ctsne" if the_prior.kind == "labels" else "jedi") if method == "auto" else method
     x = np.ascontiguousarray(choose_representation(adata, use_rep=use_rep, n_pcs=n_pcs, tool="factor_out"))
     weight = emb.default_lam(method, the_prior) if lam is None and method != "ctsne" else lam
     x, reference = (emb.residualise(x, the_prior)[0], x) if regress_out else (x, None)

@@ -42,7 +42,9 @@ AUTO_TARGET = 0.04
 #: prior term's scaling of the repulsion, 1 + lam (Gbar - c), would cancel it (the layout collapses).
 REPULSION_FLOOR = 0.25
 #: Candidate lambdas of CONFETTI's search (F's lambda is relative to the scaled distances).
-CONFETTI_LAMS: tuple[float, ...] = (0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0)
+CONFETTI_LAMS: tuple[float, ...] = (0.015, 0.03, 0.06, 0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+#: Geometric bisections of the bracket where the F-graph's visibility changes sign.
+CONFETTI_BISECTIONS = 8
 
 
 def pair_prior_distances(prior: Prior, i: np.ndarray, j: np.ndarray) -> np.ndarray:
@@ -164,17 +166,32 @@ class AutoLam:
 def confetti_auto_lam(
     graph_visibility, visibility: Visibility, data_idx: np.ndarray, lams: tuple[float, ...] = CONFETTI_LAMS
 ) -> tuple[float, list[tuple[float, float]]]:
-    """CONFETTI's lambda: the smallest candidate whose F-graph shows the prior at most ``AUTO_TARGET`` of the data graph.
+    """CONFETTI's lambda: the first whose F-graph shows the prior at most ``AUTO_TARGET`` of the data graph.
 
     ``graph_visibility(lam)`` returns the visibility of the F-kNN lists of the query points;
-    ``data_idx`` holds their kNN lists in the data. If no candidate reaches the target, the least
-    visible one is used. Returns the lambda and ``(lambda, visibility)`` of every candidate tried.
+    ``data_idx`` holds their kNN lists in the data. Visibility below zero (neighbours *avoiding*
+    the prior, which F produces once lambda outweighs the data) counts as visible too: the
+    target is on its absolute value. The candidates ``lams`` are tried in increasing order; when
+    the visibility changes sign between two of them, the bracket is bisected (geometrically,
+    ``CONFETTI_BISECTIONS`` times). If nothing reaches the target, the lambda closest to zero
+    visibility is used. Returns the lambda and ``(lambda, visibility)`` of every candidate tried.
     """
-    v_data = max(visibility.of_neighbours(data_idx), 1e-3)
-    tried = []
+    goal = AUTO_TARGET * max(visibility.of_neighbours(data_idx), 1e-3)
+    tried: list[tuple[float, float]] = []
+
+    def attempt(lam: float) -> bool:
+        tried.append((float(lam), float(graph_visibility(lam))))
+        return abs(tried[-1][1]) <= goal
+
     for lam in lams:
-        v = graph_visibility(lam)
-        tried.append((float(lam), float(v)))
-        if v <= AUTO_TARGET * v_data:
+        if attempt(lam):
             return float(lam), tried
-    return min(tried, key=lambda t: t[1])[0], tried
+        if len(tried) > 1 and tried[-2][1] > 0 > tried[-1][1]:  # the zero crossing: bisect it
+            lo, hi = tried[-2][0], tried[-1][0]
+            for _ in range(CONFETTI_BISECTIONS):
+                mid = math.sqrt(lo * hi)
+                if attempt(mid):
+                    return mid, tried
+                lo, hi = (mid, hi) if tried[-1][1] > 0 else (lo, mid)
+            break
+    return min(tried, key=lambda t: abs(t[1]))[0], tried
