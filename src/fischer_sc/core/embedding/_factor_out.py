@@ -105,7 +105,7 @@ def jedi_embedding(
 ) -> tuple[np.ndarray, dict[str, float]]:
     """JEDI: t-SNE on KL(P || Q) - lam JS^alpha_beta(P' || Q); returns the embedding and ``js_divergence``.
 
-    ``lam="auto"`` chooses the weight on the running embedding (:class:`~._auto_lam.AutoLam`);
+    ``lam="auto"`` chooses the weight on the running embedding (``AutoLam`` (``_auto_lam``));
     the info then holds the final weight ``lam`` and ``lam_history``, the
     ``(iteration, visibility, weight)`` of every measurement. The target is relative to the
     prior's visibility in ``reference_x`` (default ``x``): pass the data before a linear
@@ -197,7 +197,7 @@ def confetti_embedding(
     Returns the embedding, the kNN distances under F of the first ``n_neighbors - 1`` neighbours
     (CSR, :func:`scanpy.pp.neighbors` layout) and their UMAP connectivities. The ``"dtsne"``
     backend is ``fs.tl.dtsne``'s model on F: its pair scale and its default balance.
-    ``lam="auto"`` picks lambda by :func:`confetti_lam` (the choice is ``info["lam"]``), with
+    ``lam="auto"`` picks lambda by ``confetti_lam`` (the choice is ``info["lam"]``), with
     the target relative to the prior's visibility in ``reference_x`` (default ``x``).
     """
     n = x.shape[0]

@@ -335,7 +335,7 @@ class JediRepulsion:
     seed
         Seed of those draws.
     auto
-        ``None`` (fixed ``weight``) or an :class:`~._auto_lam.AutoLam` that sets ``weight`` from
+        ``None`` (fixed ``weight``) or an ``AutoLam`` (``_auto_lam``) that sets ``weight`` from
         the gradient balance at ``start`` and the prior's visibility on the running layout.
     """
 
