@@ -56,7 +56,7 @@ def test_dtsne_writes_documented_fields(embedded):
     uns = embedded.uns["dtsne"]
     assert uns["params"]["perplexity"] == 30.0 and uns["params"]["pair_scale"] == "mean"
     assert "device" not in uns["params"] and "progress" not in uns["params"]
-    assert uns["repulsion"] == "exact" and uns["perplexity"] == 30.0
+    assert uns["repulsion"] == "barnes_hut" and uns["perplexity"] == 30.0  # by cost above ~400 points
     assert 0.0 < uns["kl_divergence"] < 3.0
     assert embedded.uns["X_tsne_core"]["params"]["pair_scale"] == "none"
 
@@ -70,6 +70,7 @@ DEFAULT_PARAMS = {
     "learning_rate",
     "pair_scale",
     "balance",
+    "contrast",
     "repulsion",
     "theta",
     "metric",
@@ -89,6 +90,7 @@ def test_params_record_holds_exactly_the_arguments(embedded):
         "learning_rate": "auto",
         "pair_scale": "mean",
         "balance": 0.5,
+        "contrast": 0.3,
         "repulsion": "auto",
         "theta": 1.0,
         "metric": "euclidean",

@@ -55,6 +55,7 @@ def dtsne(
     learning_rate: float | Literal["auto"] = "auto",
     pair_scale: Literal["mean", "geometric"] | None = "mean",
     balance: float = TSNE_DEFAULTS.balance,
+    contrast: float = TSNE_DEFAULTS.contrast,
     repulsion: Literal["auto", "exact", "barnes_hut"] = "auto",
     theta: float = 1.0,
     metric: str = "euclidean",
@@ -107,10 +108,18 @@ def dtsne(
         centre are neighbours of many others and draw a dense core into the embedding that the
         data do not have; balancing removes it. The default's effect on kNN recall and density
         correlation is measured in the documentation (dtSNE, "Balanced affinities").
+    contrast
+        Least spread (standard deviation) of the log relative radii carried into the kernel. In
+        high dimensions radii concentrate (a point's radius scales as density^(-1/D)), so
+        clusters that differ in size, or a cluster's centre and rim, differ by a few per cent in
+        radius, less than a 2-D layout's own irregularity; such radii are raised to the power
+        that gives them this spread, so their order shows in the embedding. Radii that already
+        vary more are unchanged. 0 carries them over as they are.
     repulsion
         Estimator of the repulsive forces: ``"exact"`` (O(n^2) per iteration, O(n) memory),
-        ``"barnes_hut"`` (O(n log n), up to 3 embedding dimensions), or ``"auto"``: exact up to
-        2 000 observations or above 3 dimensions, Barnes-Hut otherwise.
+        ``"barnes_hut"`` (O(n log n), up to 3 embedding dimensions), or ``"auto"``: whichever a
+        cost model estimates cheaper (exact below about 400 observations or above 3 dimensions),
+        so the run time grows smoothly with n.
     theta
         Barnes-Hut accuracy, in (0, 1.5]: a cell acts as one point (with second-order corrections
         for the spread of its points and radii) when its side is below ``theta`` times the
@@ -159,6 +168,7 @@ def dtsne(
     check_choice(pair_scale, "pair_scale", PAIR_SCALES)
     check_choice(repulsion, "repulsion", REPULSIONS)
     balance = check_number(balance, "balance", low=0.0, high=1.0, hint="0 keeps t-SNE's affinities, 1 balances fully")
+    contrast = check_number(contrast, "contrast", low=0.0, high=2.0, hint="0.3 is the default, 0 turns it off")
     perplexity = check_number(perplexity, "perplexity", low=1.0, hint="30 is the usual choice")
     n_components = check_int(n_components, "n_components", low=1)
     n_iter = check_int(n_iter, "n_iter", low=0)
@@ -192,7 +202,7 @@ def dtsne(
     result = optimise(
         aff.P,
         pca_init(x, n_components),
-        scales=point_scales(aff.beta) if pair_scale is not None else None,
+        scales=point_scales(aff.beta, contrast) if pair_scale is not None else None,
         pair_scale=pair_scale,
         n_iter=n_iter,
         early_exaggeration=early_exaggeration,
@@ -218,6 +228,7 @@ def dtsne(
         "learning_rate": learning_rate,
         "pair_scale": "none" if pair_scale is None else pair_scale,
         "balance": balance,
+        "contrast": contrast,
         "repulsion": repulsion,
         "theta": theta,
         "metric": metric,

@@ -30,6 +30,10 @@ class TSNEDefaults:
         (:func:`~fischer_sc.core.embedding.balance_affinities`); plain t-SNE uses 0.
     neighbours_per_perplexity
         kNN size per unit of perplexity: t-SNE's 3 * perplexity neighbours.
+    contrast
+        dtSNE's least spread (standard deviation) of the log relative radii
+        (:func:`~fischer_sc.core.embedding.point_scales`): radii that vary less, as they do in
+        high dimensions, are amplified to it.
     """
 
     perplexity: float = 30.0
@@ -38,6 +42,7 @@ class TSNEDefaults:
     early_exaggeration_iter: int = 250
     balance: float = 0.5
     neighbours_per_perplexity: int = 3
+    contrast: float = 0.3
 
 
 TSNE_DEFAULTS = TSNEDefaults()

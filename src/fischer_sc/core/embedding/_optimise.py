@@ -21,20 +21,34 @@ from fischer_sc.core._numba import num_threads
 
 from ._bhtree import MAX_DIM, repulsion_barnes_hut
 from ._defaults import TSNE_DEFAULTS
+from ._density import DensityTerm
 from ._forces import (
     N_ATTRACTION_BLOCKS,
     attraction,
     attraction_symmetric,
-    edge_log_kernel,
     gradient_step,
     repulsion_exact,
 )
-from ._pair_scale import PAIR_SCALES, pair_scale_code
+from ._pair_scale import PAIR_SCALES, pair_scale_code, pair_widths
 from ._progress import progress_bar
 
-#: ``repulsion="auto"`` is exact up to this many points and Barnes-Hut above. Measured on two
-#: cores: an exact iteration at 2 000 points takes ~10 ms, Barnes-Hut ~3 ms with 1-3 % error.
-EXACT_MAX_N = 2_000
+#: Cost model of ``repulsion="auto"`` (milliseconds per iteration, 2-D, two threads, measured with
+#: ``benchmarks/dtsne_sweep.py --timing``-style microbenchmarks): exact repulsion costs about
+#: EXACT_NS_PER_PAIR ns per ordered pair, Barnes-Hut BH_FIXED_MS plus BH_US_PER_POINT_LOG us per
+#: point and log2(n). The two meet near 400 points; above, Barnes-Hut is cheaper and its
+#: error (a few per cent of the force) is well below what changes an embedding. Choosing by
+#: cost, not by a fixed n, keeps the run time continuous in n.
+EXACT_NS_PER_PAIR = 3.4
+BH_FIXED_MS = 0.15
+BH_US_PER_POINT_LOG = 0.1
+
+
+def repulsion_costs(n: int) -> tuple[float, float]:
+    """Estimated milliseconds per iteration of exact and of Barnes-Hut repulsion on ``n`` points."""
+    exact = EXACT_NS_PER_PAIR * 1e-6 * n * max(n - 1, 0)
+    bh = BH_FIXED_MS + BH_US_PER_POINT_LOG * 1e-3 * n * math.log2(max(n, 2))
+    return exact, bh
+
 
 RepulsionName = Literal["auto", "exact", "barnes_hut"]
 #: ``(iteration, y, rep, z) -> array`` subtracted from the attraction; see :func:`optimise`.
@@ -89,10 +103,11 @@ def check_repulsion(repulsion: str) -> None:
 
 
 def resolve_repulsion(repulsion: str, n: int, dim: int = 2) -> str:
-    """``"auto"`` -> exact for small data or more than 3 dimensions, Barnes-Hut otherwise; unknown names raise."""
+    """``"auto"`` -> the cheaper estimator by :func:`repulsion_costs` (exact above 3 dimensions); unknown names raise."""
     check_repulsion(repulsion)
     if repulsion == "auto":
-        return "exact" if n <= EXACT_MAX_N or dim > MAX_DIM else "barnes_hut"
+        exact, bh = repulsion_costs(n)
+        return "exact" if exact <= bh or dim > MAX_DIM else "barnes_hut"
     if repulsion == "barnes_hut" and dim > MAX_DIM:
         msg = (
             f"repulsion='barnes_hut' supports at most {MAX_DIM} embedding dimensions, got {dim}; use repulsion='exact'."
@@ -141,10 +156,17 @@ class _Repulsion:
 
 
 def kl_divergence(P: sparse.csr_matrix, y: np.ndarray, s: np.ndarray, code: int, z: float) -> float:
-    """KL(P || Q) = sum p log p - sum p log w + log Z, with Q = w / Z."""
+    """KL(P || Q) = sum p log p - sum p log w + log Z, with Q = w / Z.
+
+    numpy over the edges rather than a numba kernel: it runs once per optimisation (and every
+    50 iterations with a progress bar), so a kernel would cost more to compile than it saves.
+    """
     p = P.data
+    rows = np.repeat(np.arange(P.shape[0]), np.diff(P.indptr))
+    cols = P.indices
+    d2 = np.sum((y[rows] - y[cols]) ** 2, axis=1)
     entropy_term = float(np.sum(p * np.log(p)))
-    data_term = float(np.sum(edge_log_kernel(P.indptr, P.indices, p, y, s, code)))
+    data_term = -float(np.sum(p * np.log1p(d2 / pair_widths(code, s[rows], s[cols]))))
     return entropy_term - data_term + math.log(z)
 
 
@@ -166,6 +188,8 @@ def optimise(
     progress: bool = False,
     repulsive_gradient: RepulsiveGradient | None = None,
     plain_early_exaggeration: bool = True,
+    density: DensityTerm | None = None,
+    density_start: int | None = None,
 ) -> EmbeddingResult:
     """Minimise KL(P || Q) for the kernel w_ij = 1 / (1 + gamma_ij ||y_i - y_j||^2).
 
@@ -189,7 +213,8 @@ def optimise(
         ``"exact"``, ``"barnes_hut"`` (cells whose side is below ``theta`` times the kernel's
         length scale sqrt(d^2 + 1 / gamma) at their distance d act as one pseudo-point, with
         second-order corrections; at most 3 embedding dimensions) or
-        ``"auto"`` (exact up to 2 000 points or above 3 dimensions).
+        ``"auto"`` (whichever :func:`repulsion_costs` estimates cheaper, about 400 points;
+        exact above 3 dimensions).
     max_step_norm
         Longest step a point may take in one iteration (``0`` disables the cap).
     n_jobs
@@ -235,6 +260,8 @@ def optimise(
     attract = _Attraction(P, y.shape[1])
     repel = _Repulsion(method, theta)
     ones, plain = np.ones(n), PAIR_SCALES[None]
+    dens_grad = np.empty_like(y) if density is not None else None
+    dens_from = early_exaggeration_iter if density_start is None else density_start
     with num_threads(n_jobs), progress_bar(n_iter, "embedding", enabled=progress) as bar:
         for it in range(n_iter):
             early = it < early_exaggeration_iter
@@ -245,6 +272,9 @@ def optimise(
             z = repel(y, s_it, code_it, rep, z_rows)
             np.multiply(attr, exaggeration, out=grad)
             grad -= rep / z if repulsive_gradient is None else repulsive_gradient(it, y, rep, z)
+            if dens_grad is not None and it >= dens_from:
+                density.gradient(y, dens_grad)
+                grad += dens_grad
             gradient_step(y, grad, update, gains, lr, momentum[0] if early else momentum[1], max_step_norm)
             y -= y.mean(axis=0)
             bar.update()

@@ -39,16 +39,38 @@ def pair_scale_code(pair_scale: str | None) -> int:
     return PAIR_SCALES[pair_scale]
 
 
-def point_scales(beta: np.ndarray) -> np.ndarray:
+def point_scales(beta: np.ndarray, contrast: float | None = None) -> np.ndarray:
     """Relative radii s_i = sigma_i / sigma_ref with beta_ref the median of ``beta``.
 
     Any constant beta_ref only rescales the embedding (w depends on gamma ||dy||^2), so we pick
     one that keeps gamma near 1 for typical pairs: the median is robust to duplicates, unlike the
     maximum used by the third-party reference code.
+
+    ``contrast`` (dtSNE's default 0.3; ``None`` keeps the radii as they are) raises the log radii
+    to a power alpha = max(1, contrast / sd(log s)) when they vary less than that. In D
+    dimensions a point's radius scales as density^(-1/D): clusters of equal spread whose sizes
+    differ four-fold differ by 3 % in radius in 50 dimensions, and a Gaussian cluster's radii by
+    about 5 % from centre to rim, while a 2-D layout's own irregularity is about 16 % in radius.
+    Carried over one to one, such radii cannot show above that noise; amplified (as preserving
+    densities rather than radii would, with exponent D / 2), their order can. Data whose radii
+    already vary by ``contrast`` or more (different spreads, low dimensions) are unchanged.
     """
     beta = np.asarray(beta, dtype=np.float64)
-    s = np.sqrt(np.median(beta) / beta)
-    return np.clip(s, 1.0 / S_CLIP, S_CLIP)
+    log_s = 0.5 * np.log(np.median(beta) / beta)
+    if contrast is not None and contrast > 0:
+        sd = float(log_s.std())
+        if sd > 0:
+            log_s = log_s * max(1.0, contrast / sd)
+    return np.clip(np.exp(log_s), 1.0 / S_CLIP, S_CLIP)
+
+
+def pair_widths(code: int, s_i: np.ndarray, s_j: np.ndarray) -> np.ndarray:
+    """:func:`pair_width` over arrays of radii (numpy; for code paths that run once, not per iteration)."""
+    if code == 0:
+        return 0.25 * (s_i + s_j) ** 2
+    if code == 1:
+        return s_i * s_j
+    return np.ones_like(s_i)
 
 
 @njit(inline="always")

@@ -1,0 +1,97 @@
+"""The density term of the embedding engine (log-radius correlation) and the cost-based repulsion choice."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import sparse
+
+from fischer_sc.core.embedding._density import DensityTerm, edge_pull, edge_sq_sums, log_radii
+from fischer_sc.core.embedding._optimise import repulsion_costs, resolve_repulsion
+
+
+def _sym_p(rng: np.random.Generator, n: int) -> sparse.csr_matrix:
+    a = sparse.random(n, n, density=0.4, random_state=np.random.RandomState(1), format="csr")
+    a = a + a.T
+    a.setdiag(0.0)
+    a.eliminate_zeros()
+    a = a.tocsr()
+    a.data /= a.data.sum()
+    return a
+
+
+def test_edge_kernels_match_numpy():
+    rng = np.random.default_rng(0)
+    P = _sym_p(rng, 15)
+    y, b = rng.normal(size=(15, 2)), rng.normal(size=15)
+    dense = P.toarray()
+    diff = y[:, None, :] - y[None, :, :]
+    sums = np.empty(15)
+    edge_sq_sums(P.indptr, P.indices, P.data, y, sums)
+    np.testing.assert_allclose(sums, (dense * (diff**2).sum(2)).sum(1), rtol=1e-12)
+    pull = np.empty_like(y)
+    edge_pull(P.indptr, P.indices, P.data, b, y, pull)
+    ref = ((dense * (b[:, None] + b[None, :]))[:, :, None] * diff).sum(1)
+    np.testing.assert_allclose(pull, ref, rtol=1e-10, atol=1e-14)
+
+
+def _objective(P: sparse.csr_matrix, target: np.ndarray, y: np.ndarray, weight: float) -> float:
+    dense = P.toarray()
+    r = (dense * ((y[:, None, :] - y[None, :, :]) ** 2).sum(2)).sum(1) / dense.sum(1)
+    return -weight * float(np.corrcoef(np.log(r), target)[0, 1])
+
+
+def test_density_gradient_matches_finite_differences():
+    rng = np.random.default_rng(1)
+    P = _sym_p(rng, 12)
+    x = rng.normal(size=(12, 5)) * rng.uniform(0.5, 2.0, (12, 1))
+    target = log_radii(P, x)
+    y = rng.normal(size=(12, 2))
+    term = DensityTerm(P, target, weight=0.7)
+    grad = np.empty_like(y)
+    term.gradient(y, grad)
+    num = np.empty_like(y)
+    eps = 1e-6
+    for i in range(12):
+        for c in range(2):
+            yp, ym = y.copy(), y.copy()
+            yp[i, c] += eps
+            ym[i, c] -= eps
+            num[i, c] = (_objective(P, target, yp, 0.7) - _objective(P, target, ym, 0.7)) / (2 * eps)
+    # the engine's gradients omit the factor 4 of the KL gradient
+    np.testing.assert_allclose(4 * grad, num, rtol=1e-5, atol=1e-8)
+    assert term.correlation == pytest.approx(-_objective(P, target, y, 1.0), abs=1e-12)
+
+
+def test_log_radii_are_weighted_mean_squared_distances():
+    rng = np.random.default_rng(2)
+    P = _sym_p(rng, 10)
+    x = rng.normal(size=(10, 3))
+    dense = P.toarray()
+    ref = (dense * ((x[:, None] - x[None]) ** 2).sum(2)).sum(1) / dense.sum(1)
+    np.testing.assert_allclose(log_radii(P, x), np.log(ref), rtol=1e-12)
+
+
+def test_auto_repulsion_follows_the_cost_model():
+    exact, bh = repulsion_costs(100)
+    assert exact < bh
+    exact, bh = repulsion_costs(2_000)
+    assert exact > 3 * bh  # exact at 2 000 points cost several times Barnes-Hut (the old jump)
+    switch = next(n for n in range(10, 5_000) if resolve_repulsion("auto", n) == "barnes_hut")
+    assert 200 < switch < 1_000
+    assert all(resolve_repulsion("auto", n) == "barnes_hut" for n in range(switch, 3_000, 97))
+    assert resolve_repulsion("auto", 10_000, 4) == "exact"
+
+
+def test_point_scales_contrast_amplifies_only_flat_radii():
+    from fischer_sc.core.embedding import point_scales
+
+    rng = np.random.default_rng(3)
+    flat = np.exp(rng.normal(size=500) * 0.1)  # betas whose log radii have sd 0.05
+    plain = np.log(point_scales(flat))
+    amplified = np.log(point_scales(flat, 0.3))
+    assert plain.std() == pytest.approx(0.05, rel=0.1)
+    assert amplified.std() == pytest.approx(0.3, rel=1e-6)
+    assert np.corrcoef(plain, amplified)[0, 1] == pytest.approx(1.0)  # same order, a power of the radii
+    wide = np.exp(rng.normal(size=500) * 2.0)
+    np.testing.assert_allclose(point_scales(wide, 0.3), point_scales(wide))
