@@ -159,7 +159,7 @@ def speed(args: argparse.Namespace) -> str:
                 a.obs["batch"] = a.obs["batch"].astype("category")
             t, c = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
             if method == "jedi":
-                fs.tl.factor_out(a, "batch", use_rep="X", n_jobs=args.threads, progress=False)
+                fs.tl.factor_out(a, "batch", method="jedi", use_rep="X", n_jobs=args.threads, progress=False)
             else:
                 embed(method, x, args.threads, args.options)
             c2 = resource.getrusage(resource.RUSAGE_SELF)

@@ -22,7 +22,7 @@ def _settings(quick: bool) -> dict:
     # a compressed schedule (events every 3 epochs) so that the demo finishes in seconds
     common = {"trajectory_key": "trajectory", "n_time_bins": 40, "learning_rate": 5e-3, "batch_size": 32}
     schedule = {"prune_start": 10, "prune_every": 3, "prune_step": 0.2, "target_sparsity": 0.9}
-    return {**common, **schedule, "n_epochs": 28 if quick else 60, "progress": False}
+    return {**common, **schedule, "n_epochs": 40 if quick else 60, "progress": False}
 
 
 def dash_section(adatas: dict[str, AnnData], out_dir: Path, *, quick: bool = False) -> Section:
@@ -36,7 +36,7 @@ def dash_section(adatas: dict[str, AnnData], out_dir: Path, *, quick: bool = Fal
     out_dir
         Output directory for ``krumsiek_dash_grn.png``.
     quick
-        Train DASH only, for 28 epochs (the full run also trains IMP and the unpruned model, 60 epochs).
+        Train DASH only, for 40 epochs (the last pruning event falls at epoch 37) (the full run also trains IMP and the unpruned model, 60 epochs).
 
     Returns
     -------
@@ -104,7 +104,7 @@ def dash_section(adatas: dict[str, AnnData], out_dir: Path, *, quick: bool = Fal
             "networks with 150 trajectories DASH beats the prior (benchmarks/results/dash_grn.md)."
         )
     if quick:
-        text += " (Quick run: DASH only, 28 epochs.)"
+        text += " (Quick run: DASH only, 40 epochs.)"
     return Section(
         title=f"Dynamic GRN on {KRUMSIEK}: DASH-pruned PHOENIX",
         text=text,

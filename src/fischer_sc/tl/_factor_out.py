@@ -101,8 +101,10 @@ def factor_out(
     regress_out
         First subtract the prior's linear effect (label means, or a least-squares fit on prior
         features; distance priors have none).
-    alpha, beta
-        Alpha in [0, 1] and beta in (0, 1) of JEDI's alpha-beta divergence.
+    alpha
+        Alpha in [0, 1] of JEDI's alpha-beta divergence.
+    beta
+        Beta in (0, 1) of JEDI's alpha-beta divergence.
     ctsne_beta
         ct-SNE's factor of different-label pairs, in (0, 1] (same-label pairs: mean factor 1).
     perplexity
