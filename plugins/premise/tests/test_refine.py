@@ -133,17 +133,19 @@ def test_conditional_tests_equal_slow_reference():
     assert checked > 40
 
 
-def test_pair_the_code_rejected_is_proposed_and_kept():
+def test_pair_and_token_the_code_rejected_are_proposed_and_kept():
     # 2 000 instances: the paper's objective finds no planted rule whole; the refinement proposes
-    # the Bonferroni-significant pair itself and extends a split triple's pair to the triple.
+    # the Bonferroni-significant pair itself, extends a split triple's pair to the triple and adds
+    # the planted single token (it lengthens the code by ~5 bits, but its residual p is ~6e-7).
     d = planted_errors(2000, 2000, rule_sizes=(1, 2, 3), rule_ranks=[(3, 20)] * 3, random_state=2)
     paper = premise(d.X, d.is_error, refine_conjunctions=False, progress=False)
-    whole = {frozenset(r) for r in d.rules if len(r) > 1}
-    assert not {frozenset(a for c in cl for a in c) for cl in paper["clauses"]} & whole
+    planted = {frozenset(r) for r in d.rules}
+    assert not {frozenset(a for c in cl for a in c) for cl in paper["clauses"]} & planted
     df = premise(d.X, d.is_error, progress=False)
     found = {frozenset(a for c in cl for a in c): o for cl, o in zip(df["clauses"], df["origin"], strict=True)}
-    assert set(found) == whole, df[["pattern", "origin"]]
+    assert set(found) == planted, df[["pattern", "origin"]]
     assert "refined pair" in found.values()
+    assert found[frozenset(d.rules[0])] == "refined singleton"
 
 
 def test_planted_errors_rule_ranks():
@@ -153,3 +155,28 @@ def test_planted_errors_rule_ranks():
         planted_errors(500, 100, rule_sizes=(1, 2), rule_ranks=[(3, 6)])
     with pytest.raises(ValueError, match="cannot hold 2 more"):
         planted_errors(500, 100, rule_sizes=(2, 2), rule_ranks=[(3, 6), (3, 6)])
+
+
+def test_residual_token_pvalues_equal_slow_reference():
+    from fischer_sc_premise._singletons import residual_token_pvalues, singleton_candidates
+
+    rng = np.random.default_rng(5)
+    n, m = 500, 12
+    D = rng.random((n, m)) < rng.uniform(0.05, 0.4, size=m)
+    y = rng.random(n) < np.where(D[:, 0] & D[:, 1], 0.8, np.where(D[:, 5], 0.05, 0.25))
+    d = _data(D.astype(np.int8), y)
+    model = Model(d)
+    model.accept(build_rule(d, [[0], [1]], "test"))
+    model.accept(build_rule(d, [[2]], "test"))
+    resid = ~((D[:, 0] & D[:, 1]) | D[:, 2])
+    tokens, p, direction = residual_token_pvalues(model, min_count=1)
+    assert 2 not in tokens and 5 in tokens  # a single-token rule is not tested again
+    for t, pt, dt in zip(tokens, p, direction, strict=True):
+        a, b = resid & D[:, t], resid & ~D[:, t]
+        table = [[(a & y).sum(), (a & ~y).sum()], [(b & y).sum(), (b & ~y).sum()]]
+        assert dt == int(table[0][0] * resid.sum() >= (resid & y).sum() * a.sum())
+        want = fisher_exact(table, alternative="greater" if dt == 1 else "less")[1]
+        assert pt == pytest.approx(want, rel=1e-9, abs=1e-300)
+    # Token 5 (errors 0.05 against 0.25) is the correct-direction token the residual test finds.
+    ((_, rule, _),) = singleton_candidates(model, alpha=0.01, min_count=1)
+    assert rule.clauses == ((5,),) and rule.direction == 0 and rule.origin == "refined singleton"

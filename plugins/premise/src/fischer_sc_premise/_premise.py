@@ -11,9 +11,9 @@ from scipy import sparse
 
 from ._inputs import embeddings_matrix, instances_to_csr, labels_from
 from ._neighbours import admissible_neighbours, or_clause_rules
-from ._refine import refine_conjunctions as _refine
 from ._rules import Data, Rule
 from ._search import Step, greedy_search, min_significant_count
+from ._singletons import refine_table as _refine
 
 COLUMNS = ["pattern", "direction", "count_error", "count_correct", "gain_bits", "fisher_p", "origin", "clauses"]
 
@@ -95,8 +95,11 @@ def premise(
         After the MDL search, replace rules by their conjunction (a merge of two rules, or a rule
         and one more token) when the conjunction passes the Fisher test and none of its parts is
         biased without the others on the rows no other rule explains. This recovers conjunctions
-        of frequent tokens that the paper's code splits into single tokens (such moves may lengthen
-        the code; their ``origin`` starts with "refined"). False gives the paper's objective alone.
+        of frequent tokens that the paper's code splits into single tokens. Then, when no such move
+        is left, add the token that is most biased on those rows if it passes the Fisher test
+        Bonferroni-corrected over twice the tokens tested (single tokens whose rows cost more bits
+        than their labels save on small data). Such moves may lengthen the code; their ``origin``
+        starts with "refined". False gives the paper's objective alone.
     progress
         Show a progress bar over the search steps.
 
@@ -108,7 +111,8 @@ def premise(
         ``count_error`` and ``count_correct`` (instances covered in each group), ``gain_bits``
         (the change in total code length when the pattern was accepted; negative, smaller is
         better, except for refined conjunctions, which may cost bits), ``fisher_p``, ``origin``
-        (singleton, pair, extension, merge, or-clause, refined merge, refined extension) and
+        (singleton, pair, extension, merge, or-clause, refined pair, refined merge, refined extension,
+        refined singleton) and
         ``clauses`` (tuples of token names). ``attrs`` holds ``total_bits`` (code length per step,
         starting with the empty table) and ``params``.
 

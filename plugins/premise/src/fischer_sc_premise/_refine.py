@@ -206,9 +206,14 @@ def significant_pairs(model: Model, alpha: float) -> list[tuple[int, int, int, i
     return out
 
 
-def _candidates(
+def candidates(
     model: Model, alpha: float, min_count: int, pairs: Sequence[tuple[int, int, int, int]] = ()
 ) -> list[tuple[float, Rule, tuple[Rule, ...]]]:
+    """Conjunction moves open on the current table: ``(strength, conjunction, parts it replaces)``.
+
+    Rejected pairs from ``pairs`` (``significant_pairs``), merges of two rules and extensions of a
+    rule by one token, each passing tests 1-3; ``strength`` is the conjunction's ``ln p``.
+    """
     data, table = model.data, model.rules
     out: list[tuple[float, Rule, tuple[Rule, ...]]] = []
     in_table = {int(t) for r in table for t in r.items}
@@ -265,21 +270,3 @@ def _candidates(
         if new.key not in model.keys:
             out.append((float(strength[best]), new, (r,)))
     return out
-
-
-def refine_conjunctions(model: Model, alpha: float, min_count: int, max_moves: int | None = None) -> list:
-    """Apply the refinement moves to ``model`` in place; returns them as ``(rule, replaced, delta)``.
-
-    Each move replaces parts by a conjunction that passes the Fisher test at ``alpha`` while no part
-    does on the residual rows; the move with the most significant conjunction goes first.
-    """
-    moves = []
-    limit = max_moves if max_moves is not None else 4 * len(model.rules) + 10
-    pairs = significant_pairs(model, alpha)
-    while len(moves) < limit:
-        cands = _candidates(model, alpha, min_count, pairs)
-        if not cands:
-            break
-        _, rule, removed = min(cands, key=lambda c: c[0])
-        moves.append((rule, removed, model.accept(rule, removed)))
-    return moves
