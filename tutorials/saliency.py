@@ -16,7 +16,8 @@
 # An attribution map explains one logit in isolation, so the map for "3" on an image that also
 # holds a "5", a "7" and a "9" often lights up all four digits. VAR (arXiv 2503.07346) explains
 # every class of a competitor set, lets the maps compete pixel by pixel (a softmax over the classes
-# of `T * |A_c|`) and keeps only the evidence on which the target dominates.
+# of `T * A_c`, the signed maps scaled by their shared maximum, with the package's defaults; of
+# `T * |A_c|` in the reference's setting) and keeps only the evidence on which the target dominates.
 #
 # This tutorial trains a small classifier on scikit-learn's 8x8 digits (it ships with the library,
 # nothing is downloaded), tiles test digits into 2x2 grids, and compares the maps of a base method

@@ -41,3 +41,25 @@ def test_plugin_module_imports_no_torch():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["var_saliency", "False"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"classes": [2]}, "K >= 2"),
+        ({"target": 4, "classes": [0, 1, 2]}, "target 4 .* is not in classes"),
+        ({"classes": [0, 2], "tau": 0.5}, "tau"),  # K = 2: tau must be < 1/2, the bound itself is out
+        ({"classes": [0, 2], "tau": -0.01}, "tau"),
+        ({"nan": float("nan")}, "NaN"),
+        ({"nan": float("inf")}, "infinite"),
+    ],
+)
+def test_clear_errors_through_the_registry(fresh_registry, tiny_cnn, images, kwargs, match):
+    kw = {"target": 2, "base": "input_x_gradient"} | kwargs
+    x = images.clone()
+    if "nan" in kw:
+        x[1, 0, 3, 3] = kw.pop("nan")
+    with pytest.raises(ValueError, match=match):
+        fs.plugins.run("var_saliency", tiny_cnn, x, **kw)
+    # the bound is strict: just inside it runs (K = 2, tau < 1/2)
+    fs.plugins.run("var_saliency", tiny_cnn, images, target=2, classes=[0, 2], tau=0.49, base="gradient")
