@@ -103,7 +103,7 @@ def check_repulsion(repulsion: str) -> None:
 
 
 def resolve_repulsion(repulsion: str, n: int, dim: int = 2) -> str:
-    """``"auto"`` -> the cheaper estimator by :func:`repulsion_costs` (exact above 3 dimensions); unknown names raise."""
+    """``"auto"`` -> the cheaper estimator by ``repulsion_costs`` (exact above 3 dimensions); unknown names raise."""
     check_repulsion(repulsion)
     if repulsion == "auto":
         exact, bh = repulsion_costs(n)
@@ -213,7 +213,7 @@ def optimise(
         ``"exact"``, ``"barnes_hut"`` (cells whose side is below ``theta`` times the kernel's
         length scale sqrt(d^2 + 1 / gamma) at their distance d act as one pseudo-point, with
         second-order corrections; at most 3 embedding dimensions) or
-        ``"auto"`` (whichever :func:`repulsion_costs` estimates cheaper, about 400 points;
+        ``"auto"`` (whichever ``repulsion_costs`` estimates cheaper, about 400 points;
         exact above 3 dimensions).
     max_step_norm
         Longest step a point may take in one iteration (``0`` disables the cap).
