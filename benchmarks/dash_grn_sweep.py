@@ -29,14 +29,23 @@ import fischer_sc as fs
 
 M = fs.metrics
 
-# (genes, noise, network seed): the sweep's networks
+# (genes, noise, network seed, trajectories): the sweep's networks
 CASES = [
-    (20, 0.025, 1),
-    (20, 0.025, 2),
-    (20, 0.025, 3),
-    (20, 0.05, 4),
-    (40, 0.025, 5),
-    (40, 0.05, 6),
+    (20, 0.025, 1, 150),
+    (20, 0.025, 2, 150),
+    (20, 0.025, 3, 150),
+    (20, 0.05, 4, 150),
+    (40, 0.025, 5, 150),
+    (40, 0.05, 6, 150),
+]
+# a second family (--cases wide): other sizes, noise levels and numbers of trajectories
+WIDE = [
+    (15, 0.025, 7, 100),
+    (30, 0.05, 8, 150),
+    (30, 0.1, 9, 150),
+    (25, 0.025, 10, 60),
+    (50, 0.05, 11, 100),
+    (20, 0.1, 12, 80),
 ]
 FRACTIONS = (0.2, 0.4)
 
@@ -51,26 +60,44 @@ def evaluate(score: np.ndarray, support: np.ndarray, truth: np.ndarray, k: int) 
     }
 
 
-def run_case(genes: int, noise: float, seed: int, frac: float) -> list[dict]:
+RUNS = {
+    "dash": ("dash", {}),
+    "imp": ("magnitude", {}),
+    "unpruned": ("none", {}),
+    "dash_adapt": ("dash", {"adapt_prior": True}),
+}
+
+
+def run_case(genes: int, noise: float, seed: int, trajectories: int, frac: float, methods: list[str]) -> list[dict]:
     from fischer_sc.core.ode import edge_scores
 
     truth = fs.datasets.random_signed_network(genes, random_state=seed)
-    adata = fs.datasets.simulate_grn(truth, noise=noise, random_state=seed)
+    adata = fs.datasets.simulate_grn(truth, n_trajectories=trajectories, noise=noise, random_state=seed)
     prior = fs.datasets.corrupt_prior(truth, frac, random_state=100 + seed)
     case = {"genes": genes, "noise": noise, "seed": seed, "moved": frac}
+    if trajectories != 150:
+        case["trajectories"] = trajectories
     fits = {}
-    for pruning in ("dash", "magnitude", "none"):
+    for name in methods:
+        pruning, extra = RUNS[name]
         t, c = time.perf_counter(), time.process_time()
         out = fs.tl.dash_grn(
-            adata, prior, trajectory_key="trajectory", pruning=pruning, random_state=seed, progress=False, copy=True
+            adata,
+            prior,
+            trajectory_key="trajectory",
+            pruning=pruning,
+            random_state=seed,
+            progress=False,
+            copy=True,
+            **extra,
         )
         uns = out.uns["dash_grn"]
-        fits[pruning] = (out.varp["dash_grn"], uns["sparsity"], time.perf_counter() - t, time.process_time() - c)
-    e_dash = fits["dash"][0]
-    k = int(np.count_nonzero(e_dash[~np.eye(genes, dtype=bool)]))
+        fits[name] = (out.varp["dash_grn"], uns["sparsity"], time.perf_counter() - t, time.process_time() - c)
+    # matched sparsity: every pruned model keeps the same exact count, so k does not depend on which DASH ran
+    pruned = [f[0] for name, f in fits.items() if name != "unpruned"]
+    k = int(np.count_nonzero(pruned[0][~np.eye(genes, dtype=bool)])) if pruned else None
     rows = []
-    for name, pruning in (("dash", "dash"), ("imp", "magnitude"), ("unpruned", "none")):
-        e, sp, wall, cpu = fits[pruning]
+    for name, (e, sp, _wall, cpu) in fits.items():
         rows.append({**case, "method": name, **evaluate(edge_scores(e), e, truth, k), "sparsity": sp, "cpu_s": cpu})
     rows.append({**case, "method": "prior", **evaluate(np.abs(prior), prior, truth, k)})
     return rows
@@ -80,45 +107,82 @@ def table(path: str) -> str:
     import pandas as pd
 
     df = pd.DataFrame([json.loads(line) for line in open(path)])  # noqa: SIM115 (a script)
-    wide = df.pivot_table(index=["genes", "noise", "seed", "moved"], columns="method", values="auroc")
-    wide["dash-prior"] = wide["dash"] - wide["prior"]
-    wide["dash-imp"] = wide["dash"] - wide["imp"]
-    ba = df.pivot_table(index=["genes", "noise", "seed", "moved"], columns="method", values="ba")
-    bak = df.pivot_table(index=["genes", "noise", "seed", "moved"], columns="method", values="ba_k")
+    if "trajectories" not in df:
+        df["trajectories"] = 150
+    df["trajectories"] = df["trajectories"].fillna(150).astype(int)
+    # the same case can be in several files (dash_adapt run later): keep the last row of each case and method
+    keys = ["genes", "noise", "seed", "trajectories", "moved"]
+    df = df.drop_duplicates(subset=[*keys, "method"], keep="last")
+    wide = df.pivot_table(index=keys, columns="method", values="auroc")
+    ba = df.pivot_table(index=keys, columns="method", values="ba")
+    bak = df.pivot_table(index=keys, columns="method", values="ba_k")
+    dashes = [m for m in ("dash", "dash_adapt") if m in wide]
+    for m in dashes:
+        wide[f"{m}-prior"] = wide[m] - wide["prior"]
+        wide[f"{m}-imp"] = wide[m] - wide["imp"]
+    cols = [*dashes, "imp", "unpruned", "prior", *[f"{m}-{o}" for m in dashes for o in ("prior", "imp")]]
+    ba_cols = [*dashes, "imp", "unpruned"]
     lines = [
-        "| G | noise | seed | moved | AUROC dash | imp | unpruned | prior | dash-prior | dash-imp "
-        "| BA dash | imp | unpruned | BA@k dash | imp | unpruned |",
-        "|" + "---|" * 16,
+        "| G | noise | seed | traj | moved | "
+        + " | ".join(f"AUROC {c}" for c in cols)
+        + " | "
+        + " | ".join(f"BA {c}" for c in ba_cols)
+        + " | "
+        + " | ".join(f"BA@k {c}" for c in ba_cols)
+        + " |",
+        "|" + "---|" * (5 + len(cols) + 2 * len(ba_cols)),
     ]
     for idx, r in wide.iterrows():
         b, bk = ba.loc[idx], bak.loc[idx]
+        cells = [f"{r[c]:+.3f}" if "-" in c else f"{r[c]:.3f}" for c in cols]
+        cells += [f"{b[c]:.3f}" for c in ba_cols] + [f"{bk[c]:.3f}" for c in ba_cols]
         lines.append(
-            f"| {idx[0]} | {idx[1]} | {idx[2]} | {int(idx[3] * 100)} % | {r['dash']:.3f} | {r['imp']:.3f} "
-            f"| {r['unpruned']:.3f} | {r['prior']:.3f} | {r['dash-prior']:+.3f} | {r['dash-imp']:+.3f} "
-            f"| {b['dash']:.3f} | {b['imp']:.3f} | {b['unpruned']:.3f} | {bk['dash']:.3f} | {bk['imp']:.3f} "
-            f"| {bk['unpruned']:.3f} |"
+            f"| {idx[0]} | {idx[1]} | {idx[2]} | {idx[3]} | {int(idx[4] * 100)} % | " + " | ".join(cells) + " |"
         )
-    summary = wide.groupby(level="moved")[["dash", "imp", "unpruned", "prior", "dash-prior", "dash-imp"]].agg(
-        ["mean", "min"]
-    )
+    summary = wide.groupby(level="moved")[cols].agg(["mean", "min"])
     lines += ["", summary.round(3).to_string()]
     return "\n".join(lines)
+
+
+def torch_threads() -> None:
+    import torch
+
+    torch.set_num_threads(1)
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--part", default="0/1", help="k/n: run every n-th case-fraction pair, starting at k")
     p.add_argument("--out", default="dash_grn_sweep.jsonl")
-    p.add_argument("--table", default=None, help="print the markdown table of a finished sweep file and exit")
+    p.add_argument("--table", default=None, nargs="+", help="print the markdown table of finished sweep files and exit")
+    p.add_argument("--cases", default="base", choices=("base", "wide", "all"), help="base: seeds 1-6; wide: 7-12")
+    p.add_argument(
+        "--methods",
+        default="dash,imp,unpruned",
+        help=f"comma-separated runs among {', '.join(RUNS)} (dash_adapt = dash with adapt_prior=True)",
+    )
     args = p.parse_args()
     if args.table:
-        print(table(args.table))
+        import os
+        import tempfile
+
+        with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as fh:
+            for path in args.table:
+                fh.write(open(path).read())  # noqa: SIM115 (a script)
+        print(table(fh.name))
+        os.unlink(fh.name)
         return
     warnings.filterwarnings("ignore", category=UserWarning)  # noqa: TID251 (a script, not the library)
+    torch_threads()
+    methods = args.methods.split(",")
+    unknown = sorted(set(methods) - set(RUNS))
+    if unknown:
+        p.error(f"--methods: unknown {unknown}")
     k, n = map(int, args.part.split("/"))
-    jobs = [(*case, frac) for case in CASES for frac in FRACTIONS][k::n]
+    cases = {"base": CASES, "wide": WIDE, "all": CASES + WIDE}[args.cases]
+    jobs = [(*case, frac) for case in cases for frac in FRACTIONS][k::n]
     for job in jobs:
-        for row in run_case(*job):
+        for row in run_case(*job, methods):
             with open(args.out, "a") as fh:
                 fh.write(json.dumps(row) + "\n")
             print({key: (round(v, 3) if isinstance(v, float) else v) for key, v in row.items()}, flush=True)

@@ -204,3 +204,42 @@ def test_dopri5_adaptor_agrees_with_rk4_and_gives_gradients():
     torch.testing.assert_close(adaptive, fixed, atol=1e-6, rtol=0)
     adaptive.sum().backward()
     assert model.W_s.weight.grad.abs().sum() > 0
+
+
+def test_adapted_prior_hand_computed():
+    from fischer_sc.core.ode._prune import adapted_prior
+
+    # rows = regulators, columns = targets
+    motif = torch.tensor([[0.0, 1.0, 0.0, 0.0], [-2.0, 0.0, 0.0, 1.0], [0.0, 0.0, 0.0, 3.0], [0.0, 0.0, 0.0, 0.0]])
+    effects = torch.tensor([[0.0, 1.0, 3.0, 0.0], [3.0, 0.0, -1.0, 0.0], [-1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]])
+    out = adapted_prior(motif, effects).numpy()
+    # target 0: s = (0, .75, .25), the prior's edge (1) holds a = .75 of it, p = (0, 1, 0)
+    np.testing.assert_allclose(out[:, 0], [0.0, 0.75 + 0.25 * 0.75, 0.25 * 0.25, 0.0])
+    # target 1: the data agree fully with the prior
+    np.testing.assert_allclose(out[:, 1], [1.0, 0.0, 0.0, 0.0])
+    # target 2: no prior edge -> the data alone, s = (.75, .25, 0)
+    np.testing.assert_allclose(out[:, 2], [0.75, 0.25, 0.0, 0.0])
+    # target 3: all effects zero -> the prior alone, p = (0, .25, .75)
+    np.testing.assert_allclose(out[:, 3], [0.0, 0.25, 0.75, 0.0])
+    np.testing.assert_allclose(out.sum(axis=0), 1.0)
+    assert (out >= 0).all()
+    with pytest.raises(ValueError, match="one shape"):
+        adapted_prior(motif, effects[:3])
+
+
+def test_pruner_adapts_the_prior_once_at_the_first_event():
+    from fischer_sc.core.ode._prune import adapted_prior
+
+    model = _model(g=6, h=9)
+    prior = np.sign(np.random.default_rng(0).normal(size=(6, 6))) * (np.random.default_rng(1).random((6, 6)) < 0.3)
+    motif = torch.as_tensor(prior)
+    expected = adapted_prior(motif, model.effects().detach())
+    pruner = PhoenixPruner(model, "dash", motif=motif, generator=torch.Generator().manual_seed(0), adapt_prior=True)
+    pruner.prune(0.5)
+    torch.testing.assert_close(pruner.motif, expected)
+    assert not pruner.adapt_prior
+    pruner.prune(0.2)  # later events keep the adapted prior
+    torch.testing.assert_close(pruner.motif, expected)
+    plain = PhoenixPruner(_model(g=6, h=9), "dash", motif=motif, generator=torch.Generator().manual_seed(0))
+    plain.prune(0.5)
+    torch.testing.assert_close(plain.motif, motif.to(torch.float64))

@@ -48,6 +48,7 @@ def dash_grn(
     lambda_ppi: float = 0.5,
     lambda_motif: float = 0.5,
     normalize_scores: bool = True,
+    adapt_prior: bool = False,
     prune_start: int = 25,
     prune_first: float = 0.3,
     prune_step: float = 0.2,
@@ -112,6 +113,13 @@ def dash_grn(
     normalize_scores
         Scale the prior terms to sum 1 like the magnitude terms before mixing, so the lambdas are
         real shares (the authors' code mixes the raw least-squares values).
+    adapt_prior
+        At the first pruning event, replace the prior in the scores by a per-target mix of the prior
+        and the trained model's own edge scores: each target keeps the prior in the share of its
+        evidence that falls on the prior's edges, the data fill the rest (``adapted_prior`` in
+        ``fischer_sc.core.ode``). Off by default: over the benchmark sweep it helps where the prior
+        is badly wrong and the unpruned model is much better than it, and costs AUROC elsewhere
+        (figures in the docs).
     prune_start
         Epoch after which the first pruning event happens; late, so the magnitudes carry the data.
     prune_first
@@ -184,6 +192,7 @@ def dash_grn(
         "lambda_ppi": check_number(lambda_ppi, "lambda_ppi", low=0, high=1),
         "lambda_motif": check_number(lambda_motif, "lambda_motif", low=0, high=1),
         "normalize_scores": check_bool(normalize_scores, "normalize_scores"),
+        "adapt_prior": check_bool(adapt_prior, "adapt_prior"),
         "prune_start": check_int(prune_start, "prune_start", low=1),
         "prune_first": check_number(prune_first, "prune_first", low=0, high=1, high_open=True),
         "prune_step": check_number(prune_step, "prune_step", low=0, high=1, high_open=True),

@@ -66,6 +66,10 @@ class PhoenixPruner:
         Normalise the prior term to sum 1 before mixing.
     generator
         Source of the initial scores ``S ~ U(0, 1)``.
+    adapt_prior
+        At the first event, replace the motif prior by ``adapted_prior`` of it and the model's own
+        network (and the default PPI by the one of that network): each target keeps the prior in
+        the share the trained model agrees with it, and the data's evidence in the rest.
     """
 
     def __init__(
@@ -79,6 +83,7 @@ class PhoenixPruner:
         lambda_motif: float = 0.01,
         normalize: bool = True,
         generator: torch.Generator | None = None,
+        adapt_prior: bool = False,
     ) -> None:
         if mode not in PRUNING_MODES:
             msg = f"pruning must be one of {', '.join(map(repr, PRUNING_MODES))}, got {mode!r}."
@@ -99,6 +104,7 @@ class PhoenixPruner:
                 ppi = default_ppi(motif)
         self.motif = motif
         self.ppi = None if ppi is None else ppi.detach().to(torch.float64).cpu()
+        self.adapt_prior, self._own_ppi = bool(adapt_prior) and motif is not None, ppi is None
         self.previous = {
             name: torch.rand(getattr(model, name).weight.shape, generator=generator, dtype=torch.float64)
             for name, _ in LAYERS
@@ -133,6 +139,11 @@ class PhoenixPruner:
     @torch.no_grad()
     def prune(self, density: float) -> dict[str, torch.Tensor]:
         """Shrink every layer's mask to keep exactly ``round(density * size)`` weights; returns the scores used."""
+        if self.adapt_prior:  # once, on the model trained on the data before any weight is removed
+            self.motif = adapted_prior(self.motif, self.model.effects().detach().cpu())
+            if self._own_ppi:
+                self.ppi = default_ppi(self.motif)
+            self.adapt_prior = False
         scores = self.scores()
         for name, _ in LAYERS:
             mask = getattr(self.model, f"{name}_mask")
@@ -151,3 +162,27 @@ def default_ppi(motif: torch.Tensor) -> torch.Tensor:
     q = a @ a.T
     total = float(q.sum())
     return q / total if total > 0 and math.isfinite(total) else q
+
+
+def adapted_prior(motif: torch.Tensor, effects: torch.Tensor) -> torch.Tensor:
+    """The prior each target keeps in the share the data agree with it; the data's own evidence fills the rest.
+
+    With ``s`` the model's per-target edge score ``|E_ij| / sum_i |E_ij|`` and ``p`` the prior's
+    ``|P_ij| / sum_i |P_ij|``, target ``j`` gets ``a_j p_.j + (1 - a_j) s_.j`` where
+    ``a_j = sum_{i: P_ij != 0} s_ij`` is the share of the model's evidence that falls on the
+    prior's edges of ``j``. A target without prior edges keeps the data alone, a target whose
+    effects are all zero keeps the prior alone; every column with a prior edge or a non-zero
+    effect sums to 1 (a column with neither stays 0).
+    """
+    if motif.shape != effects.shape or motif.ndim != 2:
+        msg = f"motif and effects must be square matrices of one shape, got {tuple(motif.shape)} and {tuple(effects.shape)}."
+        raise ValueError(msg)
+    tiny = torch.finfo(torch.float64).tiny
+    p = motif.detach().abs().to(torch.float64).cpu()
+    e = effects.detach().abs().to(torch.float64).cpu()
+    e_sum = e.sum(dim=0, keepdim=True)
+    s = e / e_sum.clamp_min(tiny)
+    p_norm = p / p.sum(dim=0, keepdim=True).clamp_min(tiny)
+    agree = (s * (p > 0)).sum(dim=0, keepdim=True)
+    agree = torch.where(e_sum > 0, agree, torch.ones_like(agree))  # no evidence from the data: keep the prior
+    return agree * p_norm + (1.0 - agree) * s

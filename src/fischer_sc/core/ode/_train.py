@@ -46,6 +46,7 @@ class TrainConfig:
     lambda_ppi: float = 0.05
     lambda_motif: float = 0.01
     normalize_scores: bool = True
+    adapt_prior: bool = False
     schedule: PruningSchedule = field(default_factory=PruningSchedule)
     min_lr: float = 4e-5
     lr_factor: float = 0.9
@@ -162,6 +163,7 @@ def _fit(x0, x1, dt, cfg: TrainConfig, motif, ppi, seed: int, device: str, progr
             lambda_motif=cfg.lambda_motif,
             normalize=cfg.normalize_scores,
             generator=gen,
+            adapt_prior=cfg.adapt_prior,
         )
     events = dict(zip(cfg.schedule.epochs(), cfg.schedule.densities(), strict=True)) if pruner else {}
     last_event = max(events, default=0)
