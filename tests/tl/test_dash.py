@@ -182,6 +182,7 @@ DASH_PARAMS = {
     "n_train",
     "n_val",
     "normalize_scores",
+    "adapt_prior",
     "patience",
     "prior",
     "prior_loss_weight",
@@ -204,3 +205,10 @@ def test_params_record_has_exactly_these_keys(fitted):
     uns = fitted.uns["dash_grn"]
     assert set(uns) == {"best_epoch", "edges", "history", "params", "sparsity"}
     assert set(uns["params"]) == DASH_PARAMS
+
+
+def test_adapt_prior_is_a_checked_bool():
+    adata = fs.datasets.simulate_grn(fs.datasets.random_signed_network(6, random_state=0), n_trajectories=4)
+    net = fs.datasets.random_signed_network(6, random_state=0)
+    with pytest.raises((TypeError, ValueError), match="adapt_prior"):
+        fs.tl.dash_grn(adata, net, trajectory_key="trajectory", adapt_prior="yes", progress=False)
