@@ -31,9 +31,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from fischer_sc.core.patterns import item_label_counts
-
-from ._fisher import hypergeom_tail
+from ._kernels import label_counts, tail
 from ._rules import Data, Model, Rule, build_rule, fisher_p
 
 
@@ -65,7 +63,7 @@ def part_bias_p(
     part0, part1, base0, base1 = (np.atleast_1d(np.asarray(v, dtype=np.int64)) for v in (part0, part1, base0, base1))
     hits, other_hits = (part1, base1) if direction == 1 else (part0, base0)
     draws = part0 + part1
-    p = hypergeom_tail(hits, part0 + part1 + base0 + base1, hits + other_hits, draws, ln_fact=data.ln_fact)
+    p = tail(hits, part0 + part1 + base0 + base1, hits + other_hits, draws, data.ln_fact, data.numba)
     return np.where(draws > 0, np.clip(p, 0.0, 1.0), 1.0)
 
 
@@ -125,11 +123,11 @@ def extension_pvalues(
     resid = _row_cover(data, [t for t in table if t is not r]) == 0
     in_r = np.zeros(data.n, dtype=bool)
     in_r[r.rows] = True
-    x0, x1 = item_label_counts(data.X, r.rows, data.labels)  # r & b, all rows: its direction
+    x0, x1 = label_counts(data.X, r.rows, data.labels, data.numba)  # r & b, all rows: its direction
     direction = fisher_p(data, x0[tokens], x1[tokens])[1].astype(np.int64)
     ru = np.flatnonzero(resid & in_r)
-    rb0, rb1 = item_label_counts(data.X, ru, data.labels)  # r & b on the residual
-    u0, u1 = item_label_counts(data.X, np.flatnonzero(resid), data.labels)  # b on the residual
+    rb0, rb1 = label_counts(data.X, ru, data.labels, data.numba)  # r & b on the residual
+    u0, u1 = label_counts(data.X, np.flatnonzero(resid), data.labels, data.numba)  # b on the residual
     r0, r1 = _split(data, ru)
     all0, all1 = _split(data, np.flatnonzero(resid))
     rb0, rb1, u0, u1 = rb0[tokens], rb1[tokens], u0[tokens], u1[tokens]
@@ -246,7 +244,7 @@ def candidates(
                 if merged.key not in model.keys:
                     out.append((float(_strength(data, c0, c1)[0]), merged, (r, s)))
         # Extensions by tokens outside the table's singletons (those are merges above).
-        x0, x1 = item_label_counts(data.X, r.rows, data.labels)
+        x0, x1 = label_counts(data.X, r.rows, data.labels, data.numba)
         x0[r.items] = 0
         x1[r.items] = 0
         b = np.flatnonzero(x0 + x1 >= min_count)

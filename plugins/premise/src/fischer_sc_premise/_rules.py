@@ -9,10 +9,11 @@ from functools import cached_property
 import numpy as np
 from scipy import sparse
 
-from fischer_sc.core.patterns import nonzero_positions, pattern_rows
+from fischer_sc.core.patterns import pattern_rows
 
 from ._codelength import CodeLengths
-from ._fisher import hypergeom_tail
+from ._kernels import choose_numba, tail
+from ._kernels import positions as positions_of
 
 Clauses = tuple[tuple[int, ...], ...]
 
@@ -40,6 +41,7 @@ class Data:
             np.repeat(np.arange(self.m), self.support), weights=self.labels[self.X_csc.indices], minlength=self.m
         ).astype(np.int64)
         self.support0 = self.support - self.support1
+        self.numba = choose_numba(int(self.X.nnz))  # numba kernels, or their numpy twins (_kernels)
 
 
 def fisher_p(data: Data, c0: np.ndarray | int, c1: np.ndarray | int) -> tuple[np.ndarray, np.ndarray]:
@@ -61,7 +63,7 @@ def fisher_p(data: Data, c0: np.ndarray | int, c1: np.ndarray | int) -> tuple[np
     to_error = c1 * data.n0 >= c0 * data.n1
     hits = np.where(to_error, c1, c0)
     group = np.where(to_error, data.n1, data.n0)
-    p = hypergeom_tail(hits, data.n, group, total, ln_fact=data.ln_fact)
+    p = tail(hits, data.n, group, total, data.ln_fact, data.numba)
     return np.clip(p, 0.0, 1.0), to_error.astype(np.int8)
 
 
@@ -115,7 +117,7 @@ def build_rule(data: Data, clauses: Sequence[Sequence[int]], origin: str, rows: 
     c1 = int(data.labels[rows].sum())
     c0 = int(rows.size) - c1
     items = np.array(sorted(a for c in cl for a in c), dtype=np.int64)
-    positions = nonzero_positions(data.X, rows, items)
+    positions = positions_of(data.X, rows, items, data.numba)
     pos_items = data.X.indices[positions]
     slots = np.searchsorted(items, pos_items)
     item_counts = np.bincount(slots, minlength=items.size).astype(np.int64)

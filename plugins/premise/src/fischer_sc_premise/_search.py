@@ -15,9 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from fischer_sc.core.patterns import cooccurring_pairs, item_label_counts
-
-from ._fisher import hypergeom_tail
+from ._kernels import label_counts, pairs, tail
 from ._neighbours import or_pair_rules
 from ._rules import Data, Model, Rule, build_rule, fisher_p
 
@@ -40,7 +38,7 @@ def min_significant_count(data: Data, alpha: float) -> int:
     """
     small = min(data.n0, data.n1)
     counts = np.arange(1, small + 1)
-    ok = np.flatnonzero(hypergeom_tail(counts, data.n, small, counts) <= alpha)
+    ok = np.flatnonzero(tail(counts, data.n, small, counts, data.ln_fact, data.numba) <= alpha)
     return int(counts[ok[0]]) if ok.size else data.n + 1
 
 
@@ -96,9 +94,7 @@ class _Pools:
         self.single_head = np.asarray(
             code.rule_head(data.support0[self.singles], data.support1[self.singles], [1]), dtype=np.float64
         ).reshape(-1)
-        a, b, c0, c1 = cooccurring_pairs(
-            data.X, data.labels, min_overlap=min_overlap, min_count=min_count, X_csc=data.X_csc
-        )
+        a, b, c0, c1 = pairs(data.X, data.X_csc, data.labels, min_overlap, min_count, data.numba)
         p, _ = fisher_p(data, c0, c1)
         keep = p <= alpha
         or_rules = [*or_rules, *or_pair_rules(data, neighbours, a[keep], b[keep])]
@@ -122,7 +118,7 @@ class _Pools:
         """Extension candidates of a newly accepted rule and its merges with the other rules."""
         self._mark_single(rule, True)
         data = self.data
-        c0, c1 = item_label_counts(data.X, rule.rows, data.labels)
+        c0, c1 = label_counts(data.X, rule.rows, data.labels, data.numba)
         c0[rule.items] = 0
         c1[rule.items] = 0
         b = np.flatnonzero(c0 + c1 >= self.min_count)

@@ -20,8 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fischer_sc.core.patterns import item_label_counts
-
+from ._kernels import label_counts
 from ._refine import candidates as conjunction_candidates
 from ._refine import part_bias_p, significant_pairs
 from ._rules import Model, Rule, build_rule, fisher_p
@@ -48,7 +47,7 @@ def residual_token_pvalues(model: Model, min_count: int) -> tuple[np.ndarray, np
     """
     data = model.data
     rows = residual_rows(model)
-    u0, u1 = item_label_counts(data.X, rows, data.labels)
+    u0, u1 = label_counts(data.X, rows, data.labels, data.numba)
     r1 = int(data.labels[rows].sum())
     r0 = int(rows.size) - r1
     singles = [r.clauses[0][0] for r in model.rules if len(r.clauses) == 1 and len(r.clauses[0]) == 1]
