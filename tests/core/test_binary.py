@@ -438,3 +438,46 @@ def test_cooccurrence_patterns_grow_joint_sets_and_split_rival_ones():
     assert sorted(map(tuple, found)) == [(0, 1, 2, 3), (4, 5, 6, 7)]
     # the minimum joint support is a hard floor
     assert cooccurrence_patterns(sparse.csr_matrix(x), np.arange(n), np.arange(12), min_count=n) == []
+
+
+def test_extend_patterns_grows_a_short_seed_within_its_group_and_keeps_foreign_seeds():
+    from fischer_sc.core.patterns import extend_patterns
+
+    rng = np.random.default_rng(2)
+    n = 300
+    x = (rng.random((n, 10)) < 0.2).astype(np.float32)  # items 6..9 independent noise
+    x[:, :6] = 0
+    holds = rng.random(n) < 0.5
+    x[holds, :5] = 1  # the pattern {0..4}; item 5 never present
+    xs = sparse.csr_matrix(x)
+    rows = np.arange(n)
+    out = extend_patterns(xs, rows, np.arange(10), [np.array([1, 0]), np.array([3, 7])], min_count=20)
+    assert out[0].tolist() == [0, 1, 2, 3, 4]  # grown to the whole pattern, no noise item added
+    assert out[1].tolist() == [3, 7]  # 7 is independent of {3}: nothing co-occurs with both beyond chance
+    # a seed with an item outside ``items`` is returned as it is (sorted)
+    assert extend_patterns(xs, rows, np.arange(5), [np.array([9, 0])], min_count=20)[0].tolist() == [0, 9]
+    # too few rows: every seed unchanged
+    assert extend_patterns(xs, rows[:1], np.arange(10), [np.array([2, 1])], min_count=1)[0].tolist() == [1, 2]
+
+
+def test_drop_unions_unassigns_a_superset_made_of_independent_parts():
+    from fischer_sc.core.binarynet._select import _drop_unions
+
+    rng = np.random.default_rng(3)
+    n = 400
+    x = np.zeros((n, 6), dtype=np.float32)
+    a = rng.random(n) < 0.5
+    b = rng.random(n) < 0.5  # independent of a
+    x[a, 0:2] = 1  # pattern {0, 1}
+    x[b, 2:4] = 1  # pattern {2, 3}, independent of the first: {0,1,2,3} is a chance union
+    c = rng.random(n) < 0.5
+    x[c, 4:6] = 1
+    labels = np.zeros(n, dtype=np.int64)
+    columns = [np.array([0, 1]), np.array([0, 1, 2, 3]), np.array([4, 5])]
+    assigned = np.array([[True, True, True]])
+    out = _drop_unions(sparse.csr_matrix(x), labels, columns, assigned, 0.05)
+    assert out.tolist() == [[True, False, True]]
+    # when the rest co-occurs with the part beyond chance, the larger pattern stays
+    x[:, 2:4] = x[:, 0:2] * (rng.random((n, 1)) < 0.9)
+    out = _drop_unions(sparse.csr_matrix(x), labels, columns, assigned, 0.05)
+    assert out.tolist() == [[True, True, True]]

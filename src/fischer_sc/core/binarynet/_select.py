@@ -17,8 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
+from scipy.stats import hypergeom
 
-from fischer_sc.core.patterns import cooccurrence_patterns, joint_support_test
+from fischer_sc.core.patterns import cooccurrence_patterns, extend_patterns, joint_support_test
 
 from ._patterns import ExtractedPatterns, contains
 
@@ -53,23 +54,75 @@ def _membership(columns: list[np.ndarray], m: int) -> sparse.csc_matrix:
     return sparse.csc_matrix((np.ones(len(indices), dtype=bool), indices, indptr), shape=(m, len(columns)))
 
 
-def _pool(network: ExtractedPatterns, grown: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:
-    """Network patterns then grown ones, identical sets merged (source ``"both"``)."""
-    columns = [network.items(i) for i in range(network.n_patterns)]
-    units = list(network.units)
-    source = ["network"] * len(columns)
-    seen = {c.tobytes(): i for i, c in enumerate(np.asarray(c, dtype=np.int64) for c in columns)}
-    for items in grown:
-        key = np.asarray(items, dtype=np.int64).tobytes()
-        if key in seen:
-            if source[seen[key]] == "network":
-                source[seen[key]] = "both"
+def _pool(
+    found: list[tuple[np.ndarray, np.ndarray, str]],
+) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:
+    """Identical item sets merged: units united, source ``"both"`` when the network and co-occurrence both led there."""
+    columns: list[np.ndarray] = []
+    units: list[np.ndarray] = []
+    source: list[str] = []
+    seen: dict[bytes, int] = {}
+    for items, unit, src in found:
+        items = np.sort(np.asarray(items, dtype=np.int64))
+        key = items.tobytes()
+        if key not in seen:
+            seen[key] = len(columns)
+            columns.append(items)
+            units.append(np.asarray(unit, dtype=np.int64))
+            source.append(src)
             continue
-        seen[key] = len(columns)
-        columns.append(np.asarray(items, dtype=np.int64))
-        units.append(np.zeros(0, dtype=np.int64))
-        source.append("cooccurrence")
+        i = seen[key]
+        units[i] = np.union1d(units[i], unit).astype(np.int64)
+        if source[i] != src:
+            source[i] = "both"
     return columns, units, source
+
+
+def _test(
+    x: sparse.csr_matrix,
+    labels: np.ndarray,
+    n_classes: int,
+    columns: list[np.ndarray],
+    min_count: np.ndarray,
+    level: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Rows holding each pattern, joint support per group, p-values and significant (group, pattern) pairs."""
+    present = contains(x, _membership(columns, x.shape[1]))
+    counts, p_values = joint_support_test(present, labels, n_classes)
+    n_tests = max(1, counts.size)
+    significant = (p_values < level / n_tests) & (counts >= np.asarray(min_count)[:, None])
+    return present, counts, p_values, significant
+
+
+def _drop_unions(
+    x: sparse.csr_matrix, labels: np.ndarray, columns: list[np.ndarray], assigned: np.ndarray, level: float
+) -> np.ndarray:
+    """Unassign a pattern from a group where it splits into a smaller pattern of that group and the rest, independent there.
+
+    Such a pattern (e.g. two patterns that happen to meet in some rows) is held no more often than
+    its two parts would be by chance; the part is reported on its own. One-sided Fisher exact test,
+    Bonferroni over the pairs checked.
+    """
+    sets = [frozenset(c.tolist()) for c in columns]
+    pairs = [
+        (k, q, p)
+        for k in range(assigned.shape[0])
+        for q in np.flatnonzero(assigned[k])
+        for p in np.flatnonzero(assigned[k])
+        if sets[p] < sets[q]
+    ]
+    out = assigned.copy()
+    if not pairs:
+        return out
+    for k, q, p in pairs:
+        rows = x[labels == k]
+        rest = np.asarray(sorted(sets[q] - sets[p]), dtype=np.int64)
+        has_p = np.asarray(rows[:, columns[p]].sum(1)).ravel() == len(columns[p])
+        has_rest = np.asarray(rows[:, rest].sum(1)).ravel() == len(rest)
+        n, a, b, both = rows.shape[0], int(has_p.sum()), int(has_rest.sum()), int((has_p & has_rest).sum())
+        if hypergeom.sf(both - 1, n, a, b) >= level / len(pairs):
+            out[k, q] = False
+    return out
 
 
 def _drop_nested(columns: list[np.ndarray], assigned: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -124,28 +177,43 @@ def differential_patterns(
     The reported patterns with their per-group statistics.
     """
     labels = np.asarray(labels)
-    grown: list[np.ndarray] = []
+    min_count = np.asarray(min_count)
+    found = [(network.items(i), network.units[i], "network") for i in range(network.n_patterns)]
     if frequent is not None:
         for k in range(n_classes):
             rows = np.flatnonzero(labels == k)
-            grown += cooccurrence_patterns(x, rows, np.flatnonzero(frequent[k]), int(min_count[k]), level=level)
-    columns, units, source = _pool(network, grown)
+            grown = cooccurrence_patterns(x, rows, np.flatnonzero(frequent[k]), int(min_count[k]), level=level)
+            found += [(items, np.zeros(0, dtype=np.int64), "cooccurrence") for items in grown]
+    columns, units, source = _pool(found)
     keep = [i for i, c in enumerate(columns) if len(c) >= max(1, min_size)]
     columns, units, source = [columns[i] for i in keep], [units[i] for i in keep], [source[i] for i in keep]
-    present = contains(x, _membership(columns, x.shape[1]))
-    counts, _ = joint_support_test(present, labels, n_classes)
-    supported = (counts >= np.asarray(min_count)[:, None]).any(0)
+    present, counts, p_values, significant = _test(x, labels, n_classes, columns, min_count, level)
+    supported = (counts >= min_count[:, None]).any(0)
     n_unsupported = int(sum(1 for i, s in enumerate(source) if s == "network" and not supported[i]))
-    idx = np.flatnonzero(supported)
+    if frequent is not None:
+        # grow every pattern again in each group where it is significant: a pattern seeded where it is not at
+        # home (in a group holding only its mislabelled rows) stops short there
+        regrown = [(columns[i], units[i], source[i]) for i in np.flatnonzero(supported & ~significant.any(0))]
+        for k in range(n_classes):
+            mine = np.flatnonzero(significant[k])
+            longer = extend_patterns(
+                x,
+                np.flatnonzero(labels == k),
+                np.flatnonzero(frequent[k]),
+                [columns[i] for i in mine],
+                int(min_count[k]),
+                level=level,
+            )
+            regrown += [(items, units[i], source[i]) for i, items in zip(mine, longer, strict=True)]
+        columns, units, source = _pool(regrown)
+        present, counts, p_values, significant = _test(x, labels, n_classes, columns, min_count, level)
+    idx = np.flatnonzero((counts >= min_count[:, None]).any(0))
     columns, units, source = [columns[i] for i in idx], [units[i] for i in idx], [source[i] for i in idx]
-    present = present[:, idx]
-    counts, p_values = joint_support_test(present, labels, n_classes)
-    n_tests = max(1, counts.size)
-    assigned = (p_values < level / n_tests) & (counts >= np.asarray(min_count)[:, None])
+    present, counts, p_values, significant = present[:, idx], counts[:, idx], p_values[:, idx], significant[:, idx]
+    assigned = _drop_unions(x, labels, columns, significant, level)
     assigned = _drop_nested(columns, assigned, counts)
-    # a pattern that lost every group to a larger one is not reported; general patterns (never assigned) stay
-    significant_somewhere = ((p_values < level / n_tests) & (counts >= np.asarray(min_count)[:, None])).any(0)
-    keep = np.flatnonzero(assigned.any(0) | ~significant_somewhere)
+    # a pattern that lost every group to a larger or a smaller one is not reported; general patterns stay
+    keep = np.flatnonzero(assigned.any(0) | ~significant.any(0))
     return DifferentialPatterns(
         membership=_membership([columns[i] for i in keep], x.shape[1]),
         units=[units[i] for i in keep],

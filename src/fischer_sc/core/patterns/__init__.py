@@ -7,7 +7,7 @@ give log-binomials, Rissanen's universal integer code and NML complexities. The 
 patterns by their joint support per group.
 """
 
-from ._differential import cooccurrence_patterns, group_frequent_items, joint_support_test, min_counts
+from ._differential import cooccurrence_patterns, extend_patterns, group_frequent_items, joint_support_test, min_counts
 from ._itemsets import binary_csr, cooccurring_pairs, item_label_counts, nonzero_positions, pattern_rows
 from ._mdl import (
     log2_binom,
@@ -21,6 +21,7 @@ __all__ = [
     "binary_csr",
     "cooccurrence_patterns",
     "cooccurring_pairs",
+    "extend_patterns",
     "group_frequent_items",
     "item_label_counts",
     "joint_support_test",

@@ -11,18 +11,21 @@ is or where it belongs:
   rows (one-sided Fisher exact test, i.e. the hypergeometric tail);
 - :func:`cooccurrence_patterns` grows, within one group, sets of items that co-occur more than
   independence allows (pairwise, then each added item against the set so far). It sees patterns
-  whose items are not individually enriched in the group, which a per-item test cannot.
+  whose items are not individually enriched in the group, which a per-item test cannot;
+- :func:`extend_patterns` grows given patterns by the same rule within the group they belong to.
 
 numpy/scipy only.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy import sparse
 from scipy.stats import hypergeom, norm
 
-__all__ = ["cooccurrence_patterns", "group_frequent_items", "joint_support_test", "min_counts"]
+__all__ = ["cooccurrence_patterns", "extend_patterns", "group_frequent_items", "joint_support_test", "min_counts"]
 
 
 def min_counts(labels: np.ndarray, n_classes: int, min_support: float) -> np.ndarray:
@@ -114,6 +117,66 @@ def _overlap_z(joint: np.ndarray, n_a: np.ndarray, n_b: np.ndarray, n: int) -> n
     return np.nan_to_num(z, nan=0.0, posinf=0.0, neginf=0.0)
 
 
+@dataclass
+class _Links:
+    """Within-group co-occurrence of the items: which pairs co-occur beyond independence."""
+
+    items: np.ndarray  # column indices of x
+    present: np.ndarray  # bool (n_k x items)
+    freq: np.ndarray
+    linked: np.ndarray  # bool (items x items)
+    z: np.ndarray
+    grow_critical: float
+    n: int
+    min_count: int
+
+
+def _links(
+    x: sparse.spmatrix, rows: np.ndarray, items: np.ndarray, min_count: int, level: float, max_items: int
+) -> _Links | None:
+    items = np.asarray(items, dtype=np.int64)
+    n = len(rows)
+    if len(items) < 2 or n < 2:
+        return None
+    xk = sparse.csr_matrix(x)[rows][:, items]
+    freq = np.asarray(xk.sum(0)).ravel()
+    if len(items) > max_items:  # the most frequent items of the group
+        keep = np.sort(np.argsort(-freq, kind="stable")[:max_items])
+        items, xk, freq = items[keep], xk[:, keep], freq[keep]
+    dense = xk.toarray().astype(np.float32)
+    joint = dense.T @ dense
+    z = _overlap_z(joint, freq[:, None], freq[None, :], n)
+    n_items = len(items)
+    critical = norm.isf(level / max(1, n_items * (n_items - 1) / 2))
+    linked = (z > critical) & (joint >= min_count)
+    np.fill_diagonal(linked, False)
+    grow_critical = float(norm.isf(level / max(1, n_items)))
+    return _Links(items, dense.astype(bool), freq, linked, z, grow_critical, n, int(min_count))
+
+
+def _grow(g: _Links, members: list[int]) -> list[int]:
+    """Add, one at a time, the linked item held by most rows holding the set, while it co-occurs beyond independence."""
+    members = list(members)
+    holds = g.present[:, members].all(1)
+    candidates = g.linked[members].all(0)
+    while True:
+        candidates[members] = False
+        cand = np.flatnonzero(candidates)
+        if len(cand) == 0:
+            break
+        n_s = int(holds.sum())
+        overlap = g.present[holds][:, cand].sum(0).astype(np.float64)
+        zc = _overlap_z(overlap, float(n_s), g.freq[cand], g.n)
+        ok = (overlap >= g.min_count) & (zc > g.grow_critical)
+        if not ok.any():
+            break
+        best = int(cand[np.argmax(np.where(ok, overlap, -1.0))])
+        members.append(best)
+        holds &= g.present[:, best]
+        candidates &= g.linked[best]
+    return members
+
+
 def cooccurrence_patterns(
     x: sparse.spmatrix,
     rows: np.ndarray,
@@ -155,52 +218,69 @@ def cooccurrence_patterns(
     -------
     Patterns as sorted arrays of column indices of ``x``.
     """
-    items = np.asarray(items, dtype=np.int64)
-    n = len(rows)
-    if len(items) < 2 or n < 2:
+    g = _links(x, rows, items, min_count, level, max_items)
+    if g is None:
         return []
-    xk = sparse.csr_matrix(x)[rows][:, items]
-    freq = np.asarray(xk.sum(0)).ravel()
-    if len(items) > max_items:  # the most frequent items of the group
-        keep = np.sort(np.argsort(-freq, kind="stable")[:max_items])
-        items, xk, freq = items[keep], xk[:, keep], freq[keep]
-    dense = xk.toarray().astype(np.float32)
-    joint = dense.T @ dense
-    z = _overlap_z(joint, freq[:, None], freq[None, :], n)
-    n_items = len(items)
-    critical = norm.isf(level / max(1, n_items * (n_items - 1) / 2))
-    linked = (z > critical) & (joint >= min_count)
-    np.fill_diagonal(linked, False)
-    first, second = np.nonzero(np.triu(linked))
-    order = np.argsort(-z[first, second], kind="stable")
-    covered = np.zeros(n_items, dtype=bool)
-    grow_critical = norm.isf(level / max(1, n_items))
-    present = dense.astype(bool)
+    first, second = np.nonzero(np.triu(g.linked))
+    order = np.argsort(-g.z[first, second], kind="stable")
+    covered = np.zeros(len(g.items), dtype=bool)
     patterns: list[np.ndarray] = []
     for e in order:
         i, j = int(first[e]), int(second[e])
         if covered[i] and covered[j]:  # both already in a pattern: a seed inside known structure
             continue
-        members = [i, j]
-        holds = present[:, i] & present[:, j]
-        candidates = linked[i] & linked[j]
-        while True:
-            candidates[members] = False
-            cand = np.flatnonzero(candidates)
-            if len(cand) == 0:
-                break
-            n_s = int(holds.sum())
-            overlap = present[holds][:, cand].sum(0).astype(np.float64)
-            zc = _overlap_z(overlap, float(n_s), freq[cand], n)
-            ok = (overlap >= min_count) & (zc > grow_critical)
-            if not ok.any():
-                break
-            best = int(cand[np.argmax(np.where(ok, overlap, -1.0))])
-            members.append(best)
-            holds &= present[:, best]
-            candidates &= linked[best]
+        members = _grow(g, [i, j])
         covered[members] = True
-        patterns.append(np.sort(items[members]))
+        patterns.append(np.sort(g.items[members]))
         if len(patterns) >= max_patterns:
             break
     return patterns
+
+
+def extend_patterns(
+    x: sparse.spmatrix,
+    rows: np.ndarray,
+    items: np.ndarray,
+    seeds: list[np.ndarray],
+    min_count: int,
+    *,
+    level: float = 0.05,
+    max_items: int = 5000,
+) -> list[np.ndarray]:
+    """Grow each seed pattern within the rows ``rows`` (its group) by the rule of :func:`cooccurrence_patterns`.
+
+    A pattern found where it is not at home (e.g. grown in a group whose rows hold only a mislabelled
+    share of its rows) can stop short; grown again in the group where its joint support is
+    significant, it takes the items that co-occur with it there beyond independence.
+
+    Parameters
+    ----------
+    x
+        Binary data (n x m).
+    rows
+        Rows of the group.
+    items
+        Items that may be added (as in :func:`cooccurrence_patterns`).
+    seeds
+        Patterns as arrays of column indices of ``x``.
+    min_count
+        Smallest joint support (rows) of an extended pattern.
+    level
+        Family-wise level of the growth tests.
+    max_items
+        Bound on the items considered.
+
+    Returns
+    -------
+    One sorted pattern per seed: the seed itself when it has an item outside ``items`` or nothing to add.
+    """
+    g = _links(x, rows, items, min_count, level, max_items)
+    out = []
+    for seed in seeds:
+        seed = np.sort(np.asarray(seed, dtype=np.int64))
+        pos = np.searchsorted(g.items, seed) if g is not None else None
+        if g is None or (pos >= len(g.items)).any() or (g.items[np.minimum(pos, len(g.items) - 1)] != seed).any():
+            out.append(seed)
+            continue
+        out.append(np.sort(g.items[_grow(g, pos.tolist())]))
+    return out
