@@ -438,6 +438,21 @@ def test_node_table_matches_numpy(dim):
     np.testing.assert_array_equal(z[order], z_sorted)
 
 
+@pytest.mark.parametrize("dim", [1, 2, 3])
+def test_morton_keys_match_a_numpy_interleaving(dim):
+    y, _ = clustered(400, dim)
+    bits = min(63 // dim, 21)
+    keys, side, corner = morton_keys(y, bits)
+    np.testing.assert_array_equal(corner, y.min(axis=0))
+    assert side == (y.max(axis=0) - y.min(axis=0)).max() * (1.0 + 1e-9)
+    q = ((y - corner) / side * ((1 << bits) - 1)).astype(np.int64)
+    expected = np.zeros(len(y), dtype=np.int64)
+    for b in range(bits - 1, -1, -1):
+        for c in range(dim):
+            expected = (expected << 1) | ((q[:, c] >> b) & 1)
+    np.testing.assert_array_equal(keys, expected)
+
+
 def test_tree_partitions_points_and_survives_duplicates():
     y = np.vstack([np.zeros((50, 2)), RNG.normal(size=(100, 2))])
     keys, _, _ = morton_keys(y, 21)

@@ -16,13 +16,13 @@ import math
 import numbers
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 from scipy import sparse
 
 from fischer_sc.core._numba import njit
 
 from ._pair_scale import pair_beta, pair_scale_code
+from ._threads import run_rows
 
 # The bisection runs over log(beta * scale_i), scale_i the mean squared neighbour distance of
 # row i, inside +-LOG_BETA_SPAN. The upper end caps beta for rows of near-duplicates:
@@ -30,16 +30,14 @@ from ._pair_scale import pair_beta, pair_scale_code
 LOG_BETA_SPAN = 40.0
 
 
-@njit(parallel=True)
-def calibrate_beta(d2: np.ndarray, perplexity: float, tol: float, max_iter: int) -> np.ndarray:
-    """Per-row beta whose Gaussian over the squared distances ``d2`` (n, k) has the given perplexity.
-
-    Entropies are in nats; a row meets the target when ``|H - log(perplexity)| < tol``.
-    """
-    n, k = d2.shape
+@njit
+def _calibrate_rows(
+    first: int, last: int, d2: np.ndarray, perplexity: float, tol: float, max_iter: int, beta: np.ndarray
+) -> None:
+    """Rows ``first`` to ``last`` of ``calibrate_beta``."""
+    k = d2.shape[1]
     target = math.log(perplexity)
-    beta = np.empty(n)
-    for i in numba.prange(n):
+    for i in range(first, last):
         dmin = d2[i, 0]
         mean = 0.0
         for j in range(k):
@@ -69,15 +67,27 @@ def calibrate_beta(d2: np.ndarray, perplexity: float, tol: float, max_iter: int)
                 hi = logb
             logb = 0.5 * (lo + hi)
         beta[i] = math.exp(logb)
+
+
+def calibrate_beta(d2: np.ndarray, perplexity: float, tol: float, max_iter: int) -> np.ndarray:
+    """Per-row beta whose Gaussian over the squared distances ``d2`` (n, k) has the given perplexity.
+
+    Entropies are in nats; a row meets the target when ``|H - log(perplexity)| < tol``. Rows run
+    on threads (``run_rows``).
+    """
+    d2 = np.ascontiguousarray(d2, dtype=np.float64)
+    beta = np.empty(d2.shape[0])
+    run_rows(_calibrate_rows, d2.shape[0], d2, float(perplexity), float(tol), int(max_iter), beta, grain=256)
     return beta
 
 
-@njit(parallel=True)
-def conditional_affinities(indices: np.ndarray, d2: np.ndarray, beta: np.ndarray, code: int) -> np.ndarray:
-    """p_{j|i} over the kNN of each row with the pair bandwidth of ``code``; rows sum to 1."""
-    n, k = d2.shape
-    p = np.empty((n, k))
-    for i in numba.prange(n):
+@njit
+def _conditional_rows(
+    lo: int, hi: int, indices: np.ndarray, d2: np.ndarray, beta: np.ndarray, code: int, p: np.ndarray
+) -> None:
+    """Rows ``lo`` to ``hi`` of ``conditional_affinities``."""
+    k = d2.shape[1]
+    for i in range(lo, hi):
         emax = -np.inf
         for j in range(k):
             e = -pair_beta(code, beta[i], beta[indices[i, j]]) * d2[i, j]
@@ -89,14 +99,23 @@ def conditional_affinities(indices: np.ndarray, d2: np.ndarray, beta: np.ndarray
             z += p[i, j]
         for j in range(k):
             p[i, j] /= z
+
+
+def conditional_affinities(indices: np.ndarray, d2: np.ndarray, beta: np.ndarray, code: int) -> np.ndarray:
+    """p_{j|i} over the kNN of each row with the pair bandwidth of ``code``; rows sum to 1 (rows on threads)."""
+    indices = np.ascontiguousarray(indices, dtype=np.int64)
+    d2 = np.ascontiguousarray(d2, dtype=np.float64)
+    beta = np.ascontiguousarray(beta, dtype=np.float64)
+    p = np.empty(d2.shape)
+    run_rows(_conditional_rows, d2.shape[0], indices, d2, beta, int(code), p, grain=512)
     return p
 
 
-@njit(parallel=True)
+@njit
 def _sort_rows(cols: np.ndarray, vals: np.ndarray) -> None:
-    """Sort every row of ``cols`` (and ``vals`` along) by column, in place (insertion sort, stable)."""
+    """Sort every row of ``cols`` (and ``vals`` along) by column, in place (insertion sort, stable; serial)."""
     n, k = cols.shape
-    for i in numba.prange(n):
+    for i in range(n):
         for a in range(1, k):
             c, v = cols[i, a], vals[i, a]
             b = a - 1
@@ -162,21 +181,51 @@ def _merge_row(
     return count
 
 
-@njit(parallel=True)
+@njit
+def _count_rows(
+    lo: int,
+    hi: int,
+    cols: np.ndarray,
+    vals: np.ndarray,
+    ptr: np.ndarray,
+    rows: np.ndarray,
+    rvals: np.ndarray,
+    nnz: np.ndarray,
+) -> None:
+    """``nnz[i + 1]`` = the number of nonzeros of row i of C + C^T, for rows ``lo`` to ``hi``."""
+    dummy_cols, dummy_vals = np.empty(0, dtype=np.int32), np.empty(0)
+    for i in range(lo, hi):
+        nnz[i + 1] = _merge_row(cols, vals, i, ptr, rows, rvals, dummy_cols, dummy_vals, 0, False)
+
+
+@njit
+def _fill_rows(
+    lo: int,
+    hi: int,
+    cols: np.ndarray,
+    vals: np.ndarray,
+    ptr: np.ndarray,
+    rows: np.ndarray,
+    rvals: np.ndarray,
+    nnz: np.ndarray,
+    out_cols: np.ndarray,
+    out_vals: np.ndarray,
+) -> None:
+    """Rows ``lo`` to ``hi`` of C + C^T into ``out_cols``/``out_vals`` at the offsets ``nnz``."""
+    for i in range(lo, hi):
+        _merge_row(cols, vals, i, ptr, rows, rvals, out_cols, out_vals, nnz[i], True)
+
+
 def _symmetric_csr(
     cols: np.ndarray, vals: np.ndarray, ptr: np.ndarray, rows: np.ndarray, rvals: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(indptr, indices, data) of C + C^T from C's sorted row lists and C^T's CSR: count, then fill."""
+    """(indptr, indices, data) of C + C^T from C's sorted row lists and C^T's CSR: count, then fill (rows on threads)."""
     n = cols.shape[0]
     nnz = np.zeros(n + 1, dtype=np.int64)
-    dummy_cols, dummy_vals = np.empty(0, dtype=np.int64), np.empty(0)
-    for i in numba.prange(n):
-        nnz[i + 1] = _merge_row(cols, vals, i, ptr, rows, rvals, dummy_cols, dummy_vals, 0, False)
-    for i in range(n):
-        nnz[i + 1] += nnz[i]
+    run_rows(_count_rows, n, cols, vals, ptr, rows, rvals, nnz, grain=1024)
+    np.cumsum(nnz, out=nnz)
     out_cols, out_vals = np.empty(nnz[n], dtype=np.int32), np.empty(nnz[n])
-    for i in numba.prange(n):
-        _merge_row(cols, vals, i, ptr, rows, rvals, out_cols, out_vals, nnz[i], True)
+    run_rows(_fill_rows, n, cols, vals, ptr, rows, rvals, nnz, out_cols, out_vals, grain=1024)
     return nnz, out_cols, out_vals
 
 

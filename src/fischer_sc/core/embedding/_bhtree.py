@@ -28,12 +28,12 @@ depend on the thread count.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 from fischer_sc.core._numba import njit
 
 from ._pair_scale import pair_width
+from ._threads import run_rows
 
 LEAF_SIZE = 4
 #: Barnes-Hut runs on embeddings of up to 3 dimensions (as scikit-learn's): a 2^d-tree in more
@@ -44,32 +44,36 @@ N_MOMENTS = 4
 _BLOCK = 256  # points per traversal block (one stack each)
 
 
-@njit(parallel=True)
-def morton_keys(y: np.ndarray, bits: int) -> tuple[np.ndarray, float, np.ndarray]:
-    """Interleaved ``bits``-per-axis keys of ``y`` in its bounding cube; also the cube's side and corner.
-
-    Keys are int64 (``bits * dim <= 63``): numba turns mixed uint64/int64 arithmetic into
-    float64, which made the tree build six times slower with unsigned keys.
-    """
-    n, dim = y.shape
-    lo = np.empty(dim)
-    side = 0.0
-    for c in range(dim):
-        lo[c] = y[:, c].min()
-        side = max(side, y[:, c].max() - lo[c])
-    side = side * (1.0 + 1e-9) if side > 0.0 else 1.0
+@njit
+def _morton_rows(lo: int, hi: int, y: np.ndarray, corner: np.ndarray, side: float, bits: int, keys: np.ndarray) -> None:
+    """``keys[i]`` for rows ``lo`` to ``hi``: ``bits`` per axis of ``y[i]`` in the cube at ``corner``, interleaved."""
+    dim = y.shape[1]
     top = (1 << bits) - 1
-    keys = np.empty(n, dtype=np.int64)
-    for i in numba.prange(n):
-        q = np.empty(dim, dtype=np.int64)
+    q = np.empty(dim, dtype=np.int64)
+    for i in range(lo, hi):
         for c in range(dim):
-            q[c] = np.int64((y[i, c] - lo[c]) / side * top)
+            q[c] = np.int64((y[i, c] - corner[c]) / side * top)
         key = 0
         for b in range(bits - 1, -1, -1):
             for c in range(dim):
                 key = (key << 1) | ((q[c] >> b) & 1)
         keys[i] = key
-    return keys, side, lo
+
+
+def morton_keys(y: np.ndarray, bits: int) -> tuple[np.ndarray, float, np.ndarray]:
+    """Interleaved ``bits``-per-axis keys of ``y`` in its bounding cube; also the cube's side and corner.
+
+    Keys are int64 (``bits * dim <= 63``): numba turns mixed uint64/int64 arithmetic into
+    float64, which made the tree build six times slower with unsigned keys. The cube comes from
+    numpy; the interleaving is a serial kernel over row ranges (``run_rows``).
+    """
+    y = np.ascontiguousarray(y, dtype=np.float64)
+    corner = y.min(axis=0)
+    side = float((y.max(axis=0) - corner).max(initial=0.0))
+    side = side * (1.0 + 1e-9) if side > 0.0 else 1.0
+    keys = np.empty(y.shape[0], dtype=np.int64)
+    run_rows(_morton_rows, y.shape[0], y, corner, side, int(bits), keys, grain=4096)
+    return keys, side, corner
 
 
 def morton_order(keys: np.ndarray, hint: np.ndarray | None = None) -> np.ndarray:
@@ -189,7 +193,7 @@ def _leaf_sums(pts: np.ndarray, ss: np.ndarray, a: int, b: int, row: np.ndarray)
             row[_POW + k] += power
 
 
-@njit(parallel=True)
+@njit
 def summarise(
     pts: np.ndarray,
     ss: np.ndarray,
@@ -204,25 +208,21 @@ def summarise(
     """The node table: per node its centre of mass, covariance, moments of s, reach and size.
 
     ``pts`` holds the points' coordinates as rows (``(MAX_DIM, n)``) in tree order. Leaves sum
-    their points; then, one level at a time from the deepest up (nodes are stored breadth-first,
-    so a level is a contiguous range), each node adds up its children's raw sums. The sums become
-    means and centred covariances at the end. Every node's sums are taken in the same order
-    whatever the number of threads.
+    their points; then, from the last node to the first (nodes are stored breadth-first, so
+    children come after their parent), each node adds up its children's raw sums. The sums
+    become means and centred covariances at the end. Serial: O(n) work, a few per cent of the
+    traversal, and a serial kernel compiles in a fraction of a parallel one's time.
     """
     m = start.shape[0]
     nodes = np.zeros((m, _N_COLS))
-    for node in numba.prange(m):
+    for node in range(m - 1, -1, -1):
         if count[node] == 0:
             _leaf_sums(pts, ss, start[node], stop[node], nodes[node])
-    hi = m
-    while hi > 0:
-        lo = np.searchsorted(level[:hi], level[hi - 1])
-        for node in numba.prange(lo, hi):
+        else:
             for ch in range(first[node], first[node] + count[node]):
                 for c in range(_COM, _POW + N_MOMENTS):
                     nodes[node, c] += nodes[ch, c]
-        hi = lo
-    for node in numba.prange(m):
+    for node in range(m):
         row = nodes[node]
         size = float(stop[node] - start[node])
         for c in range(_COM, _POW + N_MOMENTS):
@@ -240,28 +240,23 @@ def summarise(
     return nodes
 
 
-@njit(parallel=True)
 def gather_sorted(y: np.ndarray, s: np.ndarray, order: np.ndarray, pts: np.ndarray, ss: np.ndarray) -> None:
-    """Points and radii in tree order: ``pts[c, t] = y[order[t], c]`` (rows beyond y's dimension 0), ``ss[t] = s[order[t]]``."""
+    """Points and radii in tree order: ``pts[c, t] = y[order[t], c]`` (rows beyond y's dimension 0), ``ss[t] = s[order[t]]``.
+
+    numpy fancy indexing: O(n) copies that need no kernel of their own.
+    """
     dim = y.shape[1]
-    for t in numba.prange(order.shape[0]):
-        p = order[t]
-        for c in range(MAX_DIM):
-            pts[c, t] = y[p, c] if c < dim else 0.0
-        ss[t] = s[p]
+    pts[:dim] = y[order].T
+    pts[dim:] = 0.0
+    ss[:] = s[order]
 
 
-@njit(parallel=True)
 def scatter_back(
     rep_sorted: np.ndarray, z_sorted: np.ndarray, order: np.ndarray, rep: np.ndarray, z_rows: np.ndarray
 ) -> None:
     """Results from tree order back to the caller's order."""
-    dim = rep.shape[1]
-    for t in numba.prange(order.shape[0]):
-        p = order[t]
-        for c in range(dim):
-            rep[p, c] = rep_sorted[t, c]
-        z_rows[p] = z_sorted[t]
+    rep[order] = rep_sorted[:, : rep.shape[1]]
+    z_rows[order] = z_sorted
 
 
 @njit(inline="always")
@@ -372,7 +367,64 @@ def _walk(
     return ax, ay, az, z
 
 
-@njit(parallel=True, fastmath=True)
+@njit(fastmath=True)
+def _traverse_planar(
+    lo: int,
+    hi: int,
+    pts: np.ndarray,
+    ss: np.ndarray,
+    code: int,
+    start: np.ndarray,
+    stop: np.ndarray,
+    first: np.ndarray,
+    count: np.ndarray,
+    nodes: np.ndarray,
+    theta: float,
+    depth: int,
+    n_children: int,
+    rep: np.ndarray,
+    z_rows: np.ndarray,
+) -> None:
+    """Blocks ``lo`` to ``hi`` of ``traverse`` for embeddings of one or two dimensions (no third coordinate)."""
+    n = ss.shape[0]
+    theta2 = theta * theta
+    stack = np.empty(depth * n_children + 1, dtype=np.int64)
+    for blk in range(lo, hi):
+        for p in range(blk * _BLOCK, min((blk + 1) * _BLOCK, n)):
+            ax, ay, az, z = _walk(p, pts, ss, code, start, stop, first, count, nodes, theta2, stack, False)
+            rep[p, 0], rep[p, 1], rep[p, 2] = ax, ay, az
+            z_rows[p] = z
+
+
+@njit(fastmath=True)
+def _traverse_spatial(
+    lo: int,
+    hi: int,
+    pts: np.ndarray,
+    ss: np.ndarray,
+    code: int,
+    start: np.ndarray,
+    stop: np.ndarray,
+    first: np.ndarray,
+    count: np.ndarray,
+    nodes: np.ndarray,
+    theta: float,
+    depth: int,
+    n_children: int,
+    rep: np.ndarray,
+    z_rows: np.ndarray,
+) -> None:
+    """Blocks ``lo`` to ``hi`` of ``traverse`` for three-dimensional embeddings."""
+    n = ss.shape[0]
+    theta2 = theta * theta
+    stack = np.empty(depth * n_children + 1, dtype=np.int64)
+    for blk in range(lo, hi):
+        for p in range(blk * _BLOCK, min((blk + 1) * _BLOCK, n)):
+            ax, ay, az, z = _walk(p, pts, ss, code, start, stop, first, count, nodes, theta2, stack, True)
+            rep[p, 0], rep[p, 1], rep[p, 2] = ax, ay, az
+            z_rows[p] = z
+
+
 def traverse(
     pts: np.ndarray,
     ss: np.ndarray,
@@ -392,23 +444,34 @@ def traverse(
 
     Coordinates come as three rows (unused ones zero), so the inner loops work on scalars: 20 %
     faster than looping over a dimension axis. Embeddings of one or two dimensions (``n_children``
-    below 8) take a walk compiled without the third coordinate. An accepted cell contributes its
+    below 8) take a walk compiled without the third coordinate, in a kernel of its own, so that
+    a 2-D embedding never compiles the 3-D walk. An accepted cell contributes its
     averages to second order: in the spread of the kernel widths u over its points (variance var)
     and in its points' positions around the centre of mass (covariance C); a cell whose widths
     spread too much for that expansion is opened instead.
+
+    The kernels are serial over a range of blocks of ``_BLOCK`` consecutive points (one stack a
+    block) and run on threads by ``run_rows``: compiled with ``parallel=True`` the traversal
+    took three times longer to compile. Each point's walk is the same whatever the split.
     """
-    n = ss.shape[0]
-    n_blocks = (n + _BLOCK - 1) // _BLOCK
-    theta2 = theta * theta
-    for blk in numba.prange(n_blocks):
-        stack = np.empty(depth * n_children + 1, dtype=np.int64)
-        for p in range(blk * _BLOCK, min((blk + 1) * _BLOCK, n)):
-            if n_children == 8:
-                ax, ay, az, z = _walk(p, pts, ss, code, start, stop, first, count, nodes, theta2, stack, True)
-            else:
-                ax, ay, az, z = _walk(p, pts, ss, code, start, stop, first, count, nodes, theta2, stack, False)
-            rep[p, 0], rep[p, 1], rep[p, 2] = ax, ay, az
-            z_rows[p] = z
+    n_blocks = (ss.shape[0] + _BLOCK - 1) // _BLOCK
+    kernel = _traverse_spatial if n_children == 8 else _traverse_planar
+    args = (
+        pts,
+        ss,
+        int(code),
+        start,
+        stop,
+        first,
+        count,
+        nodes,
+        float(theta),
+        int(depth),
+        int(n_children),
+        rep,
+        z_rows,
+    )
+    run_rows(kernel, n_blocks, *args, grain=1)
 
 
 def repulsion_barnes_hut(

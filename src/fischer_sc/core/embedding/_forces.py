@@ -1,4 +1,4 @@
-"""t-SNE/dtSNE forces with a per-pair kernel scale, as parallel numba kernels.
+"""t-SNE/dtSNE forces with a per-pair kernel scale, as serial numba kernels over row ranges run on threads.
 
 With w_ij = 1 / (1 + gamma_ij ||y_i - y_j||^2) and Z = sum_{k != l} w_kl, the gradient of
 KL(P || Q) is 4 sum_j (p_ij - w_ij / Z) gamma_ij w_ij (y_i - y_j). We keep the two halves apart
@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 
 from fischer_sc.core._numba import njit
 
 from ._pair_scale import pair_width
+from ._threads import run_rows
 
 
 @njit(inline="always")
@@ -132,8 +132,10 @@ def _store_row(out: np.ndarray, i: int, ax: float, ay: float, az: float, add: bo
             out[i, 2] = az
 
 
-@njit(parallel=True, fastmath=True)
-def attraction(
+@njit(fastmath=True)
+def _attraction_rows(
+    lo: int,
+    hi: int,
     indptr: np.ndarray,
     indices: np.ndarray,
     data: np.ndarray,
@@ -142,9 +144,9 @@ def attraction(
     code: int,
     out: np.ndarray,
 ) -> None:
-    """``out[i] = sum_j p_ij gamma_ij w_ij (y_i - y_j)`` over the CSR edges of P."""
-    n, dim = y.shape
-    for i in numba.prange(n):
+    """Rows ``lo`` to ``hi`` of ``attraction``."""
+    dim = y.shape[1]
+    for i in range(lo, hi):
         if dim <= LOW_DIM:
             ax, ay, az = row_attraction(indptr, indices, data, y, s, code, i, out, False)
             _store_row(out, i, ax, ay, az, False)
@@ -158,13 +160,28 @@ def attraction(
                 out[i, c] += f * (y[i, c] - y[j, c])
 
 
+def attraction(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    y: np.ndarray,
+    s: np.ndarray,
+    code: int,
+    out: np.ndarray,
+) -> None:
+    """``out[i] = sum_j p_ij gamma_ij w_ij (y_i - y_j)`` over the CSR edges of P (rows on threads, ``run_rows``)."""
+    run_rows(_attraction_rows, y.shape[0], indptr, indices, data, y, s, int(code), out, grain=512)
+
+
 #: Row blocks of :func:`attraction_symmetric`, each with its own output buffer. Fixed, not the
 #: thread count, so that the order of the final sums, and hence the result, never depends on it.
 N_ATTRACTION_BLOCKS = 8
 
 
-@njit(parallel=True, fastmath=True)
-def attraction_symmetric(
+@njit(fastmath=True)
+def _attraction_blocks(
+    lo: int,
+    hi: int,
     indptr: np.ndarray,
     indices: np.ndarray,
     data: np.ndarray,
@@ -172,18 +189,12 @@ def attraction_symmetric(
     s: np.ndarray,
     code: int,
     buffers: np.ndarray,
-    out: np.ndarray,
 ) -> None:
-    """:func:`attraction` for a symmetric P given by its strict upper triangle (CSR, j > i).
-
-    Each edge is evaluated once and its force added to both ends, with opposite signs: a third
-    less time than visiting both directions. Row block b writes into ``buffers[b]``
-    (``(N_ATTRACTION_BLOCKS, n, dim)``), which are summed in a fixed order at the end.
-    """
+    """Row blocks ``lo`` to ``hi`` of ``attraction_symmetric``: block b fills ``buffers[b]``."""
     n, dim = y.shape
     n_blocks = buffers.shape[0]
     per = (n + n_blocks - 1) // n_blocks
-    for blk in numba.prange(n_blocks):
+    for blk in range(lo, hi):
         buf = buffers[blk]
         buf[:] = 0.0
         for i in range(blk * per, min((blk + 1) * per, n)):
@@ -198,7 +209,13 @@ def attraction_symmetric(
                     g = f * (y[i, c] - y[j, c])
                     buf[i, c] += g
                     buf[j, c] -= g
-    for i in numba.prange(n):
+
+
+@njit(fastmath=True)
+def _sum_blocks(lo: int, hi: int, buffers: np.ndarray, out: np.ndarray) -> None:
+    """Rows ``lo`` to ``hi`` of ``out`` = the sum of ``buffers`` over its first axis, in block order."""
+    n_blocks, _, dim = buffers.shape
+    for i in range(lo, hi):
         for c in range(dim):
             acc = 0.0
             for blk in range(n_blocks):
@@ -206,11 +223,35 @@ def attraction_symmetric(
             out[i, c] = acc
 
 
-@njit(parallel=True, fastmath=True)
-def repulsion_exact(y: np.ndarray, s: np.ndarray, code: int, out: np.ndarray, z_rows: np.ndarray) -> None:
-    """``out[i] = sum_{j != i} gamma_ij w_ij^2 (y_i - y_j)`` and ``z_rows[i] = sum_{j != i} w_ij``."""
+def attraction_symmetric(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    y: np.ndarray,
+    s: np.ndarray,
+    code: int,
+    buffers: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """:func:`attraction` for a symmetric P given by its strict upper triangle (CSR, j > i).
+
+    Each edge is evaluated once and its force added to both ends, with opposite signs: a third
+    less time than visiting both directions. Row block b writes into ``buffers[b]``
+    (``(N_ATTRACTION_BLOCKS, n, dim)``), which are summed in a fixed order at the end. Both
+    steps are serial range kernels run on threads by ``run_rows`` (a ``parallel=True`` kernel
+    took about three times longer to compile).
+    """
+    run_rows(_attraction_blocks, buffers.shape[0], indptr, indices, data, y, s, int(code), buffers, grain=1)
+    run_rows(_sum_blocks, y.shape[0], buffers, out, grain=4096)
+
+
+@njit(fastmath=True)
+def _repulsion_rows(
+    lo: int, hi: int, y: np.ndarray, s: np.ndarray, code: int, out: np.ndarray, z_rows: np.ndarray
+) -> None:
+    """Rows ``lo`` to ``hi`` of ``repulsion_exact``."""
     n, dim = y.shape
-    for i in numba.prange(n):
+    for i in range(lo, hi):
         for c in range(dim):
             out[i, c] = 0.0
         z = 0.0
@@ -220,19 +261,38 @@ def repulsion_exact(y: np.ndarray, s: np.ndarray, code: int, out: np.ndarray, z_
         z_rows[i] = z
 
 
-@njit(parallel=True)
-def edge_log_kernel(
-    indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, y: np.ndarray, s: np.ndarray, code: int
-) -> np.ndarray:
-    """Per row, ``sum_j p_ij log w_ij`` over the edges of P (the data term of the KL divergence)."""
-    n, dim = y.shape
-    rows = np.zeros(n)
-    for i in numba.prange(n):
+def repulsion_exact(y: np.ndarray, s: np.ndarray, code: int, out: np.ndarray, z_rows: np.ndarray) -> None:
+    """``out[i] = sum_{j != i} gamma_ij w_ij^2 (y_i - y_j)`` and ``z_rows[i] = sum_{j != i} w_ij`` (rows on threads)."""
+    run_rows(_repulsion_rows, y.shape[0], y, s, int(code), out, z_rows, grain=32)
+
+
+@njit
+def _edge_log_rows(
+    lo: int,
+    hi: int,
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    y: np.ndarray,
+    s: np.ndarray,
+    code: int,
+    rows: np.ndarray,
+) -> None:
+    """Rows ``lo`` to ``hi`` of ``edge_log_kernel``."""
+    for i in range(lo, hi):
         acc = 0.0
         for e in range(indptr[i], indptr[i + 1]):
             j = indices[e]
             acc -= data[e] * math.log1p(sq_dist(y, i, j) / pair_width(code, s[i], s[j]))
         rows[i] = acc
+
+
+def edge_log_kernel(
+    indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, y: np.ndarray, s: np.ndarray, code: int
+) -> np.ndarray:
+    """Per row, ``sum_j p_ij log w_ij`` over the edges of P (the data term of the KL divergence)."""
+    rows = np.zeros(y.shape[0])
+    run_rows(_edge_log_rows, y.shape[0], indptr, indices, data, y, s, int(code), rows, grain=512)
     return rows
 
 
