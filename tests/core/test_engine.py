@@ -146,6 +146,22 @@ def test_symmetrise_handles_repeats_zeros_and_equals_scipy():
     assert P.has_sorted_indices and (P.data != 0).all() and P.nnz == ref.nnz
 
 
+def test_symmetrise_by_scipy_and_by_kernels_agree_entry_for_entry(monkeypatch):
+    from fischer_sc.core.embedding import _affinities
+
+    n, k = 300, 12
+    idx = np.array([RNG.choice(np.delete(np.arange(n), i), k, replace=False) for i in range(n)])
+    p = conditional_affinities(idx, RNG.random((n, k)) * 4, RNG.uniform(0.2, 3, n), 0)
+    p[::7, 3] = 0.0  # entries whose sum is 0 are dropped by both
+    small = symmetrise(idx, p)
+    monkeypatch.setattr(_affinities, "SYMMETRISE_KERNEL_MIN", 0)
+    large = symmetrise(idx, p)
+    np.testing.assert_array_equal(small.indptr, large.indptr)
+    np.testing.assert_array_equal(small.indices, large.indices)
+    np.testing.assert_array_equal(small.data, large.data)
+    assert small.has_sorted_indices and large.has_sorted_indices
+
+
 def test_balance_is_the_dense_sinkhorn_scaling():
     n, k = 40, 6
     idx = np.array([RNG.choice(np.delete(np.arange(n), i), k, replace=False) for i in range(n)])

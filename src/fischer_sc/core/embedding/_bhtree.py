@@ -46,17 +46,22 @@ _BLOCK = 256  # points per traversal block (one stack each)
 
 @njit
 def _morton_rows(lo: int, hi: int, y: np.ndarray, corner: np.ndarray, side: float, bits: int, keys: np.ndarray) -> None:
-    """``keys[i]`` for rows ``lo`` to ``hi``: ``bits`` per axis of ``y[i]`` in the cube at ``corner``, interleaved."""
+    """``keys[i]`` for rows ``lo`` to ``hi``: ``bits`` per axis of ``y[i]`` (up to 3 axes) in the cube at ``corner``, interleaved."""
     dim = y.shape[1]
     top = (1 << bits) - 1
-    q = np.empty(dim, dtype=np.int64)
     for i in range(lo, hi):
-        for c in range(dim):
-            q[c] = np.int64((y[i, c] - corner[c]) / side * top)
+        # The quantised coordinates as scalars: no array allocated inside a kernel (each
+        # allocation compiles an implementation of its own on the first call).
+        q0 = np.int64((y[i, 0] - corner[0]) / side * top)
+        q1 = np.int64((y[i, 1] - corner[1]) / side * top) if dim > 1 else 0
+        q2 = np.int64((y[i, 2] - corner[2]) / side * top) if dim > 2 else 0
         key = 0
         for b in range(bits - 1, -1, -1):
-            for c in range(dim):
-                key = (key << 1) | ((q[c] >> b) & 1)
+            key = (key << 1) | ((q0 >> b) & 1)
+            if dim > 1:
+                key = (key << 1) | ((q1 >> b) & 1)
+            if dim > 2:
+                key = (key << 1) | ((q2 >> b) & 1)
         keys[i] = key
 
 
@@ -68,6 +73,9 @@ def morton_keys(y: np.ndarray, bits: int) -> tuple[np.ndarray, float, np.ndarray
     numpy; the interleaving is a serial kernel over row ranges (``run_rows``).
     """
     y = np.ascontiguousarray(y, dtype=np.float64)
+    if not 1 <= y.shape[1] <= MAX_DIM:
+        msg = f"Morton keys support 1 to {MAX_DIM} dimensions, got {y.shape[1]}."
+        raise ValueError(msg)
     corner = y.min(axis=0)
     side = float((y.max(axis=0) - corner).max(initial=0.0))
     side = side * (1.0 + 1e-9) if side > 0.0 else 1.0
@@ -194,7 +202,8 @@ def _leaf_sums(pts: np.ndarray, ss: np.ndarray, a: int, b: int, row: np.ndarray)
 
 
 @njit
-def summarise(
+def _summarise_into(
+    nodes: np.ndarray,
     pts: np.ndarray,
     ss: np.ndarray,
     start: np.ndarray,
@@ -211,10 +220,10 @@ def summarise(
     their points; then, from the last node to the first (nodes are stored breadth-first, so
     children come after their parent), each node adds up its children's raw sums. The sums
     become means and centred covariances at the end. Serial: O(n) work, a few per cent of the
-    traversal, and a serial kernel compiles in a fraction of a parallel one's time.
+    traversal, and a serial kernel compiles in a fraction of a parallel one's time. ``nodes``
+    (m, ``_N_COLS``) comes zeroed from the caller.
     """
     m = start.shape[0]
-    nodes = np.zeros((m, _N_COLS))
     for node in range(m - 1, -1, -1):
         if count[node] == 0:
             _leaf_sums(pts, ss, start[node], stop[node], nodes[node])
@@ -237,6 +246,22 @@ def summarise(
         width = side / (1 << level[node])
         row[_REACH2] = width * width / (theta * theta)
         row[_SIZE] = size
+
+
+def summarise(
+    pts: np.ndarray,
+    ss: np.ndarray,
+    start: np.ndarray,
+    stop: np.ndarray,
+    level: np.ndarray,
+    first: np.ndarray,
+    count: np.ndarray,
+    side: float,
+    theta: float,
+) -> np.ndarray:
+    """The node table of the tree (``_summarise_into``): per node its centre of mass, covariance, moments of s, reach and size."""
+    nodes = np.zeros((start.shape[0], _N_COLS))
+    _summarise_into(nodes, pts, ss, start, stop, level, first, count, float(side), float(theta))
     return nodes
 
 
@@ -380,16 +405,15 @@ def _traverse_planar(
     count: np.ndarray,
     nodes: np.ndarray,
     theta: float,
-    depth: int,
-    n_children: int,
+    stacks: np.ndarray,
     rep: np.ndarray,
     z_rows: np.ndarray,
 ) -> None:
     """Blocks ``lo`` to ``hi`` of ``traverse`` for embeddings of one or two dimensions (no third coordinate)."""
     n = ss.shape[0]
     theta2 = theta * theta
-    stack = np.empty(depth * n_children + 1, dtype=np.int64)
     for blk in range(lo, hi):
+        stack = stacks[blk]
         for p in range(blk * _BLOCK, min((blk + 1) * _BLOCK, n)):
             ax, ay, az, z = _walk(p, pts, ss, code, start, stop, first, count, nodes, theta2, stack, False)
             rep[p, 0], rep[p, 1], rep[p, 2] = ax, ay, az
@@ -409,16 +433,15 @@ def _traverse_spatial(
     count: np.ndarray,
     nodes: np.ndarray,
     theta: float,
-    depth: int,
-    n_children: int,
+    stacks: np.ndarray,
     rep: np.ndarray,
     z_rows: np.ndarray,
 ) -> None:
     """Blocks ``lo`` to ``hi`` of ``traverse`` for three-dimensional embeddings."""
     n = ss.shape[0]
     theta2 = theta * theta
-    stack = np.empty(depth * n_children + 1, dtype=np.int64)
     for blk in range(lo, hi):
+        stack = stacks[blk]
         for p in range(blk * _BLOCK, min((blk + 1) * _BLOCK, n)):
             ax, ay, az, z = _walk(p, pts, ss, code, start, stop, first, count, nodes, theta2, stack, True)
             rep[p, 0], rep[p, 1], rep[p, 2] = ax, ay, az
@@ -456,21 +479,8 @@ def traverse(
     """
     n_blocks = (ss.shape[0] + _BLOCK - 1) // _BLOCK
     kernel = _traverse_spatial if n_children == 8 else _traverse_planar
-    args = (
-        pts,
-        ss,
-        int(code),
-        start,
-        stop,
-        first,
-        count,
-        nodes,
-        float(theta),
-        int(depth),
-        int(n_children),
-        rep,
-        z_rows,
-    )
+    stacks = np.empty((n_blocks, depth * n_children + 1), dtype=np.int64)  # one stack a block
+    args = (pts, ss, int(code), start, stop, first, count, nodes, float(theta), stacks, rep, z_rows)
     run_rows(kernel, n_blocks, *args, grain=1)
 
 

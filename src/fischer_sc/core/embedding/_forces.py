@@ -190,13 +190,12 @@ def _attraction_blocks(
     code: int,
     buffers: np.ndarray,
 ) -> None:
-    """Row blocks ``lo`` to ``hi`` of ``attraction_symmetric``: block b fills ``buffers[b]``."""
+    """Row blocks ``lo`` to ``hi`` of ``attraction_symmetric``: block b adds into ``buffers[b]`` (zeroed by the caller)."""
     n, dim = y.shape
     n_blocks = buffers.shape[0]
     per = (n + n_blocks - 1) // n_blocks
     for blk in range(lo, hi):
         buf = buffers[blk]
-        buf[:] = 0.0
         for i in range(blk * per, min((blk + 1) * per, n)):
             if dim <= LOW_DIM:
                 ax, ay, az = row_attraction(indptr, indices, data, y, s, code, i, buf, True)
@@ -209,6 +208,42 @@ def _attraction_blocks(
                     g = f * (y[i, c] - y[j, c])
                     buf[i, c] += g
                     buf[j, c] -= g
+
+
+@njit(fastmath=True)
+def _attraction_blocks_planar(
+    lo: int,
+    hi: int,
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    y: np.ndarray,
+    s: np.ndarray,
+    code: int,
+    buffers: np.ndarray,
+) -> None:
+    """``_attraction_blocks`` for 2-D embeddings only: the same operations as ``row_attraction``'s 2-D path.
+
+    A kernel of its own so that the default (2-D) call compiles no code for other dimensions.
+    """
+    n = y.shape[0]
+    n_blocks = buffers.shape[0]
+    per = (n + n_blocks - 1) // n_blocks
+    for blk in range(lo, hi):
+        buf = buffers[blk]
+        for i in range(blk * per, min((blk + 1) * per, n)):
+            xi, yi, si = y[i, 0], y[i, 1], s[i]
+            ax, ay = 0.0, 0.0
+            for e in range(indptr[i], indptr[i + 1]):
+                j = indices[e]
+                dx, dy = xi - y[j, 0], yi - y[j, 1]
+                f = data[e] / (pair_width(code, si, s[j]) + dx * dx + dy * dy)
+                ax += f * dx
+                ay += f * dy
+                buf[j, 0] -= f * dx
+                buf[j, 1] -= f * dy
+            buf[i, 0] += ax
+            buf[i, 1] += ay
 
 
 @njit(fastmath=True)
@@ -241,7 +276,9 @@ def attraction_symmetric(
     steps are serial range kernels run on threads by ``run_rows`` (a ``parallel=True`` kernel
     took about three times longer to compile).
     """
-    run_rows(_attraction_blocks, buffers.shape[0], indptr, indices, data, y, s, int(code), buffers, grain=1)
+    buffers.fill(0.0)
+    kernel = _attraction_blocks_planar if y.shape[1] == 2 else _attraction_blocks
+    run_rows(kernel, buffers.shape[0], indptr, indices, data, y, s, int(code), buffers, grain=1)
     run_rows(_sum_blocks, y.shape[0], buffers, out, grain=4096)
 
 

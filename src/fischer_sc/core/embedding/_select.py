@@ -87,17 +87,18 @@ def _select_refine_rows(
     sq: np.ndarray,
     x: np.ndarray,
     self_lo: int,
-    m: int,
+    heaps_d: np.ndarray,
+    heaps_j: np.ndarray,
     out_idx: np.ndarray,
     out_d2: np.ndarray,
 ) -> None:
-    """Rows ``lo`` to ``hi`` of ``select_refine``."""
+    """Rows ``lo`` to ``hi`` of ``select_refine``; row r keeps its heap in ``heaps_d[r]``/``heaps_j[r]`` (m entries)."""
     n = gram.shape[1]
     k = out_idx.shape[1]
     dim = x.shape[1]
-    heap_d = np.empty(m)
-    heap_j = np.empty(m, dtype=np.int64)
+    m = heaps_d.shape[1]
     for r in range(lo, hi):
+        heap_d, heap_j = heaps_d[r], heaps_j[r]
         skip = self_lo + r if self_lo >= 0 else -1
         size = 0
         j = 0
@@ -145,29 +146,27 @@ def select_refine(
     are excluded from their own lists. A serial kernel over row ranges, run on threads by
     ``run_rows`` (as a ``parallel=True`` kernel it took four times longer to compile).
     """
-    run_rows(
-        _select_refine_rows,
-        gram.shape[0],
-        gram,
-        sq_rows,
-        x_rows,
-        sq,
-        x,
-        int(self_lo),
-        int(m),
-        out_idx,
-        out_d2,
-        grain=64,
-    )
+    rows = gram.shape[0]
+    heaps_d, heaps_j = np.empty((rows, m)), np.empty((rows, m), dtype=np.int64)
+    args = (gram, sq_rows, x_rows, sq, x, int(self_lo), heaps_d, heaps_j, out_idx, out_d2)
+    run_rows(_select_refine_rows, rows, *args, grain=64)
 
 
 @njit
-def _select_rows_range(lo: int, hi: int, values: np.ndarray, k: int, out_idx: np.ndarray, out_d: np.ndarray) -> None:
-    """Rows ``lo`` to ``hi`` of ``select_rows``."""
+def _select_rows_range(
+    lo: int,
+    hi: int,
+    values: np.ndarray,
+    heaps_d: np.ndarray,
+    heaps_j: np.ndarray,
+    out_idx: np.ndarray,
+    out_d: np.ndarray,
+) -> None:
+    """Rows ``lo`` to ``hi`` of ``select_rows``; row r keeps its heap in ``heaps_d[r]``/``heaps_j[r]`` (k entries)."""
     n = values.shape[1]
-    heap_d = np.empty(k)
-    heap_j = np.empty(k, dtype=np.int64)
+    k = heaps_d.shape[1]
     for r in range(lo, hi):
+        heap_d, heap_j = heaps_d[r], heaps_j[r]
         for j in range(k):
             heap_push(heap_d, heap_j, j, values[r, j], j)
         worst = heap_d[0]
@@ -185,7 +184,9 @@ def select_rows(values: np.ndarray, k: int, out_idx: np.ndarray, out_d: np.ndarr
     Entries equal to ``inf`` (e.g. a row's own column) are never selected before finite ones.
     Rows run on threads (``run_rows``).
     """
-    run_rows(_select_rows_range, values.shape[0], values, int(k), out_idx, out_d, grain=64)
+    rows = values.shape[0]
+    heaps_d, heaps_j = np.empty((rows, k)), np.empty((rows, k), dtype=np.int64)
+    run_rows(_select_rows_range, rows, values, heaps_d, heaps_j, out_idx, out_d, grain=64)
 
 
 def select_rows_reference(values: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
