@@ -467,6 +467,8 @@ def test_morton_keys_match_a_numpy_interleaving(dim):
         for c in range(dim):
             expected = (expected << 1) | ((q[:, c] >> b) & 1)
     np.testing.assert_array_equal(keys, expected)
+    with pytest.raises(ValueError, match="Morton keys support"):
+        morton_keys(y, {1: 63, 2: 32, 3: 22}[dim])
 
 
 def test_tree_partitions_points_and_survives_duplicates():

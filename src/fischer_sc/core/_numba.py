@@ -10,6 +10,12 @@ import numba
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: ``error_model`` of the engine's row kernels: numpy's (a division by zero gives inf or nan)
+#: rather than Python's (a test and a branch before every division, to raise
+#: ``ZeroDivisionError``). The kernels' divisors are positive by construction; this is also the
+#: error model numba gives the bodies of ``prange`` loops, which these kernels replaced.
+NUMPY_ERRORS = "numpy"
+
 
 def njit(func: F | None = None, /, *, parallel: bool = False, fastmath: bool = False, **options: Any) -> Any:
     """Compile ``func`` with numba in nopython mode, ``cache=True`` and ``nogil=True``.

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from fischer_sc.core._numba import njit
+from fischer_sc.core._numba import NUMPY_ERRORS, njit
 
 from ._pair_scale import pair_beta, pair_scale_code
 from ._threads import run_rows
@@ -30,7 +30,7 @@ from ._threads import run_rows
 LOG_BETA_SPAN = 40.0
 
 
-@njit
+@njit(error_model=NUMPY_ERRORS)
 def _calibrate_rows(
     first: int, last: int, d2: np.ndarray, perplexity: float, tol: float, max_iter: int, beta: np.ndarray
 ) -> None:
@@ -81,7 +81,7 @@ def calibrate_beta(d2: np.ndarray, perplexity: float, tol: float, max_iter: int)
     return beta
 
 
-@njit
+@njit(error_model=NUMPY_ERRORS)
 def _conditional_rows(
     lo: int, hi: int, indices: np.ndarray, d2: np.ndarray, beta: np.ndarray, code: int, p: np.ndarray
 ) -> None:
@@ -181,7 +181,7 @@ def _merge_row(
     return count
 
 
-@njit
+@njit(error_model=NUMPY_ERRORS)
 def _count_rows(
     lo: int,
     hi: int,
@@ -198,7 +198,7 @@ def _count_rows(
         nnz[i + 1] = _merge_row(cols, vals, i, ptr, rows, rvals, dummy_cols, dummy_vals, 0, False)
 
 
-@njit
+@njit(error_model=NUMPY_ERRORS)
 def _fill_rows(
     lo: int,
     hi: int,

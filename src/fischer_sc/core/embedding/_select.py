@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fischer_sc.core._numba import njit
+from fischer_sc.core._numba import NUMPY_ERRORS, njit
 
 from ._threads import run_rows
 
@@ -77,7 +77,7 @@ def write_sorted(heap_d: np.ndarray, heap_j: np.ndarray, k: int, out_idx: np.nda
         out_d[t] = heap_d[t]
 
 
-@njit
+@njit(error_model=NUMPY_ERRORS)
 def _select_refine_rows(
     lo: int,
     hi: int,
@@ -152,7 +152,7 @@ def select_refine(
     run_rows(_select_refine_rows, rows, *args, grain=64)
 
 
-@njit
+@njit(error_model=NUMPY_ERRORS)
 def _select_rows_range(
     lo: int,
     hi: int,
