@@ -30,43 +30,87 @@ from ._threads import run_rows
 LOG_BETA_SPAN = 40.0
 
 
-@njit(error_model=NUMPY_ERRORS)
-def _calibrate_rows(
-    first: int, last: int, d2: np.ndarray, perplexity: float, tol: float, max_iter: int, beta: np.ndarray
-) -> None:
-    """Rows ``first`` to ``last`` of ``calibrate_beta``."""
+@njit(inline="always")
+def _calibrate_row(i: int, d2: np.ndarray, target: float, tol: float, max_iter: int) -> float:
+    """The beta of row i (see ``calibrate_beta``), by bisection in log beta."""
     k = d2.shape[1]
+    dmin = d2[i, 0]
+    mean = 0.0
+    for j in range(k):
+        dmin = min(dmin, d2[i, j])
+        mean += d2[i, j]
+    mean = mean / k - dmin
+    # Shifting by the row minimum leaves p unchanged and keeps exp() from underflowing.
+    scale = mean if mean > 0.0 else 1.0
+    lo = -LOG_BETA_SPAN - math.log(scale)
+    hi = LOG_BETA_SPAN - math.log(scale)
+    logb = -math.log(scale)
+    for _ in range(max_iter):
+        b = math.exp(logb)
+        z = 0.0
+        m1 = 0.0
+        for j in range(k):
+            dd = d2[i, j] - dmin
+            e = math.exp(-b * dd)
+            z += e
+            m1 += dd * e
+        h = math.log(z) + b * m1 / z
+        if abs(h - target) < tol:
+            break
+        if h > target:  # too flat: sharpen
+            lo = logb
+        else:
+            hi = logb
+        logb = 0.5 * (lo + hi)
+    return math.exp(logb)
+
+
+@njit(inline="always")
+def _conditional_row(i: int, indices: np.ndarray, d2: np.ndarray, beta: np.ndarray, code: int, p: np.ndarray) -> None:
+    """Row i of ``conditional_affinities`` into ``p[i]``."""
+    k = d2.shape[1]
+    emax = -np.inf
+    for j in range(k):
+        e = -pair_beta(code, beta[i], beta[indices[i, j]]) * d2[i, j]
+        p[i, j] = e
+        emax = max(emax, e)
+    z = 0.0
+    for j in range(k):
+        p[i, j] = math.exp(p[i, j] - emax)
+        z += p[i, j]
+    for j in range(k):
+        p[i, j] /= z
+
+
+@njit(error_model=NUMPY_ERRORS)
+def _affinity_rows(
+    first: int,
+    last: int,
+    calibrate: bool,
+    d2: np.ndarray,
+    perplexity: float,
+    tol: float,
+    max_iter: int,
+    indices: np.ndarray,
+    code: int,
+    beta: np.ndarray,
+    p: np.ndarray,
+) -> None:
+    """Rows ``first`` to ``last``: with ``calibrate``, ``beta`` (``calibrate_beta``), else ``p`` (``conditional_affinities``).
+
+    One kernel for both stages, so a first call compiles one kernel rather than two (the
+    arguments one stage does not use are empty arrays of the same types).
+    """
     target = math.log(perplexity)
     for i in range(first, last):
-        dmin = d2[i, 0]
-        mean = 0.0
-        for j in range(k):
-            dmin = min(dmin, d2[i, j])
-            mean += d2[i, j]
-        mean = mean / k - dmin
-        # Shifting by the row minimum leaves p unchanged and keeps exp() from underflowing.
-        scale = mean if mean > 0.0 else 1.0
-        lo = -LOG_BETA_SPAN - math.log(scale)
-        hi = LOG_BETA_SPAN - math.log(scale)
-        logb = -math.log(scale)
-        for _ in range(max_iter):
-            b = math.exp(logb)
-            z = 0.0
-            m1 = 0.0
-            for j in range(k):
-                dd = d2[i, j] - dmin
-                e = math.exp(-b * dd)
-                z += e
-                m1 += dd * e
-            h = math.log(z) + b * m1 / z
-            if abs(h - target) < tol:
-                break
-            if h > target:  # too flat: sharpen
-                lo = logb
-            else:
-                hi = logb
-            logb = 0.5 * (lo + hi)
-        beta[i] = math.exp(logb)
+        if calibrate:
+            beta[i] = _calibrate_row(i, d2, target, tol, max_iter)
+        else:
+            _conditional_row(i, indices, d2, beta, code, p)
+
+
+_NO_INDICES = np.empty((0, 0), dtype=np.int64)
+_NO_P = np.empty((0, 0))
 
 
 def calibrate_beta(d2: np.ndarray, perplexity: float, tol: float, max_iter: int) -> np.ndarray:
@@ -77,28 +121,9 @@ def calibrate_beta(d2: np.ndarray, perplexity: float, tol: float, max_iter: int)
     """
     d2 = np.ascontiguousarray(d2, dtype=np.float64)
     beta = np.empty(d2.shape[0])
-    run_rows(_calibrate_rows, d2.shape[0], d2, float(perplexity), float(tol), int(max_iter), beta, grain=256)
+    args = (True, d2, float(perplexity), float(tol), int(max_iter), _NO_INDICES, 0, beta, _NO_P)
+    run_rows(_affinity_rows, d2.shape[0], *args, grain=256)
     return beta
-
-
-@njit(error_model=NUMPY_ERRORS)
-def _conditional_rows(
-    lo: int, hi: int, indices: np.ndarray, d2: np.ndarray, beta: np.ndarray, code: int, p: np.ndarray
-) -> None:
-    """Rows ``lo`` to ``hi`` of ``conditional_affinities``."""
-    k = d2.shape[1]
-    for i in range(lo, hi):
-        emax = -np.inf
-        for j in range(k):
-            e = -pair_beta(code, beta[i], beta[indices[i, j]]) * d2[i, j]
-            p[i, j] = e
-            emax = max(emax, e)
-        z = 0.0
-        for j in range(k):
-            p[i, j] = math.exp(p[i, j] - emax)
-            z += p[i, j]
-        for j in range(k):
-            p[i, j] /= z
 
 
 def conditional_affinities(indices: np.ndarray, d2: np.ndarray, beta: np.ndarray, code: int) -> np.ndarray:
@@ -107,7 +132,7 @@ def conditional_affinities(indices: np.ndarray, d2: np.ndarray, beta: np.ndarray
     d2 = np.ascontiguousarray(d2, dtype=np.float64)
     beta = np.ascontiguousarray(beta, dtype=np.float64)
     p = np.empty(d2.shape)
-    run_rows(_conditional_rows, d2.shape[0], indices, d2, beta, int(code), p, grain=512)
+    run_rows(_affinity_rows, d2.shape[0], False, d2, 1.0, 0.0, 0, indices, int(code), beta, p, grain=512)
     return p
 
 
