@@ -129,22 +129,35 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--method", choices=("dtsne", "jedi"), default="dtsne")
     parser.add_argument("--profile", action="store_true", help="per-dispatcher compile times of the cold runs")
-    parser.add_argument("--no-cold", action="store_true", help="skip the empty-cache runs (warm only)")
+    parser.add_argument(
+        "--no-cold",
+        action="store_true",
+        help="warm runs only, on one cache shared by all sizes (primed by an unreported run per size)",
+    )
+    parser.add_argument("--no-peer", action="store_true", help="skip openTSNE")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
 
     load = os.getloadavg()
     rows, profiles = [], []
+    shared = tempfile.TemporaryDirectory(prefix="numba_cache_")  # --no-cold: one cache for every n
     for n in args.sizes:
-        with tempfile.TemporaryDirectory(prefix="numba_cache_") as cache:
-            cold = {} if args.no_cold else run(args.method, n, args.dims, args.threads, cache, args.profile)
-            warm = run(args.method, n, args.dims, args.threads, cache, False)
-        peer = run("opentsne", n, args.dims, args.threads, tempfile.gettempdir(), False)
+        with tempfile.TemporaryDirectory(prefix="numba_cache_") as fresh:
+            if args.no_cold:
+                cold = {}
+                run(args.method, n, args.dims, args.threads, shared.name, False)  # compiles what this n needs
+                warm = run(args.method, n, args.dims, args.threads, shared.name, False)
+            else:
+                cold = run(args.method, n, args.dims, args.threads, fresh, args.profile)
+                warm = run(args.method, n, args.dims, args.threads, fresh, False)
+        no_peer = {"error": "skipped"}
+        peer = no_peer if args.no_peer else run("opentsne", n, args.dims, args.threads, tempfile.gettempdir(), False)
         rows.append((n, cold, warm, peer))
         if args.profile and "events" in cold:
             profiles.append((n, cold))
         msg = {"n": n, "cold": {k: v for k, v in cold.items() if k != "events"}, "warm": warm, "opentsne": peer}
         print(json.dumps(msg), flush=True)
+    shared.cleanup()
     load_end = os.getloadavg()
 
     lines = [
@@ -152,7 +165,8 @@ def main() -> None:
         f"(load average {load[0]:.2f} at start, {load_end[0]:.2f} at end)\n",
         f"Command: `python benchmarks/first_call.py --sizes {' '.join(map(str, args.sizes))} "
         f"--dims {args.dims} --threads {args.threads} --method {args.method}"
-        f"{' --profile' if args.profile else ''}{' --no-cold' if args.no_cold else ''}`\n",
+        f"{' --profile' if args.profile else ''}{' --no-cold' if args.no_cold else ''}"
+        f"{' --no-peer' if args.no_peer else ''}`\n",
         "Seconds of the call (import apart). cold: empty numba cache; cold compile: wall seconds inside "
         "numba's top-level compilations; warm: a later process on the filled cache (warm compiles: "
         "dispatchers it compiled, 0 when every kernel came from the cache); ratio: warm wall / openTSNE wall.\n",
