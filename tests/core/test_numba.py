@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+import pytest
 
 from fischer_sc.core import mix64, njit
 from fischer_sc.core._hashing import mix64_reference
+from fischer_sc.core._numba import NUMPY_ERRORS
 
 
 @njit(parallel=True)
@@ -50,3 +52,21 @@ def test_mix64_matches_its_python_reference():
     # the low 32 bits, which kernels slice, are close to uniform: each bit set about half the time
     bits = (hashed[:, None] >> np.arange(32)) & 1
     assert np.abs(bits.mean(axis=0) - 0.5).max() < 0.03
+
+
+@njit(error_model=NUMPY_ERRORS)
+def _ratio(a, b):
+    return a / b
+
+
+@njit
+def _ratio_checked(a, b):
+    return a / b
+
+
+def test_numpy_error_model_divides_by_zero_like_numpy():
+    assert _ratio(1.0, 0.0) == np.inf
+    assert np.isnan(_ratio(0.0, 0.0))
+    assert _ratio(3.0, 4.0) == 0.75
+    with pytest.raises(ZeroDivisionError):  # the default error model keeps raising
+        _ratio_checked(1.0, 0.0)

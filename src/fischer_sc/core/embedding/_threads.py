@@ -2,8 +2,9 @@
 
 numba's ``parallel=True`` compiles every ``prange`` loop into a gufunc through its parfor passes,
 which made the engine's kernels three to five times slower to compile than the same loops
-compiled serially (numba 0.68, CPU seconds in a process with an empty cache: Barnes-Hut
-traversal 15.0 as a parallel kernel, about 4 serially; ``benchmarks/results/first_call.md``).
+compiled serially (numba 0.68, seconds in a process with an empty cache: Barnes-Hut traversal
+15-23 as a parallel kernel, 2.3-3.0 serially; kNN selection 8-12 against 1.3-1.8;
+``benchmarks/results/first_call.md``).
 That compilation is what a new user waits for on the first call. The engine's row loops
 therefore compile as serial kernels that take a ``(lo, hi)`` range of rows (or blocks) as their
 first two arguments and release the GIL (``nogil=True``, set by ``fischer_sc.core.njit``), and
