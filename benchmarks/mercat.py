@@ -27,7 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-METHODS = ("mercat", "mercat_angles", "pca", "opentsne", "umap", "umap_haversine")
+METHODS = ("mercat", "mercat_angles", "mercat_no_refine", "pca", "opentsne", "umap", "umap_haversine")
+#: Options of the Mercat variants: the angle loss alone; the defaults without the refinement stage.
+VARIANTS = {"mercat": {}, "mercat_angles": {"neighbour_weight": 0.0}, "mercat_no_refine": {"refine": 0.0}}
 
 CHILD = r"""
 import json, sys, time
@@ -41,7 +43,7 @@ if method.startswith("mercat"):
     import anndata as ad
     import fischer_sc as fs
     a = ad.AnnData(x)
-    options = {"neighbour_weight": 0.0} if method == "mercat_angles" else {}  # the angle loss alone
+    options = json.loads(sys.argv[5])
     fs.tl.mercat(a, use_rep="X", n_jobs=threads, random_state=0, progress=False, **options)
     y = a.obsm["X_mercat"].astype(np.float64)
     extra = {"rank": int(a.uns["mercat"]["denoise_rank"]), "loss": float(a.uns["mercat"]["loss"])}
@@ -66,13 +68,23 @@ print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "peak_mb": hwm / 1024,
 """
 
 
+def options_of(method: str) -> dict:
+    """Mercat's options for a method name: ``VARIANTS``, ``mercat_w<weight>`` (``neighbour_weight``, both stages) or
+    ``mercat_r<weight>`` (``refine_weight``, the refinement stage only)."""
+    if method.startswith("mercat_w"):
+        return {"neighbour_weight": float(method.removeprefix("mercat_w"))}
+    if method.startswith("mercat_r"):
+        return {"refine_weight": float(method.removeprefix("mercat_r"))}
+    return VARIANTS.get(method, {})
+
+
 def run_method(method: str, x: np.ndarray, threads: int, workdir: Path) -> tuple[dict, np.ndarray | None]:
     data, out = workdir / "x.npy", workdir / f"{method}.npy"
     np.save(data, x)
     names = ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
     env = {**os.environ, **{v: str(threads) for v in names}}
     proc = subprocess.run(
-        [sys.executable, "-c", CHILD, method, str(data), str(out), str(threads)],
+        [sys.executable, "-c", CHILD, method, str(data), str(out), str(threads), json.dumps(options_of(method))],
         capture_output=True,
         text=True,
         env=env,
@@ -157,16 +169,59 @@ def sweep_sets():
     yield "circle (1k x 50)", d.circle()
 
 
+def recall_sets():
+    """The recall sweep of issue 12: Gaussian-cluster generators at two seeds each, and noisy spheres."""
+    import fischer_sc as fs
+
+    d = fs.datasets
+    for preset in ("g3d", "g3s", "g10d"):
+        for seed in (0, 1):
+            yield f"{preset} seed {seed}", d.gaussian_blobs(preset, random_state=seed)
+    for k, seeds in ((5, (1, 3)), (20, (2, 4))):
+        for seed in seeds:
+            yield f"mixture {k} clusters seed {seed}", d.gaussian_mixture(3000, n_clusters=k, random_state=seed)
+    for noise, seed in ((0.05, 0), (0.15, 1), (0.15, 2)):
+        yield f"noisy_sphere noise {noise} seed {seed}", d.noisy_sphere(2000, 50, noise=noise, random_state=seed)
+
+
+def recall_summary(table):
+    """One row per data set: angle rho / recall@15 per method, Mercat's recall over openTSNE's, targets met."""
+    rows = []
+    for name, part in table.groupby("data", sort=False):
+        by = part.set_index("method")
+        row = {"data": name}
+        for method in by.index:
+            row[method] = f"{by.loc[method, 'angle_rho']:.3f} / {by.loc[method, 'recall15']:.3f}"
+        if "opentsne" in by.index:
+            for method in (m for m in by.index if m.startswith("mercat")):
+                ratio = by.loc[method, "recall15"] / by.loc["opentsne", "recall15"]
+                row[f"{method} recall ratio"] = f"{ratio:.2f}x"
+        if "mercat" in by.index:
+            angle, sphere = by.loc["mercat", "angle_rho"], name.startswith("noisy_sphere")
+            ratio = by.loc["mercat", "recall15"] / by.loc["opentsne", "recall15"] if "opentsne" in by.index else np.nan
+            row["target met"] = bool(angle >= 0.9) if sphere else f"angle {angle >= 0.8}, recall {ratio >= 0.8}"
+        rows.append(row)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quality", action="store_true", help="the quality table")
     parser.add_argument("--sweep", action="store_true", help="the generator-family sweep instead of --quality's sets")
+    parser.add_argument(
+        "--recall", action="store_true", help="issue 12's angle/recall sweep (angle rho and recall only)"
+    )
     parser.add_argument("--sizes", type=int, nargs="*", default=[], help="gaussian_mixture sizes for speed")
-    parser.add_argument("--methods", nargs="*", default=list(METHODS), choices=METHODS)
+    parser.add_argument(
+        "--methods", nargs="*", default=list(METHODS), help=f"of {METHODS}, mercat_w<weight> or mercat_r<weight>"
+    )
     parser.add_argument("--only", nargs="*", default=None, help="quality sets whose name contains one of these")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "mercat_raw.md")
     args = parser.parse_args()
+    unknown = [m for m in args.methods if m not in METHODS and not m.startswith(("mercat_w", "mercat_r"))]
+    if unknown:
+        parser.error(f"unknown methods {unknown}; choose from {METHODS}, mercat_w<weight> or mercat_r<weight>")
     import pandas as pd
 
     import fischer_sc as fs
@@ -174,9 +229,10 @@ def main() -> None:
 
     lines = []
     with tempfile.TemporaryDirectory() as tmp:
-        if args.quality or args.sweep:
+        if args.quality or args.sweep or args.recall:
             rows = []
-            for name, adata in sweep_sets() if args.sweep else quality_sets():
+            sets = recall_sets() if args.recall else sweep_sets() if args.sweep else quality_sets()
+            for name, adata in sets:
                 if args.only and not any(part in name for part in args.only):
                     continue
                 x = np.asarray(adata.X, dtype=np.float64)
@@ -185,7 +241,10 @@ def main() -> None:
                 for method in args.methods:
                     info, y = run_method(method, x.astype(np.float32), args.threads, Path(tmp))
                     row = {"data": name, "method": method, "seconds": info.get("seconds"), "rank": info.get("rank")}
-                    if y is not None:
+                    if y is not None and args.recall:
+                        row["angle_rho"] = fs.metrics.angle_preservation(reference, y)["spearman"]
+                        row["recall15"] = fs.metrics.knn_recall(x, y, k=15)
+                    elif y is not None:
                         row.update(quality(reference, x, y, method.startswith("mercat") or method == "umap_haversine"))
                     else:
                         row["error"] = info["error"]
@@ -193,6 +252,9 @@ def main() -> None:
                     print(json.dumps(row), flush=True)
             table = pd.DataFrame(rows)
             lines += ["## Quality", "", table.to_markdown(index=False, floatfmt=".3f"), ""]
+            if args.recall:
+                summary = pd.DataFrame(recall_summary(table))
+                lines += ["## Angle rho / recall@15", "", summary.to_markdown(index=False), ""]
         if args.sizes:
             rows = []
             for n in args.sizes:

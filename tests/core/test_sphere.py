@@ -249,6 +249,27 @@ def test_optimiser_rejects_unknown_options():
         optimise_sphere(z, y, nbr, sampling="near")
 
 
+def test_refinement_stage_starts_where_the_main_stage_ends():
+    z, y, nbr = _setup()
+    kw = {"neighbour_weight": 3.0, "seed": 2, "n_jobs": 1}
+    main = optimise_sphere(z, y, nbr, n_epochs=20, **kw)
+    both = optimise_sphere(z, y, nbr, n_epochs=40, refine_fraction=0.5, **kw)
+    # The first 20 epochs are the main stage of a 20-epoch run exactly (same draws, same steps) ...
+    np.testing.assert_array_equal(both.loss_history[:20], main.loss_history)
+    # ... and the refinement stage then moves the points on, at a smaller step.
+    assert not np.array_equal(both.embedding, main.embedding)
+    np.testing.assert_allclose(np.linalg.norm(both.embedding, axis=1), 1, atol=1e-12)
+    # The refinement stage has its own neighbour weight.
+    other = optimise_sphere(z, y, nbr, n_epochs=40, refine_fraction=0.5, refine_weight=0.0, **kw)
+    np.testing.assert_array_equal(other.loss_history[:21], both.loss_history[:21])
+    assert not np.array_equal(other.embedding, both.embedding)
+    slow = optimise_sphere(z, y, nbr, n_epochs=40, refine_fraction=0.5, refine_learning_rate=1e-9, **kw)
+    np.testing.assert_allclose(slow.embedding, main.embedding, atol=1e-6)
+    for bad in (-0.1, 1.0):
+        with pytest.raises(ValueError, match="refine_fraction"):
+            optimise_sphere(z, y, nbr, n_epochs=10, refine_fraction=bad)
+
+
 def test_neighbour_kernel_matches_reference_loss_and_finite_differences():
     from fischer_sc.core.sphere._neighbours import neighbour_gradient
 

@@ -26,6 +26,8 @@ MIN_OBS = 10
 THREAD_MIN_OBS = 10_000
 #: Default weight of the neighbour term against the angle loss (benchmarks/results/mercat_sweep.md).
 NEIGHBOUR_WEIGHT = 3.0
+#: Default share of the epochs in the slow refinement stage (benchmarks/results/mercat_recall.md).
+REFINE = 0.5
 
 
 def mercat(
@@ -39,6 +41,8 @@ def mercat(
     sampling: Literal["stratified", "uniform"] = "stratified",
     n_neighbors: int = 15,
     neighbour_weight: float = NEIGHBOUR_WEIGHT,
+    refine: float = REFINE,
+    refine_weight: float | None = None,
     angle: Literal["chord", "spherical"] = "chord",
     loss: Literal["angle", "cos"] = "angle",
     learning_rate: float = 0.03,
@@ -56,7 +60,8 @@ def mercat(
     (denoised) data are kept, at every scale at once, then projects the sphere to a 2-D map.
     Steps: PCA denoising at a Marchenko-Pastur rank, a half-sphere start from the first two
     principal components, Riemannian Adam over triples sampled afresh every epoch (one in ten among
-    neighbours, one in ten neighbour-far, the rest at random), canonical orientation, map projection.
+    neighbours, one in ten neighbour-far, the rest at random) plus a neighbour term, a slow
+    refinement stage at the end, canonical orientation, map projection.
 
     Parameters
     ----------
@@ -74,7 +79,8 @@ def mercat(
         (an ``obsm`` key starting with ``"X_pca"``) is used as it is. An integer keeps that many
         components; ``None`` uses the representation as it is.
     n_epochs
-        Optimisation epochs; the step decays linearly to 0 over the last 30 %.
+        Optimisation epochs, the last ``refine`` share of them in the refinement stage; in each
+        stage the step decays linearly to 0 over its last 30 %.
     triplets_per_point
         Triples sampled per observation and epoch: the cost is linear in n.
     sampling
@@ -89,6 +95,16 @@ def mercat(
         (InfoNCE with a Cauchy kernel of the chord, width^2 0.1 * 4 pi / n). Angles do not see
         scale, so without it (``0``) neighbourhoods are placed but not kept; larger values keep
         more neighbours at some cost to the angles of far triples.
+    refine
+        Share of the epochs, in [0, 1), spent in a refinement stage: the same objective with an
+        eighth of ``learning_rate``, fresh Adam moments and 100 random negatives per point in the
+        neighbour term. Adam moves every point by about its step per epoch, and the main step is
+        the size of a whole cluster of a few hundred points, so neighbourhoods only settle at a
+        smaller one. ``0`` leaves the stage out (all epochs at ``learning_rate``).
+    refine_weight
+        Weight of the neighbour term in the refinement stage; ``None`` uses ``neighbour_weight``.
+        Raising it alone keeps more neighbours at less cost to the angles than raising
+        ``neighbour_weight``, which also weighs on the main stage's layout.
     angle
         The angle at y_j compared with the data's: ``"chord"`` (default), the Euclidean angle between
         y_i - y_j and y_k - y_j in R^3, which an embedding of data on a sphere can match exactly; or
@@ -164,6 +180,9 @@ def mercat(
     check_choice(loss, "loss", LOSSES)
     check_choice(projection, "projection", PROJECTIONS)
     neighbour_weight = check_number(neighbour_weight, "neighbour_weight", low=0.0, hint="0 turns the term off")
+    refine = check_number(refine, "refine", low=0.0, high=1.0, high_open=True, hint="0.5 is the default")
+    if refine_weight is not None:
+        refine_weight = check_number(refine_weight, "refine_weight", low=0.0, hint="None uses neighbour_weight")
     learning_rate = check_number(learning_rate, "learning_rate", low=0.0, low_open=True, hint="0.03 is the default")
     check_bool(progress, "progress")
     check_bool(copy, "copy")
@@ -195,6 +214,8 @@ def mercat(
         triplets_per_point=triplets_per_point,
         sampling=sampling,
         neighbour_weight=neighbour_weight,
+        refine_fraction=refine,
+        refine_weight=refine_weight,
         angle=angle,
         loss=loss,
         learning_rate=learning_rate,
@@ -218,6 +239,8 @@ def mercat(
         "sampling": sampling,
         "n_neighbors": n_neighbors,
         "neighbour_weight": neighbour_weight,
+        "refine": refine,
+        "refine_weight": refine_weight,
         "angle": angle,
         "loss": loss,
         "learning_rate": learning_rate,

@@ -3,7 +3,8 @@
 Stages (each a plain function): :func:`~fischer_sc.core.sphere.denoise` (PCA scores of a
 Marchenko-Pastur rank) -> :func:`~fischer_sc.core.sphere.half_sphere_init` ->
 :func:`~fischer_sc.core.sphere.optimise_sphere` (numba kernels over freshly sampled triples,
-plus the kNN/InfoNCE neighbour term; tangent projection + Adam + retraction) -> :func:`~fischer_sc.core.sphere.canonical_orientation`
+plus the kNN/InfoNCE neighbour term; tangent projection + Adam + retraction; an optional slow
+refinement stage) -> :func:`~fischer_sc.core.sphere.canonical_orientation`
 -> :func:`~fischer_sc.core.sphere.map_projection`.
 No AnnData here; the kernels take an explicit seed and are tested against the slow references
 (``*_reference``).

@@ -62,14 +62,19 @@ def neighbour_gradient(
     k_nb = nbr.shape[1]
     s = np.sqrt(s2)
     for j in prange(n):
-        # Pass 1: the negatives' kernel sum S_j (a negative equal to j is skipped).
+        # Pass 1: the negatives' kernel sum S_j (a negative equal to j is skipped, marked -1); the
+        # draws and their kernel denominators s^2 + d^2 are kept for pass 2.
+        negs = np.empty(n_neg, dtype=np.int64)
+        dens = np.empty(n_neg)
         total = 0.0
         for q in range(n_neg):
             k = neighbour_draw(seed, epoch, j, n_pos + q, n)
+            negs[q] = -1 if k == j else k
             if k == j:
                 continue
             a = y[k, 0] * y[j, 0] + y[k, 1] * y[j, 1] + y[k, 2] * y[j, 2]
-            total += s2 / (s2 + max(2.0 - 2.0 * a, 0.0))
+            dens[q] = s2 + max(2.0 - 2.0 * a, 0.0)
+            total += s2 / dens[q]
         # The positives: attraction, and the sum of 1 / Q_i that scales every negative's push.
         g0 = 0.0
         g1 = 0.0
@@ -93,12 +98,10 @@ def neighbour_gradient(
         # Pass 2: the negatives' pushes.
         if inv_sum > 0.0:
             for q in range(n_neg):
-                k = neighbour_draw(seed, epoch, j, n_pos + q, n)
-                if k == j:
+                k = negs[q]
+                if k < 0:
                     continue
-                a = y[k, 0] * y[j, 0] + y[k, 1] * y[j, 1] + y[k, 2] * y[j, 2]
-                d2 = max(2.0 - 2.0 * a, 0.0)
-                coef = 2.0 * s2 / ((s2 + d2) * (s2 + d2)) * inv_sum
+                coef = 2.0 * s2 / (dens[q] * dens[q]) * inv_sum
                 g0 += coef * y[k, 0]
                 g1 += coef * y[k, 1]
                 g2 += coef * y[k, 2]

@@ -18,6 +18,10 @@ BETA1, BETA2, ADAM_EPS = 0.9, 0.999, 1e-8
 #: The step size decays linearly to 0 over this last fraction of the epochs, so the sampling noise
 #: of the final steps averages out and the last iterate is a settled one.
 DECAY_FRACTION = 0.3
+#: The refinement stage's step is the main stage's divided by this.
+REFINE_STEP_DIVISOR = 8.0
+#: Negatives per vertex and epoch of the neighbour term in the refinement stage.
+REFINE_NEGATIVES = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +74,10 @@ def optimise_sphere(
     neighbour_weight: float = 0.0,
     neighbour_scale: float = 0.1,
     neighbour_draws: tuple[int, int] = (5, 50),
+    refine_fraction: float = 0.0,
+    refine_learning_rate: float | None = None,
+    refine_weight: float | None = None,
+    refine_negatives: int = REFINE_NEGATIVES,
     seed: int = 0,
     n_jobs: int | None = None,
     callback: Callable[[int, float], None] | None = None,
@@ -85,6 +93,15 @@ def optimise_sphere(
     InfoNCE repulsion from shared random negatives, see ``_neighbours.py``): angles do not see scale,
     this keeps who is next to whom. Per point: tangent projection of the gradient, an Adam step,
     renormalisation.
+
+    With ``refine_fraction > 0`` the last ``refine_fraction`` of the epochs are a refinement stage:
+    the same objective (the neighbour term at ``refine_weight``) with a step ``refine_learning_rate``
+    (default ``learning_rate / 8``), fresh
+    Adam moments, its own linear decay over its last 30 %, and ``refine_negatives`` negatives per
+    vertex in the neighbour term. Adam moves every point by about the step size per epoch whatever
+    its gradient, so at the main step (0.03 rad, the radius of a whole cluster of a few hundred
+    points) the sampling noise scrambles neighbourhoods; the slow stage lets them settle while the
+    angle loss holds the layout (``benchmarks/results/mercat_recall.md``).
 
     Parameters
     ----------
@@ -106,6 +123,14 @@ def optimise_sphere(
         sphere per point times this factor, so neighbourhoods shrink as n grows, as in t-SNE.
     neighbour_draws
         (neighbours, shared negatives) drawn per vertex and epoch for the neighbour term.
+    refine_fraction
+        Share of the epochs in the refinement stage, in [0, 1); 0 leaves it out.
+    refine_learning_rate
+        The refinement stage's step (``None``: ``learning_rate / 8``).
+    refine_weight
+        The neighbour term's weight in the refinement stage (``None``: ``neighbour_weight``).
+    refine_negatives
+        Negatives per vertex and epoch of the neighbour term in the refinement stage.
     seed
         Seed of the counter-based sampler: the result depends on it, not on ``n_jobs``.
     n_jobs
@@ -116,6 +141,15 @@ def optimise_sphere(
     angle_code = check_option(angle, "angle", ANGLES)
     loss_code = check_option(loss, "loss", LOSSES)
     stratified = check_option(sampling, "sampling", SAMPLINGS) == 0
+    if not 0.0 <= refine_fraction < 1.0:
+        msg = f"refine_fraction={refine_fraction!r} must lie in [0, 1)."
+        raise ValueError(msg)
+    if int(refine_negatives) < 1:
+        msg = f"refine_negatives={refine_negatives!r} must be at least 1."
+        raise ValueError(msg)
+    n_main = n_epochs - int(round(refine_fraction * n_epochs))
+    refine_lr = learning_rate / REFINE_STEP_DIVISOR if refine_learning_rate is None else float(refine_learning_rate)
+    weights = (float(neighbour_weight), float(neighbour_weight if refine_weight is None else refine_weight))
     z = np.ascontiguousarray(scores, dtype=np.float32)
     y = np.ascontiguousarray(init, dtype=np.float64).copy()
     y /= np.linalg.norm(y, axis=1, keepdims=True)
@@ -144,13 +178,23 @@ def optimise_sphere(
             )  # fmt: skip
             scatter_ends(pairs, g_i, g_k, grad, n_blocks)
             count = max(int(point_count.sum()), 1)
-            if neighbour_weight > 0:
-                # Per neighbour draw, the same weight as per triple (times neighbour_weight).
-                weight = neighbour_weight * count / (n * n_pos)
-                neighbour_gradient(y, nbr, n_pos, n_neg, seed, epoch, s2, weight, grad, ne_loss)
+            refining = epoch >= n_main
+            if epoch == n_main:  # the refinement stage starts with fresh Adam moments
+                m1[:] = 0.0
+                m2[:] = 0.0
+            if weights[refining] > 0:
+                # Per neighbour draw, the same weight as per triple (times the stage's weight).
+                weight = weights[refining] * count / (n * n_pos)
+                negatives = int(refine_negatives) if refining else n_neg
+                neighbour_gradient(y, nbr, n_pos, negatives, seed, epoch, s2, weight, grad, ne_loss)
             history[epoch] = point_loss.sum() / count
-            lr = learning_rate_at(epoch, n_epochs, learning_rate)
-            adam_sphere_step(y, grad, m1, m2, 1.0 / count, lr, epoch + 1, BETA1, BETA2, ADAM_EPS)
+            if refining:
+                lr = learning_rate_at(epoch - n_main, n_epochs - n_main, refine_lr)
+                step = epoch - n_main + 1
+            else:
+                lr = learning_rate_at(epoch, n_main, learning_rate)
+                step = epoch + 1
+            adam_sphere_step(y, grad, m1, m2, 1.0 / count, lr, step, BETA1, BETA2, ADAM_EPS)
             if callback is not None:
                 callback(epoch, float(history[epoch]))
     return SphereResult(y, float(history[-1]) if n_epochs else float("nan"), history)
