@@ -288,6 +288,49 @@ def test_gradient_step_matches_its_definition():
     np.testing.assert_allclose(y, ref_y)
 
 
+@pytest.mark.parametrize("dim", [1, 2, 3])
+def test_gradient_step_numpy_path_equals_the_kernel(dim, monkeypatch):
+    """Small n takes numpy, large n the kernel: the same numbers bit for bit (step caps included)."""
+    from fischer_sc.core.embedding import _forces
+
+    rng = np.random.default_rng(dim)
+    n = 500
+    y, grad, update = rng.normal(size=(n, dim)), rng.normal(size=(n, dim)) * 10, rng.normal(size=(n, dim))
+    grad[:50] = 0.0  # ties: grad * update == 0 keeps the direction
+    gains = rng.uniform(0.005, 2, (n, dim))
+    for cap in (5.0, 0.5, 0.0):
+        kernel = [a.copy() for a in (y, grad, update, gains)]
+        _forces._gradient_step(*kernel, 37.0, 0.8, cap)
+        monkeypatch.setattr(_forces, "NUMPY_STEP_MAX_N", n)
+        via_numpy = [a.copy() for a in (y, grad, update, gains)]
+        gradient_step(*via_numpy, 37.0, 0.8, cap)
+        for a, b in zip(kernel, via_numpy, strict=True):
+            np.testing.assert_array_equal(a, b)
+        assert not np.array_equal(kernel[0], y)  # the step moved the points
+
+
+@pytest.mark.parametrize("case", ["plain", "ties", "zeros"])
+def test_affinity_numpy_path_equals_the_kernel(case, monkeypatch):
+    """Both affinity stages, numpy (few rows) and kernel (many rows): equal beta and p bit for bit."""
+    from fischer_sc.core.embedding import _affinities
+
+    rng = np.random.default_rng(len(case))
+    n, k = 400, 45
+    d2 = np.sort(rng.gamma(2.0, 5.0, (n, k)), axis=1)
+    if case == "ties":
+        d2[:, : k // 2] = d2[:, :1]
+    if case == "zeros":
+        d2[: n // 4] = 0.0  # duplicates: scale 1, beta runs to the end of the bisection
+    idx = rng.integers(0, n, (n, k))
+    out = {}
+    for path, limit in (("kernel", -1), ("numpy", n)):
+        monkeypatch.setattr(_affinities, "NUMPY_MAX_ROWS", limit)
+        beta = calibrate_beta(d2, 15.0, 1e-8, 60)
+        out[path] = [beta] + [conditional_affinities(idx, d2, beta, code) for code in (0, 1, 2)]
+    for a, b in zip(out["kernel"], out["numpy"], strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 # --- Barnes-Hut ------------------------------------------------------------------------------
 
 

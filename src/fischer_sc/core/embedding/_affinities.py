@@ -113,13 +113,76 @@ _NO_INDICES = np.empty((0, 0), dtype=np.int64)
 _NO_P = np.empty((0, 0))
 
 
+#: Up to this many rows both affinity stages run in numpy (``_calibrate_numpy``,
+#: ``_conditional_numpy``: the same floating-point operations in the same order as the kernel,
+#: tested equal), tens of milliseconds at these sizes, so that a first call need not compile
+#: ``_affinity_rows`` (0.9 s). Above it, the kernel on threads.
+NUMPY_MAX_ROWS = 4096
+
+
+def _row_sums(a_t: np.ndarray) -> np.ndarray:
+    """Sums over the first axis of ``a_t`` (k, m), added one row after the other from 0, as the kernels do."""
+    acc = np.zeros(a_t.shape[1])
+    for row in a_t:
+        acc += row
+    return acc
+
+
+def _calibrate_numpy(d2: np.ndarray, perplexity: float, tol: float, max_iter: int) -> np.ndarray:
+    """``_calibrate_row`` for all rows at once: the bisection of every row still short of the target, in step."""
+    n, k = d2.shape
+    target = math.log(perplexity)
+    d2_t = np.ascontiguousarray(d2.T)
+    dmin = d2.min(axis=1)
+    mean = _row_sums(d2_t) / k - dmin
+    log_scale = np.log(np.where(mean > 0.0, mean, 1.0))
+    lo, hi, logb = -LOG_BETA_SPAN - log_scale, LOG_BETA_SPAN - log_scale, -log_scale
+    dd_t = d2_t - dmin
+    beta = np.empty(n)
+    active = np.arange(n)
+    for _ in range(max_iter):
+        if active.size == 0:
+            break
+        b = np.exp(logb[active])
+        dd = dd_t[:, active]
+        e = np.exp(-b * dd)
+        z = _row_sums(e)
+        h = np.log(z) + b * _row_sums(dd * e) / z
+        done = np.abs(h - target) < tol
+        beta[active[done]] = b[done]
+        active, h = active[~done], h[~done]
+        sharpen = h > target  # too flat
+        lo[active[sharpen]] = logb[active[sharpen]]
+        hi[active[~sharpen]] = logb[active[~sharpen]]
+        logb[active] = 0.5 * (lo[active] + hi[active])
+    beta[active] = np.exp(logb[active])
+    return beta
+
+
+def _conditional_numpy(indices: np.ndarray, d2: np.ndarray, beta: np.ndarray, code: int) -> np.ndarray:
+    """``_conditional_row`` for all rows at once."""
+    b_i, b_j = beta[:, None], beta[indices]
+    if code == 0:
+        pair = 4.0 * b_i * b_j / (b_i + b_j + 2.0 * np.sqrt(b_i * b_j))
+    elif code == 1:
+        pair = np.sqrt(b_i * b_j)
+    else:
+        pair = np.broadcast_to(b_i, d2.shape)
+    e = -pair * d2
+    p_t = np.exp((e - e.max(axis=1)[:, None]).T)
+    p_t /= _row_sums(p_t)
+    return np.ascontiguousarray(p_t.T)
+
+
 def calibrate_beta(d2: np.ndarray, perplexity: float, tol: float, max_iter: int) -> np.ndarray:
     """Per-row beta whose Gaussian over the squared distances ``d2`` (n, k) has the given perplexity.
 
     Entropies are in nats; a row meets the target when ``|H - log(perplexity)| < tol``. Rows run
-    on threads (``run_rows``).
+    on threads (``run_rows``); up to ``NUMPY_MAX_ROWS`` rows, in numpy.
     """
     d2 = np.ascontiguousarray(d2, dtype=np.float64)
+    if d2.shape[0] <= NUMPY_MAX_ROWS:
+        return _calibrate_numpy(d2, float(perplexity), float(tol), int(max_iter))
     beta = np.empty(d2.shape[0])
     args = (True, d2, float(perplexity), float(tol), int(max_iter), _NO_INDICES, 0, beta, _NO_P)
     run_rows(_affinity_rows, d2.shape[0], *args, grain=256)
@@ -131,6 +194,8 @@ def conditional_affinities(indices: np.ndarray, d2: np.ndarray, beta: np.ndarray
     indices = np.ascontiguousarray(indices, dtype=np.int64)
     d2 = np.ascontiguousarray(d2, dtype=np.float64)
     beta = np.ascontiguousarray(beta, dtype=np.float64)
+    if d2.shape[0] <= NUMPY_MAX_ROWS:
+        return _conditional_numpy(indices, d2, beta, int(code))
     p = np.empty(d2.shape)
     run_rows(_affinity_rows, d2.shape[0], False, d2, 1.0, 0.0, 0, indices, int(code), beta, p, grain=512)
     return p
