@@ -334,6 +334,33 @@ def test_affinity_numpy_path_equals_the_kernel(case, monkeypatch):
 # --- Barnes-Hut ------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("code", [0, 1, 2])
+def test_planar_traversal_equals_the_spatial_walk_on_flat_points(code):
+    """``_traverse_planar`` (the walk written out) against ``_walk`` with the third axis, on z = 0."""
+    from fischer_sc.core.embedding import _bhtree
+
+    rng = np.random.default_rng(code)
+    n = 700
+    y = np.vstack([rng.normal(size=(n // 2, 2)), rng.normal(size=(n - n // 2, 2)) * 0.2 + 5])
+    s = rng.uniform(0.5, 2.0, n)
+    keys, side, _ = morton_keys(y, 21)
+    order = morton_order(keys)
+    start, stop, level, first, count = build_tree(keys[order], 2, 21, 4)
+    pts, ss = np.empty((3, n)), np.empty(n)
+    gather_sorted(y, s, order, pts, ss)
+    nodes = summarise(pts, ss, start, stop, level, first, count, side, 0.8)
+    n_blocks = -(-n // _bhtree._BLOCK)
+    stacks = np.empty((n_blocks, int(level[-1] + 2) * 8 + 1), dtype=np.int64)
+    out = {}
+    for name, kernel in (("planar", _bhtree._traverse_planar), ("spatial", _bhtree._traverse_spatial)):
+        rep, z = np.full((n, 3), np.nan), np.empty(n)
+        kernel(0, n_blocks, pts, ss, code, start, stop, first, count, nodes, 0.8, stacks, rep, z)
+        out[name] = rep, z
+    np.testing.assert_allclose(out["planar"][0], out["spatial"][0], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(out["planar"][1], out["spatial"][1], rtol=1e-12)
+    assert np.all(out["planar"][0][:, 2] == 0.0)
+
+
 def clustered(n: int, dim: int = 2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)  # its own stream: the data do not depend on test order
     centres = rng.normal(size=(5, dim)) * 20

@@ -45,17 +45,6 @@ _BLOCK = 256  # points per traversal block (one stack each)
 
 
 @njit(inline="always")
-def _spread2(x: int) -> int:
-    """The bits of ``x`` (< 2^32) moved to the even positions 0, 2, 4, ... of an int64."""
-    x &= 0x00000000FFFFFFFF
-    x = (x | (x << 16)) & 0x0000FFFF0000FFFF
-    x = (x | (x << 8)) & 0x00FF00FF00FF00FF
-    x = (x | (x << 4)) & 0x0F0F0F0F0F0F0F0F
-    x = (x | (x << 2)) & 0x3333333333333333
-    return (x | (x << 1)) & 0x5555555555555555
-
-
-@njit(inline="always")
 def _spread3(x: int) -> int:
     """The bits of ``x`` (< 2^21) moved to the positions 0, 3, 6, ... of an int64."""
     x &= 0x1FFFFF
@@ -83,13 +72,34 @@ def _bounding_cube(y: np.ndarray, corner: np.ndarray) -> float:
 
 @njit(error_model=NUMPY_ERRORS)
 def _morton_planar(y: np.ndarray, bits: int, corner: np.ndarray, keys: np.ndarray) -> float:
-    """``_morton_spatial`` for 2-D points only (the default embedding compiles nothing else)."""
-    side = _bounding_cube(y, corner)
+    """``_morton_spatial`` for 2-D points only (the default embedding compiles nothing else).
+
+    The bounding cube and the bit spreading (``_spread3``'s for two axes) are written out:
+    numba inlines a helper by copying and re-typing its IR, which costs compile time on the
+    first call. Equal keys, side and corner as the 1-D/3-D code's steps.
+    """
+    n = y.shape[0]
+    side = 0.0
+    for c in range(2):
+        lo, hi = y[0, c], y[0, c]
+        for i in range(1, n):
+            v = y[i, c]
+            lo = v if v < lo else lo  # min(lo, v) and max(hi, v), as numba's builtins choose
+            hi = v if v > hi else hi
+        corner[c] = lo
+        side = hi - lo if hi - lo > side else side
+    side = side * (1.0 + 1e-9) if side > 0.0 else 1.0
     top = (1 << bits) - 1
-    for i in range(y.shape[0]):
-        q0 = np.int64((y[i, 0] - corner[0]) / side * top)
-        q1 = np.int64((y[i, 1] - corner[1]) / side * top)
-        keys[i] = (_spread2(q0) << 1) | _spread2(q1)
+    for i in range(n):
+        key = 0
+        for c in range(2):
+            x = np.int64((y[i, c] - corner[c]) / side * top) & 0x00000000FFFFFFFF
+            x = (x | (x << 16)) & 0x0000FFFF0000FFFF
+            x = (x | (x << 8)) & 0x00FF00FF00FF00FF
+            x = (x | (x << 4)) & 0x0F0F0F0F0F0F0F0F
+            x = (x | (x << 2)) & 0x3333333333333333
+            key = (key << 1) | ((x | (x << 1)) & 0x5555555555555555)
+        keys[i] = key
     return side
 
 
@@ -230,26 +240,6 @@ _SIZE = 14  # number of points
 _N_COLS = 16
 
 
-@njit(inline="always")
-def _leaf_sums(pts: np.ndarray, ss: np.ndarray, a: int, b: int, row: np.ndarray) -> None:
-    """Add the raw sums of points ``a:b`` (coordinates, their products, powers of s) into ``row``."""
-    for j in range(a, b):
-        x, y, z = pts[0, j], pts[1, j], pts[2, j]
-        row[_COM] += x
-        row[_COM + 1] += y
-        row[_COM + 2] += z
-        row[_COV] += x * x
-        row[_COV + 1] += y * y
-        row[_COV + 2] += z * z
-        row[_COV + 3] += x * y
-        row[_COV + 4] += x * z
-        row[_COV + 5] += y * z
-        power = 1.0
-        for k in range(N_MOMENTS):
-            power *= ss[j]
-            row[_POW + k] += power
-
-
 @njit(error_model=NUMPY_ERRORS)
 def _summarise_into(
     nodes: np.ndarray,
@@ -275,7 +265,23 @@ def _summarise_into(
     m = start.shape[0]
     for node in range(m - 1, -1, -1):
         if count[node] == 0:
-            _leaf_sums(pts, ss, start[node], stop[node], nodes[node])
+            # The leaf's raw sums (coordinates, their products, powers of s), written out here
+            # rather than in a helper: numba's inlining of helpers costs compile time.
+            for j in range(start[node], stop[node]):
+                x, y, z = pts[0, j], pts[1, j], pts[2, j]
+                nodes[node, _COM] += x
+                nodes[node, _COM + 1] += y
+                nodes[node, _COM + 2] += z
+                nodes[node, _COV] += x * x
+                nodes[node, _COV + 1] += y * y
+                nodes[node, _COV + 2] += z * z
+                nodes[node, _COV + 3] += x * y
+                nodes[node, _COV + 4] += x * z
+                nodes[node, _COV + 5] += y * z
+                power = 1.0
+                for k in range(N_MOMENTS):
+                    power *= ss[j]
+                    nodes[node, _POW + k] += power
         else:
             for ch in range(first[node], first[node] + count[node]):
                 for c in range(_COM, _POW + N_MOMENTS):
@@ -286,9 +292,12 @@ def _summarise_into(
         for c in range(_COM, _POW + N_MOMENTS):
             row[c] /= size
         x, y, z = row[_COM], row[_COM + 1], row[_COM + 2]
-        row[_COV] = max(row[_COV] - x * x, 0.0)
-        row[_COV + 1] = max(row[_COV + 1] - y * y, 0.0)
-        row[_COV + 2] = max(row[_COV + 2] - z * z, 0.0)
+        d = row[_COV] - x * x
+        row[_COV] = 0.0 if d < 0.0 else d  # max(d, 0.0) without the builtin's overload
+        d = row[_COV + 1] - y * y
+        row[_COV + 1] = 0.0 if d < 0.0 else d  # max(d, 0.0) without the builtin's overload
+        d = row[_COV + 2] - z * z
+        row[_COV + 2] = 0.0 if d < 0.0 else d  # max(d, 0.0) without the builtin's overload
         row[_COV + 3] -= x * y
         row[_COV + 4] -= x * z
         row[_COV + 5] -= y * z
@@ -351,7 +360,8 @@ def cell_width_moments(code: int, a: float, nodes: np.ndarray, node: int) -> tup
         second = a * a * m2
     else:
         return 1.0, 0.0
-    return mean, max(second - mean * mean, 0.0)
+    var = second - mean * mean
+    return mean, (0.0 if var < 0.0 else var)  # max(var, 0.0) without the builtin's overload
 
 
 @njit(inline="always")
@@ -459,14 +469,89 @@ def _traverse_planar(
     rep: np.ndarray,
     z_rows: np.ndarray,
 ) -> None:
-    """Blocks ``lo`` to ``hi`` of ``traverse`` for embeddings of one or two dimensions (no third coordinate)."""
+    """Blocks ``lo`` to ``hi`` of ``traverse`` for embeddings of one or two dimensions (no third coordinate).
+
+    The walk of ``_walk`` with ``three=False``, written out here with ``pair_width`` and
+    ``cell_width_moments``: numba inlines a helper by copying and re-typing its IR at every call
+    site, which made this kernel's compilation, paid on the first call, 0.6 s longer (2.1 vs
+    1.5 s). The operations and their order are ``_walk``'s, so the results are equal
+    (``tests/core/test_engine.py`` compares it with ``_traverse_spatial`` on planar points).
+    """
     n = ss.shape[0]
     theta2 = theta * theta
+    px, py = pts[0], pts[1]
     for blk in range(lo, hi):
         stack = stacks[blk]
-        for p in range(blk * _BLOCK, min((blk + 1) * _BLOCK, n)):
-            ax, ay, az, z = _walk(p, pts, ss, code, start, stop, first, count, nodes, theta2, stack, False)
-            rep[p, 0], rep[p, 1], rep[p, 2] = ax, ay, az
+        end = (blk + 1) * _BLOCK
+        for p in range(blk * _BLOCK, n if n < end else end):
+            ax, ay, z = 0.0, 0.0, 0.0
+            sp, xp, yp = ss[p], px[p], py[p]
+            stack[0] = 0
+            top = 1
+            while top > 0:
+                top -= 1
+                node = stack[top]
+                a, b = start[node], stop[node]
+                if count[node] == 0:
+                    for q in range(a, b):
+                        if q != p:
+                            if code == 0:  # pair_width
+                                m = sp + ss[q]
+                                u = 0.25 * m * m
+                            elif code == 1:
+                                u = sp * ss[q]
+                            else:
+                                u = 1.0
+                            dx, dy = xp - px[q], yp - py[q]
+                            inv = 1.0 / (u + dx * dx + dy * dy)
+                            z += u * inv
+                            f = u * inv * inv
+                            ax += f * dx
+                            ay += f * dy
+                    continue
+                dx, dy = xp - nodes[node, _COM], yp - nodes[node, _COM + 1]
+                d2 = dx * dx + dy * dy
+                accept = not (a <= p < b)
+                if accept:
+                    m1, m2 = nodes[node, _POW], nodes[node, _POW + 1]  # cell_width_moments
+                    if code == 0:
+                        m3, m4 = nodes[node, _POW + 2], nodes[node, _POW + 3]
+                        u = 0.25 * (sp * sp + 2.0 * sp * m1 + m2)
+                        a2 = sp * sp
+                        second = (((a2 + 4.0 * sp * m1 + 6.0 * m2) * sp + 4.0 * m3) * sp + m4) / 16.0
+                    elif code == 1:
+                        u = sp * m1
+                        second = sp * sp * m2
+                    else:
+                        u, second = 1.0, 1.0
+                    var = second - u * u
+                    var = 0.0 if var < 0.0 else var
+                    inv = 1.0 / (u + d2)
+                    accept = nodes[node, _REACH2] * inv < 1.0 and var * inv * inv < theta2
+                if accept:
+                    size = nodes[node, _SIZE]
+                    inv2 = inv * inv
+                    inv3 = inv2 * inv
+                    cxx, cyy, cxy = nodes[node, _COV], nodes[node, _COV + 1], nodes[node, _COV + 3]
+                    tr = cxx + cyy
+                    crx = cxx * dx + cxy * dy
+                    cry = cxy * dx + cyy * dy
+                    rcr = dx * crx + dy * cry
+                    z += size * (u * inv - d2 * var * inv3 - u * inv2 * tr + 4.0 * u * inv3 * rcr)
+                    f = size * (
+                        u * inv2
+                        + (u - 2.0 * d2) * var * inv2 * inv2
+                        - 2.0 * u * inv3 * tr
+                        + 12.0 * u * inv2 * inv2 * rcr
+                    )
+                    g = -4.0 * size * u * inv3
+                    ax += f * dx + g * crx
+                    ay += f * dy + g * cry
+                else:
+                    for ch in range(first[node], first[node] + count[node]):
+                        stack[top] = ch
+                        top += 1
+            rep[p, 0], rep[p, 1], rep[p, 2] = ax, ay, 0.0
             z_rows[p] = z
 
 
@@ -492,7 +577,8 @@ def _traverse_spatial(
     theta2 = theta * theta
     for blk in range(lo, hi):
         stack = stacks[blk]
-        for p in range(blk * _BLOCK, min((blk + 1) * _BLOCK, n)):
+        end = (blk + 1) * _BLOCK
+        for p in range(blk * _BLOCK, n if n < end else end):
             ax, ay, az, z = _walk(p, pts, ss, code, start, stop, first, count, nodes, theta2, stack, True)
             rep[p, 0], rep[p, 1], rep[p, 2] = ax, ay, az
             z_rows[p] = z

@@ -196,7 +196,8 @@ def _attraction_blocks(
     per = (n + n_blocks - 1) // n_blocks
     for blk in range(lo, hi):
         buf = buffers[blk]
-        for i in range(blk * per, min((blk + 1) * per, n)):
+        end = (blk + 1) * per
+        for i in range(blk * per, n if n < end else end):
             if dim <= LOW_DIM:
                 ax, ay, az = row_attraction(indptr, indices, data, y, s, code, i, buf, True)
                 _store_row(buf, i, ax, ay, az, True)
@@ -231,7 +232,8 @@ def _attraction_blocks_planar(
     per = (n + n_blocks - 1) // n_blocks
     for blk in range(lo, hi):
         buf = buffers[blk]
-        for i in range(blk * per, min((blk + 1) * per, n)):
+        end = (blk + 1) * per
+        for i in range(blk * per, n if n < end else end):
             xi, yi, si = y[i, 0], y[i, 1], s[i]
             ax, ay = 0.0, 0.0
             for e in range(indptr[i], indptr[i + 1]):
