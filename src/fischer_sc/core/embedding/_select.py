@@ -92,12 +92,7 @@ def _select_refine_rows(
     out_idx: np.ndarray,
     out_d2: np.ndarray,
 ) -> None:
-    """Rows ``lo`` to ``hi`` of ``select_refine``; row r keeps its heap in ``heaps_d[r]``/``heaps_j[r]`` (m entries).
-
-    ``heap_push``, ``heap_replace_top`` and ``write_sorted`` are written out here (the same
-    steps): numba inlines a helper by copying and re-typing its IR, and this kernel is compiled
-    by every first call.
-    """
+    """Rows ``lo`` to ``hi`` of ``select_refine``; row r keeps its heap in ``heaps_d[r]``/``heaps_j[r]`` (m entries)."""
     n = gram.shape[1]
     k = out_idx.shape[1]
     dim = x.shape[1]
@@ -108,19 +103,9 @@ def _select_refine_rows(
         size = 0
         j = 0
         sqi = sq_rows[r]
-        while size < m:  # the first m candidates fill the heap (heap_push)
+        while size < m:  # the first m candidates fill the heap
             if j != skip:
-                v = sqi + sq[j] - 2.0 * gram[r, j]
-                pos = size
-                while pos > 0:
-                    parent = (pos - 1) >> 1
-                    if heap_d[parent] > v or (heap_d[parent] == v and heap_j[parent] >= j):
-                        break
-                    heap_d[pos] = heap_d[parent]
-                    heap_j[pos] = heap_j[parent]
-                    pos = parent
-                heap_d[pos] = v
-                heap_j[pos] = j
+                heap_push(heap_d, heap_j, size, sqi + sq[j] - 2.0 * gram[r, j], j)
                 size += 1
             j += 1
         worst = heap_d[0]
@@ -128,24 +113,7 @@ def _select_refine_rows(
         for q in range(j, n):
             v = sqi + sq[q] - 2.0 * gram[r, q]
             if v < worst and q != skip:
-                pos = 0  # heap_replace_top
-                while True:
-                    child = 2 * pos + 1
-                    if child >= m:
-                        break
-                    right = child + 1
-                    if right < m and (
-                        heap_d[right] > heap_d[child]
-                        or (heap_d[right] == heap_d[child] and heap_j[right] > heap_j[child])
-                    ):
-                        child = right
-                    if heap_d[child] < v or (heap_d[child] == v and heap_j[child] <= q):
-                        break
-                    heap_d[pos] = heap_d[child]
-                    heap_j[pos] = heap_j[child]
-                    pos = child
-                heap_d[pos] = v
-                heap_j[pos] = q
+                heap_replace_top(heap_d, heap_j, m, v, q)
                 worst = heap_d[0]
         for t in range(m):
             j = heap_j[t]
@@ -154,16 +122,7 @@ def _select_refine_rows(
                 diff = x_rows[r, c] - x[j, c]
                 acc += diff * diff
             heap_d[t] = acc
-        for a in range(1, m):  # write_sorted
-            v, j = heap_d[a], heap_j[a]
-            b = a - 1
-            while b >= 0 and (heap_d[b] > v or (heap_d[b] == v and heap_j[b] > j)):
-                heap_d[b + 1], heap_j[b + 1] = heap_d[b], heap_j[b]
-                b -= 1
-            heap_d[b + 1], heap_j[b + 1] = v, j
-        for t in range(k):
-            out_idx[r, t] = heap_j[t]
-            out_d2[r, t] = heap_d[t]
+        write_sorted(heap_d, heap_j, k, out_idx[r], out_d2[r])
 
 
 def select_refine(
