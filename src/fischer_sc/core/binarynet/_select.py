@@ -112,10 +112,11 @@ def _drop_unions(
         if sets[p] < sets[q]
     ]
     out = assigned.copy()
-    if not pairs:
-        return out
+    group_rows: dict[int, sparse.csr_matrix] = {}
     for k, q, p in pairs:
-        rows = x[labels == k]
+        if k not in group_rows:
+            group_rows[k] = x[labels == k]
+        rows = group_rows[k]
         rest = np.asarray(sorted(sets[q] - sets[p]), dtype=np.int64)
         has_p = np.asarray(rows[:, columns[p]].sum(1)).ravel() == len(columns[p])
         has_rest = np.asarray(rows[:, rest].sum(1)).ravel() == len(rest)
