@@ -110,7 +110,12 @@ table
 # Three things to know about the parameters (details in {doc}`../factor_out`):
 #
 # - The prior's linear effect is removed first (`regress_out=True`, what `sc.pp.regress_out`
-#   does); the method removes what is left (effects that differ per cluster or are non-linear).
+#   does), then, only while the prior is still visible among the cells' neighbours, its local
+#   effects (`local_correct=True`: effects that differ per cluster or are non-linear, by
+#   mutual-nearest-neighbour alignment of the prior groups); the method removes what is left.
+#   What these stages measured and did is in `adata.uns["factor_out"]["correction"]`. Here block
+#   A acts linearly; the label means also carry each label's share of block-B clusters, so the
+#   linear step leaves a trace (visibility 0.07 of the data's 1.0) that one alignment round removes.
 # - `lam` weighs the prior term. `"auto"` (default) chooses it from the data: JEDI raises it on
 #   the running layout until the prior's neighbourhoods are gone, CONFETTI takes the smallest
 #   lambda whose graph hides the prior. The weight used is in

@@ -82,6 +82,7 @@ PARAMS = {
     "lam",
     "lam_used",
     "regress_out",
+    "local_correct",
     "alpha",
     "beta",
     "ctsne_beta",
@@ -110,7 +111,7 @@ def test_confetti_umap_writes_a_scanpy_graph(tmp_path):
     written |= {f"uns['{k}']" for k in set(out.uns) - set(before.uns)}
     assert written == set(builtin_spec("factor_out").writes)  # the registry record lists every key
     uns = out.uns["factor_out"]
-    assert set(uns) == {"params", "neighbors_key"} and uns["neighbors_key"] == "factor_out_neighbors"
+    assert set(uns) == {"params", "neighbors_key", "correction"} and uns["neighbors_key"] == "factor_out_neighbors"
     params = uns["params"]
     assert set(params) == PARAMS
     assert params["method"] == "confetti" and params["metric"] == "euclidean" and params["lam"] == 2.0
@@ -146,11 +147,11 @@ def test_key_added_names_everything():
     assert adata.uns["fo_neighbors"]["distances_key"] == "fo_distances" and "fo_connectivities" in adata.obsp
     fs.tl.factor_out(adata, "batch", method="jedi", key_added="fj", **FAST)
     assert "fj" in adata.obsm and "fj_neighbors" not in adata.uns
-    assert set(adata.uns["fj"]) == {"params", "js_divergence", "lam_history"}
+    assert set(adata.uns["fj"]) == {"params", "js_divergence", "lam_history", "correction"}
     assert set(adata.uns["fj"]["params"]) == PARAMS | {"key_added"}
     assert adata.uns["fj"]["params"]["method"] == "jedi" and 0 < adata.uns["fj"]["js_divergence"] < np.log(2)
     fs.tl.factor_out(adata, "batch", method="confetti", embedding="tsne", store_graph=False, key_added="ng", **FAST)
-    assert "ng_distances" not in adata.obsp and set(adata.uns["ng"]) == {"params", "lam_search"}
+    assert "ng_distances" not in adata.obsp and set(adata.uns["ng"]) == {"params", "lam_search", "correction"}
 
 
 @pytest.mark.parametrize("method", ["jedi", "confetti", "ctsne"])
@@ -160,7 +161,12 @@ def test_same_seed_same_result(method):
     a = fs.tl.factor_out(adata, "batch", method=method, copy=True, random_state=3, **kw, **FAST)
     b = fs.tl.factor_out(adata, "batch", method=method, copy=True, random_state=3, **kw, **FAST)
     np.testing.assert_array_equal(a.obsm["X_factor_out"], b.obsm["X_factor_out"])
-    keys = {"jedi": PARAMS, "confetti": PARAMS, "ctsne": (PARAMS - {"lam", "lam_used"}) | {"ctsne_alpha"}}[method]
+    keys = {
+        "jedi": PARAMS,
+        "confetti": PARAMS,
+        "ctsne": (PARAMS - {"lam", "lam_used"}) | {"ctsne_alpha", "ctsne_beta_used"},
+    }
+    keys = keys[method]
     assert set(a.uns["factor_out"]["params"]) == keys
 
 
@@ -218,6 +224,32 @@ def test_prior_sources():
         fs.tl.factor_out(adata, "batch", method="jedi", prior_perplexity=5.0, **FAST)
 
 
+def test_per_cluster_prior_is_corrected_and_recorded(tmp_path):
+    """A prior that shifts every kept cluster its own way: regress_out leaves it, the defaults remove it."""
+    from fischer_sc.datasets._factor_out import factor_out_prior
+
+    adata = factor_out_prior("per_cluster", n=300, prior_sd=6.0, prior_dims=4, n_prior=3, random_state=0)
+    lp, lk = adata.obs["prior"].to_numpy(), adata.obs["kept"].to_numpy()
+    plain = fs.tl.dtsne(adata, use_rep="X", pair_scale=None, progress=False, copy=True).obsm["X_dtsne"]
+    for key in ("prior", "X_prior"):
+        out = fs.tl.factor_out(adata, key, use_rep="X", progress=False, copy=True)
+        y, record = out.obsm["X_factor_out"], out.uns["factor_out"]
+        corr = record["correction"]
+        assert corr["groups"] == ("labels" if key == "prior" else "kmeans") and corr["alignment_rounds"] >= 1
+        assert abs(corr["visibility_rounds"][-1]) < 0.25 * corr["visibility_linear"]
+        prior_area = label_overlap_auc(y, lp, normalize=True)
+        assert prior_area < 0.1 * label_overlap_auc(plain, lp, normalize=True)
+        assert knn_label_accuracy(y, lk) > max(0.9, 0.97 * knn_label_accuracy(plain, lk))
+        if key == "prior":  # ct-SNE's b chosen by feedback, recorded
+            hist = record["beta_history"]
+            assert hist.shape[1] == 3 and record["params"]["ctsne_beta_used"] == pytest.approx(hist[-1, 2])
+        h5ad_roundtrip(out, tmp_path)
+    # without the local stage, regress_out alone leaves the prior visible in the data
+    out = fs.tl.factor_out(adata, "prior", use_rep="X", local_correct=False, progress=False, copy=True)
+    assert "groups" not in out.uns["factor_out"]["correction"]
+    assert out.uns["factor_out"]["correction"]["visibility_linear"] > 0.2
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
@@ -241,6 +273,9 @@ def test_prior_sources():
         ({"prior_key": "batch", "n_neighbors": 1}, ValueError, "n_neighbors"),
         ({"prior_key": "withnan"}, ValueError, "missing labels"),
         ({"prior_key": "batch", "key_added": ""}, TypeError, "key_added"),
+        ({"prior_key": "batch", "ctsne_beta": 0.0}, ValueError, "ctsne_beta must be a finite number > 0"),
+        ({"prior_key": "batch", "ctsne_beta": "fixed"}, ValueError, "ctsne_beta must be a finite number"),
+        ({"prior_key": "batch", "local_correct": "yes"}, TypeError, "local_correct"),
     ],
 )
 def test_errors_leave_adata_unchanged(kwargs, error, match):

@@ -48,9 +48,10 @@ def factor_out(
     layer: str | None = None,
     lam: float | Literal["auto"] | None = "auto",
     regress_out: bool = True,
+    local_correct: bool = True,
     alpha: float = 0.5,
     beta: float = 0.5,
-    ctsne_beta: float = 1e-4,
+    ctsne_beta: float | Literal["auto"] = "auto",
     perplexity: float = emb.TSNE_DEFAULTS.perplexity,
     prior_perplexity: float | None = None,
     metric: str = "euclidean",
@@ -67,8 +68,15 @@ def factor_out(
 ) -> AnnData | None:
     """Embed the structure of the data beyond a known prior: JEDI, CONFETTI and ct-SNE :cite:p:`factor_out`.
 
-    With ``regress_out`` the prior's linear effect is removed first (as :func:`scanpy.pp.regress_out`);
-    the method removes what is left (effects that differ per cluster or are non-linear).
+    Before the embedding, the prior's effect is removed from the representation as far as the
+    data allow (docs/factor_out.md): with ``regress_out`` its linear effect (as
+    :func:`scanpy.pp.regress_out`), then with ``local_correct``, only while the prior is still
+    visible among the cells' neighbours, the local stages: for feature priors the mean over each
+    cell's nearest neighbours in the prior (a non-linear regression on the prior), and a
+    mutual-nearest-neighbour alignment between prior groups (the labels, or k-means clusters of
+    the prior features) that removes effects which differ per cluster. The method then removes
+    what is left, at a strength chosen from the same visibility measure (``lam="auto"``,
+    ``ctsne_beta="auto"``).
 
     * ``"jedi"``: t-SNE on KL(P || Q) - lam JS(P' || Q), the alpha-beta Jensen-Shannon
       divergence to the prior affinities P' (a label prior: uniform over same-label points,
@@ -87,8 +95,8 @@ def factor_out(
     prior
         The prior as an array instead: labels (n,), features (n, d) or distances (n, n).
     method
-        ``"auto"`` (ct-SNE for label priors, JEDI for others: the best in the sweep of
-        docs/factor_out.md), ``"jedi"``, ``"confetti"`` or ``"ctsne"`` (label priors only).
+        ``"auto"`` (ct-SNE for label priors, JEDI for others: the sweep of docs/factor_out.md),
+        ``"jedi"``, ``"confetti"`` or ``"ctsne"`` (label priors only).
     use_rep
         Representation of the data (``"X"`` or an ``obsm`` key); ``None`` chooses as scanpy does.
     n_pcs
@@ -100,13 +108,23 @@ def factor_out(
         the former fixed values (JEDI 10 / 50, CONFETTI 2).
     regress_out
         First subtract the prior's linear effect (label means, or a least-squares fit on prior
-        features; distance priors have none).
+        features; distance priors have none). With ``local_correct`` it is kept only if it lowers
+        the prior's visibility (label means can also carry structure that differs between the
+        labels, e.g. cell-type composition per cell-cycle phase).
+    local_correct
+        Then, while the prior is still visible in the data's neighbourhoods, remove its local
+        effects: the conditional mean on a feature prior (kept only if it halves the visibility)
+        and MNN alignment of the prior groups (rounds until the visibility is at most 4 % of the
+        data's). Every choice is recorded in ``uns[key]["correction"]``. Graph and dense
+        distance priors have no groups: nothing is done.
     alpha
         Alpha in [0, 1] of JEDI's alpha-beta divergence.
     beta
         Beta in (0, 1) of JEDI's alpha-beta divergence.
     ctsne_beta
-        ct-SNE's factor of different-label pairs, in (0, 1] (same-label pairs: mean factor 1).
+        ct-SNE's factor of different-label pairs, in (0, 1] (same-label pairs: mean factor 1), or
+        ``"auto"``: from 1 (plain t-SNE) down while the prior is visible in the running layout,
+        up again if the labels mix below chance (the paper's fixed 1e-4 over-corrects weak priors).
     perplexity
         Perplexity of the data affinities.
     prior_perplexity
@@ -147,8 +165,12 @@ def factor_out(
         ``params``: the arguments (``method`` the one that ran, ``lam`` as given, ``lam_used`` the weight used), ``prior`` (a
         text description, never its values) and ``prior_kind``; for JEDI ``js_divergence`` (the
         final JS^alpha_beta(P' || Q)) and with ``"auto"`` ``lam_history`` (iteration, visibility,
-        weight); for CONFETTI's ``"auto"`` ``lam_search`` (lambda, visibility); with a stored
-        graph ``neighbors_key``.
+        weight); for ct-SNE's ``"auto"`` ``beta_history`` (iteration, visibility, b) and
+        ``params["ctsne_beta_used"]``; for CONFETTI's ``"auto"`` ``lam_search`` (lambda,
+        visibility); ``correction``: what the correction stages measured and did
+        (``visibility_data``, ``visibility_linear``, ``conditional_mean``, ``groups``,
+        ``n_groups``, ``silhouette``, ``alignment_rounds``, ``visibility_rounds``); with a
+        stored graph ``neighbors_key``.
     ``adata.uns[key + '_neighbors']`` : :class:`dict`
         CONFETTI's graph record as :func:`scanpy.pp.neighbors` writes it, for ``sc.tl.umap``.
     ``adata.obsp[key + '_distances' | key + '_connectivities']`` : :class:`scipy.sparse.csr_matrix`
@@ -159,7 +181,8 @@ def factor_out(
     lam = lam if lam is None or lam == "auto" else check_number(lam, "lam", low=0.0, low_open=True, hint="or 'auto'")
     alpha = check_number(alpha, "alpha", low=0.0, high=1.0, hint="0.5 is the default")
     beta = check_number(beta, "beta", low=0.0, high=1.0, low_open=True, high_open=True, hint="0.5 is the default")
-    ctsne_beta = check_number(ctsne_beta, "ctsne_beta", low=0.0, high=1.0, low_open=True, hint="1e-4 is the default")
+    if ctsne_beta != "auto":
+        ctsne_beta = check_number(ctsne_beta, "ctsne_beta", low=0.0, high=1.0, low_open=True, hint="or 'auto'")
     perplexity = check_number(perplexity, "perplexity", low=1.0, hint="30 is the usual choice")
     prior_perplexity = None if prior_perplexity is None else check_number(prior_perplexity, "prior_perplexity", low=1.0)
     n_components = check_int(n_components, "n_components", low=1)
@@ -169,6 +192,7 @@ def factor_out(
         raise ValueError(msg)
     check_bool(store_graph, "store_graph")
     check_bool(regress_out, "regress_out")
+    check_bool(local_correct, "local_correct")
     check_bool(progress, "progress")
     resolve_device(device, "factor_out")
     keys = resolve_keys("factor_out", key_added)
@@ -180,7 +204,9 @@ def factor_out(
     method = ("ctsne" if the_prior.kind == "labels" else "jedi") if method == "auto" else method
     x = np.ascontiguousarray(choose_representation(adata, use_rep=use_rep, n_pcs=n_pcs, tool="factor_out"))
     weight = emb.default_lam(method, the_prior) if lam is None and method != "ctsne" else lam
-    x, reference = (emb.residualise(x, the_prior)[0], x) if regress_out else (x, None)
+    reference, correction = x, {}
+    if regress_out or local_correct:
+        x, correction = emb.local_correction(x, the_prior, linear=regress_out, local=local_correct, seed=seed)
     run = {"perplexity": perplexity, "n_components": n_components, "seed": seed, "n_jobs": threads}
     run["progress"], run["reference_x"], graph = progress_enabled(progress), reference, None
     if method == "jedi":
@@ -204,6 +230,7 @@ def factor_out(
         "lam": lam if method != "ctsne" else None,
         "lam_used": info.get("lam"),
         "regress_out": regress_out,
+        "local_correct": local_correct,
         "alpha": alpha,
         "beta": beta,
         "ctsne_beta": ctsne_beta,
@@ -220,9 +247,12 @@ def factor_out(
         "prior": the_prior.description,
         "prior_kind": the_prior.kind,
         "ctsne_alpha": info.get("ctsne_alpha"),
+        "ctsne_beta_used": info.get("ctsne_beta"),
     }
     record: dict[str, Any] = {"params": clean_params(params)}
-    record.update({k: info[k] for k in ("js_divergence", "lam_history", "lam_search") if k in info})
+    record.update({k: info[k] for k in ("js_divergence", "lam_history", "lam_search", "beta_history") if k in info})
+    if correction:
+        record["correction"] = correction
     if graph is not None and store_graph:  # sc.tl.umap / sc.tl.leiden(neighbors_key=...) read this record
         record["neighbors_key"] = f"{keys.uns}_neighbors"
         nn_params = {"n_neighbors": n_neighbors, "method": "umap", "metric": "precomputed", "use_rep": use_rep}

@@ -163,6 +163,55 @@ class AutoLam:
         return min(self.lam, cap)
 
 
+@dataclass
+class AutoBeta:
+    """Feedback control of ct-SNE's factor ``b`` of different-label pairs on the running embedding.
+
+    ct-SNE's ``b`` sets how freely different-label points may overlap: 1 is plain t-SNE, small
+    values let the labels mix. A fixed small ``b`` (1e-4) removes a strong prior but pushes a
+    weak one *below* chance (points then prefer other-label neighbours, as visible as the prior
+    itself). So ``b`` starts at 1 and, every ``every`` iterations from ``start``, is divided by
+    ``step`` while the visibility is above the target and multiplied by it while it is below
+    minus the target; it is fixed from ``freeze`` on.
+
+    Attributes
+    ----------
+    visibility, reference, start, freeze, every, target
+        As for :class:`AutoLam`.
+    step
+        Factor by which ``b`` moves per measurement.
+    lowest
+        Smallest ``b``.
+    beta
+        The current factor.
+    history
+        ``(iteration, visibility, b)`` of every measurement.
+    """
+
+    visibility: Visibility
+    reference: float
+    start: int
+    freeze: int
+    every: int = 20
+    target: float = AUTO_TARGET
+    step: float = math.sqrt(10.0)
+    lowest: float = 1e-6
+    beta: float = 1.0
+    history: list[tuple[int, float, float]] = field(default_factory=list)
+
+    def update(self, iteration: int, y: np.ndarray) -> float:
+        """Measure at checkpoints and move ``b`` towards zero visibility; return the ``b`` to use now."""
+        if self.start <= iteration < self.freeze and (iteration - self.start) % self.every == 0:
+            v = self.visibility.of_layout(y)
+            goal = self.target * self.reference
+            if v > goal:
+                self.beta = max(self.beta / self.step, self.lowest)
+            elif v < -goal:
+                self.beta = min(self.beta * self.step, 1.0)
+            self.history.append((int(iteration), float(v), float(self.beta)))
+        return self.beta
+
+
 def confetti_auto_lam(
     graph_visibility, visibility: Visibility, data_idx: np.ndarray, lams: tuple[float, ...] = CONFETTI_LAMS
 ) -> tuple[float, list[tuple[float, float]]]:

@@ -16,6 +16,8 @@ high-dimensional p_ij of same-label pairs; it is not implemented here.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ._bhtree import repulsion_barnes_hut
@@ -53,11 +55,17 @@ class CtsneRepulsion:
         ``"exact"`` or ``"barnes_hut"``: the estimator for groups above ``EXACT_GROUP_MAX`` points.
     theta
         Barnes-Hut accuracy.
+    auto
+        ``None`` (fixed ``beta``) or an ``AutoBeta`` (``_auto_lam``) that sets ``b`` from the
+        prior's visibility on the running layout (``beta`` is then ignored).
     """
 
-    def __init__(self, codes: np.ndarray, beta: float, repulsion: str = "barnes_hut", theta: float = 1.0) -> None:
+    def __init__(
+        self, codes: np.ndarray, beta: float, repulsion: str = "barnes_hut", theta: float = 1.0, auto: Any = None
+    ) -> None:
         codes = np.asarray(codes)
-        self.a, self.b = ctsne_factors(codes, beta)
+        self.codes, self.auto = codes, auto
+        self.a, self.b = ctsne_factors(codes, auto.beta if auto is not None else beta)
         self.groups = [np.flatnonzero(codes == c) for c in np.unique(codes)]
         self.groups = [g for g in self.groups if g.size > 1]
         self.method, self.theta = repulsion, theta
@@ -81,5 +89,9 @@ class CtsneRepulsion:
 
     def __call__(self, iteration: int, y: np.ndarray, rep: np.ndarray, z: float) -> np.ndarray:
         """The repulsion of the label-conditioned Q (constant 4 dropped)."""
+        if self.auto is not None:
+            beta = self.auto.update(iteration, y)
+            if beta != self.b:
+                self.a, self.b = ctsne_factors(self.codes, beta)
         rep_same, z_same = self.same_label_sums(y)
         return (self.b * rep + (self.a - self.b) * rep_same) / (self.b * z + (self.a - self.b) * z_same)

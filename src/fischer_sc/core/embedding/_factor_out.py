@@ -16,7 +16,7 @@ from scipy import sparse
 from fischer_sc.core._numba import num_threads
 
 from ._affinities import perplexity_affinities
-from ._auto_lam import AutoLam, Visibility, confetti_auto_lam
+from ._auto_lam import AutoBeta, AutoLam, Visibility, confetti_auto_lam
 from ._confetti import confetti_knn, estimate_max_distance
 from ._ctsne import CtsneRepulsion
 from ._defaults import TSNE_DEFAULTS, neighbours_for_perplexity
@@ -156,7 +156,7 @@ def ctsne_embedding(
     x: np.ndarray,
     prior: Prior,
     *,
-    ctsne_beta: float = 1e-4,
+    ctsne_beta: float | str = "auto",
     perplexity: float = TSNE_DEFAULTS.perplexity,
     metric: str = "euclidean",
     n_components: int = 2,
@@ -164,18 +164,32 @@ def ctsne_embedding(
     n_jobs: int | None = None,
     progress: bool = False,
     reference_x: np.ndarray | None = None,
-) -> tuple[np.ndarray, dict[str, float]]:
-    """ct-SNE with a label prior; returns the embedding and ``ctsne_alpha``, the same-label factor.
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """ct-SNE with a label prior; returns the embedding and ``ctsne_alpha`` / ``ctsne_beta``, the final label factors.
 
-    ``reference_x`` is unused (ct-SNE has no weight to choose); it is accepted like the other methods'.
+    ``ctsne_beta="auto"`` sets the factor of different-label pairs by feedback on the running
+    layout (``AutoBeta`` (``_auto_lam``)): it starts at 1 (plain t-SNE) and falls only while the
+    prior is visible, rising again if the labels mix below chance; the info then holds
+    ``beta_history``, the ``(iteration, visibility, b)`` of every measurement. The target is
+    relative to the prior's visibility in ``reference_x`` (default ``x``).
     """
     if prior.kind != "labels":
         msg = f"method='ctsne' needs a label prior (categorical obs column or labels), got {prior.description}; use 'jedi' or 'confetti'."
         raise ValueError(msg)
     P = data_affinities(x, perplexity, metric=metric, seed=seed, n_jobs=n_jobs)
-    hook = CtsneRepulsion(prior.values, float(ctsne_beta), resolve_repulsion("auto", x.shape[0], n_components))
+    auto = None
+    if ctsne_beta == "auto":
+        start, n_iter = TSNE_DEFAULTS.early_exaggeration_iter, TSNE_DEFAULTS.n_iter
+        vis = Visibility(prior, seed)
+        reference = vis.of_layout(np.asarray(x if reference_x is None else reference_x, dtype=np.float64))
+        auto = AutoBeta(vis, reference, start=start, freeze=max(start + 1, n_iter - AUTO_FREEZE_LAST))
+    beta = 1.0 if auto is not None else float(ctsne_beta)
+    hook = CtsneRepulsion(prior.values, beta, resolve_repulsion("auto", x.shape[0], n_components), auto=auto)
     y = tsne_run(P, x, n_components=n_components, hook=hook, n_jobs=n_jobs, progress=progress)
-    return y, {"ctsne_alpha": float(hook.a)}
+    info: dict[str, Any] = {"ctsne_alpha": float(hook.a), "ctsne_beta": float(hook.b)}
+    if auto is not None:
+        info["beta_history"] = np.asarray(auto.history, dtype=np.float64).reshape(-1, 3)
+    return y, info
 
 
 def confetti_embedding(

@@ -1,0 +1,257 @@
+"""Local correction: remove a prior's effect from the data where ``regress_out`` cannot (per-cluster, non-linear).
+
+``regress_out`` (``residualise``) removes what a *global* linear model of the prior explains:
+one shift per label, or one linear map of the prior features. Two kinds of effect survive it,
+and the factor-out sweep (docs/factor_out.md) shows both leave the prior visible:
+
+* effects that **differ per kept cluster**: each prior label shifts each cluster its own way,
+  so no single shift per label removes it;
+* **non-linear** effects of continuous priors (a cycle moving cells along a curve).
+
+The stages below generalise the linear fit *locally*; each runs only while the prior is still
+visible in the data (the ``Visibility`` of ``_auto_lam``, on the exact kNN of the corrected
+representation), and each (the linear fit too) is kept only if it lowers that visibility:
+
+1. **Conditional mean on the prior** (feature priors): the mean of x over each point's
+   ``SMOOTH_K`` nearest neighbours *in the prior* is subtracted (the overall mean kept): a
+   nearest-neighbour regression of x on Z, the non-parametric form of the least-squares fit.
+   It removes any effect that depends on the prior alone, linear or not; as it adds the noise of a
+   ``SMOOTH_K``-point mean to every cell, it is kept only if it removes at least half of the
+   visibility left (``SMOOTH_GAIN``).
+2. **Mutual-nearest-neighbour alignment between prior groups**: groups are the labels, or for a
+   feature prior the k-means clusters of Z (the number of clusters, 2-8, by silhouette). The idea
+   is that of MNN correction (Haghverdi et al. 2018), implemented from its description and made
+   symmetric: for every pair of groups (a, b), the mutual nearest neighbours between a and b are
+   cells in the same local state; the vectors from a's cells to their b partners, smoothed over
+   a by a Gaussian kernel (bandwidth: the median distance to the ``k``-th neighbour within a),
+   give every cell of a a local correction towards b. Each cell moves by the mean of its
+   corrections over all groups, 1/G of the way to every other group (so groups meet in the
+   middle and no group is the reference). Rounds repeat until the visibility is at most the
+   target or stops falling. A per-label shift is the special case of a constant correction; a
+   shift per (label, cluster) is corrected cluster by cluster because MNN pairs stay within a
+   cluster.
+
+Every choice (stages run, groups, rounds, visibilities) is returned in ``info`` for ``uns``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._auto_lam import AUTO_TARGET, Visibility
+from ._knn import knn, knn_query
+from ._priors import Prior, residualise
+
+#: Neighbours in the prior for the conditional mean (capped at a tenth of the points).
+SMOOTH_K = 30
+#: The conditional mean is kept only if it leaves at most this share of the visibility: it adds
+#: the noise of a k-point mean to every cell, worth paying only where the effect is a function of
+#: the prior (then it removes nearly all of it; where the effect differs per cluster it removes little).
+SMOOTH_GAIN = 0.5
+#: Neighbours between groups of the MNN alignment (capped by the group sizes).
+MNN_K = 10
+#: Anchors (cells with mutual partners) averaged by the Gaussian kernel at each cell.
+SMOOTH_ANCHORS = 30
+#: Largest number of alignment rounds.
+MAX_ROUNDS = 8
+#: Cells per group searched for mutual neighbours (a random subset above this: the pair search
+#: then costs O(G^2 ANCHORS^2 d) per round, and all cells get their correction by the kernel).
+ANCHORS = 3000
+#: Candidate numbers of k-means clusters of a feature prior.
+KMEANS_GROUPS: tuple[int, ...] = tuple(range(2, 9))
+#: k-means runs per number of clusters (the one of least within-cluster sum of squares is kept).
+KMEANS_RESTARTS = 5
+#: Points on which the silhouette of each k-means partition is computed.
+SILHOUETTE_POINTS = 1000
+
+
+def local_correction(
+    x: np.ndarray,
+    prior: Prior,
+    *,
+    linear: bool = True,
+    local: bool = True,
+    reference_x: np.ndarray | None = None,
+    target: float = AUTO_TARGET,
+    seed: int = 0,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """``x`` with the prior's effect removed: the linear fit, then the local stages while the prior is visible.
+
+    Parameters
+    ----------
+    x
+        Data representation (n, d).
+    prior
+        The prior. Graph and dense distance priors have neither a linear model nor groups:
+        ``x`` is returned unchanged.
+    linear
+        Subtract the least-squares fit first (``residualise``; ``sc.pp.regress_out``).
+    local
+        Run the local stages (conditional mean on a feature prior, MNN alignment of groups).
+    reference_x
+        The data whose visibility sets the target (default ``x``).
+    target
+        Aim: the prior's visibility in the corrected data at most ``target`` times that in ``reference_x``.
+    seed
+        Seed of the query points, k-means and anchor subsets.
+
+    Returns
+    -------
+    The corrected representation and ``info``: ``visibility_data`` (the reference),
+    ``visibility_linear`` (after the linear fit) and ``linear`` (whether it was kept: only if it
+    lowered the visibility), ``conditional_mean`` (applied or not, and
+    ``visibility_conditional_mean``), ``groups`` (``"labels"``, ``"kmeans"`` or ``"none"``: not needed),
+    ``n_groups``, ``silhouette`` (k-means), ``alignment_rounds`` and ``visibility_rounds``
+    (after each round tried; a round that did not lower it is undone).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    info: dict[str, Any] = {}
+    if prior.kind not in ("labels", "features"):
+        return (residualise(x, prior)[0] if linear else x), info
+    vis = Visibility(prior, seed)
+    ref = vis.of_layout(np.asarray(reference_x if reference_x is not None else x, dtype=np.float64))
+    goal = target * max(ref, 1e-3)
+    info["visibility_data"] = ref
+    v = ref
+    if linear:
+        xl = residualise(x, prior)[0]
+        vl = info["visibility_linear"] = vis.of_layout(xl)
+        info["linear"] = bool(abs(vl) < abs(v))  # label means can carry other structure (cell types per phase)
+        if info["linear"]:
+            x, v = xl, vl
+    if not local:
+        return x, info
+    if prior.kind == "features" and abs(v) > goal:
+        xs = conditional_mean_residual(x, prior.values, min(SMOOTH_K, max(1, (prior.n - 1) // 10)), seed)
+        vs = info["visibility_conditional_mean"] = vis.of_layout(xs)
+        info["conditional_mean"] = bool(abs(vs) <= SMOOTH_GAIN * abs(v))
+        if info["conditional_mean"]:
+            x, v = xs, vs
+    if abs(v) <= goal:
+        info["groups"] = "none"
+        return x, info
+    if prior.kind == "labels":
+        codes, info["groups"] = np.asarray(prior.values), "labels"
+    else:
+        codes, info["silhouette"] = kmeans_groups(prior.values, seed)
+        info["groups"] = "kmeans"
+    info["n_groups"] = int(np.unique(codes).size)
+    x, history = mnn_align(x, codes, vis, goal, v, seed=seed)
+    info["alignment_rounds"] = int(sum(1 for h in history[1:] if h[1]))
+    info["visibility_rounds"] = np.asarray([h[0] for h in history], dtype=np.float64)
+    return x, info
+
+
+def conditional_mean_residual(x: np.ndarray, z: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
+    """``x`` minus its mean over each point's ``k`` nearest neighbours in ``z`` (itself included), plus the overall mean."""
+    z = np.asarray(z, dtype=np.float64)
+    idx = knn(z, k, random_state=seed)[0]
+    local = (x[idx].sum(1) + x) / (k + 1)
+    return x - local + x.mean(0)
+
+
+def kmeans_groups(z: np.ndarray, seed: int = 0) -> tuple[np.ndarray, float]:
+    """Clusters of the prior features (standardised): k-means for 2-8 clusters, the best silhouette wins."""
+    from scipy.cluster.vq import kmeans2
+
+    z = np.asarray(z, dtype=np.float64)
+    z = (z - z.mean(0)) / np.where(z.std(0) > 0, z.std(0), 1.0)
+    rng = np.random.default_rng(seed)
+    sub = np.sort(rng.choice(z.shape[0], min(z.shape[0], SILHOUETTE_POINTS), replace=False))
+    best: tuple[float, np.ndarray] | None = None
+    for g in KMEANS_GROUPS:
+        if g >= z.shape[0]:
+            break
+        fits = [kmeans2(z, g, minit="++", seed=int(rng.integers(2**31))) for _ in range(KMEANS_RESTARTS)]
+        labels = min(fits, key=lambda f: float(((z - f[0][f[1]]) ** 2).sum()))[1]
+        score = silhouette(z[sub], labels[sub])
+        if best is None or score > best[0]:
+            best = (score, labels)
+    if best is None:
+        return np.zeros(z.shape[0], dtype=np.int64), float("nan")
+    return np.unique(best[1], return_inverse=True)[1].ravel().astype(np.int64), float(best[0])
+
+
+def silhouette(z: np.ndarray, labels: np.ndarray) -> float:
+    """Mean silhouette (Euclidean) of the partition ``labels`` of ``z``; points alone in their cluster score 0."""
+    codes = np.unique(labels, return_inverse=True)[1].ravel()
+    g = int(codes.max()) + 1
+    if g < 2:
+        return 0.0
+    sq = np.einsum("ij,ij->i", z, z)
+    d = np.sqrt(np.maximum(sq[:, None] - 2.0 * z @ z.T + sq[None, :], 0.0))
+    np.fill_diagonal(d, 0.0)
+    sums = np.stack([d[:, codes == c].sum(1) for c in range(g)], axis=1)
+    counts = np.bincount(codes, minlength=g).astype(np.float64)
+    rows = np.arange(z.shape[0])
+    a = sums[rows, codes] / np.maximum(counts[codes] - 1.0, 1.0)
+    other = sums / counts
+    other[rows, codes] = np.inf
+    b = other.min(1)
+    s = np.where(counts[codes] > 1, (b - a) / np.maximum(np.maximum(a, b), 1e-300), 0.0)
+    return float(s.mean())
+
+
+def mnn_moves(x: np.ndarray, codes: np.ndarray, k: int = MNN_K, seed: int = 0) -> np.ndarray:
+    """One round of the symmetric MNN alignment: each cell's move, the mean of its smoothed corrections towards every group."""
+    rng = np.random.default_rng(seed)
+    groups = [np.flatnonzero(codes == c) for c in np.unique(codes)]
+    pools = [g if g.size <= ANCHORS else np.sort(rng.choice(g, ANCHORS, replace=False)) for g in groups]
+    move = np.zeros_like(x)
+    for a, (ga, pa) in enumerate(zip(groups, pools, strict=True)):
+        if pa.size < 2:
+            continue
+        xa = x[pa]
+        ka = min(k, pa.size - 1)
+        sigma = float(np.median(knn_query(xa, xa, ka + 1)[1][:, -1]))
+        sigma = sigma if sigma > 0 else 1.0
+        total = np.zeros((ga.size, x.shape[1]))
+        for b, pb in enumerate(pools):
+            if b == a or pb.size < 1:
+                continue
+            xb = x[pb]
+            ia = knn_query(xa, xb, min(k, pb.size))[0]  # a's nearest in b
+            ib = knn_query(xb, xa, min(k, pa.size))[0]  # b's nearest in a
+            mutual = (ib[ia] == np.arange(pa.size)[:, None, None]).any(-1)  # (|a|, k): a_i <-> b_ia[i, c]
+            has = mutual.any(1)
+            if not has.any():
+                continue
+            vec = np.einsum("ic,icd->id", mutual, xb[ia] - xa[:, None, :])[has] / mutual.sum(1)[has, None]
+            total += kernel_smooth(x[ga], xa[has], vec, sigma, SMOOTH_ANCHORS)
+        move[ga] = total / len(groups)
+    return move
+
+
+def kernel_smooth(points: np.ndarray, anchors: np.ndarray, vectors: np.ndarray, sigma: float, k: int) -> np.ndarray:
+    """At each point, the Gaussian-kernel average (bandwidth ``sigma``) of the ``vectors`` of its ``k`` nearest anchors."""
+    m = min(k, anchors.shape[0])
+    idx, d = knn_query(points, anchors, m)
+    w = np.exp(-(d**2 - (d[:, :1] ** 2)) / (2.0 * sigma**2))  # relative to the nearest anchor: never all zero
+    return np.einsum("im,imd->id", w, vectors[idx]) / w.sum(1, keepdims=True)
+
+
+def mnn_align(
+    x: np.ndarray, codes: np.ndarray, vis: Visibility, goal: float, v0: float, *, seed: int = 0
+) -> tuple[np.ndarray, list[tuple[float, bool]]]:
+    """Alignment rounds while the visibility is above ``goal`` and falling; returns x and (visibility, kept) per round."""
+    history: list[tuple[float, bool]] = [(float(v0), True)]
+    v = v0
+    for r in range(MAX_ROUNDS):
+        move = mnn_moves(x, codes, seed=seed + r)
+        x_new = x + move
+        v_new = vis.of_layout(x_new)
+        if v_new < -goal < 0 < v:  # past the target: the step that lands on zero, if linear in the step
+            x_half = x + (v / (v - v_new)) * move
+            v_half = vis.of_layout(x_half)
+            if abs(v_half) < abs(v_new):
+                x_new, v_new = x_half, v_half
+        better = abs(v_new) < abs(v)
+        history.append((float(v_new), bool(better)))
+        if not better:
+            break
+        x, v = x_new, v_new
+        if abs(v) <= goal:
+            break
+    return x, history

@@ -1,0 +1,169 @@
+"""The local correction stage: planted per-cluster and non-linear priors vanish from the data, kept clusters stay."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fischer_sc.core.embedding import Prior, knn, local_correction, residualise
+from fischer_sc.core.embedding._auto_lam import AUTO_TARGET, AutoBeta, Visibility
+from fischer_sc.core.embedding._correct import (
+    conditional_mean_residual,
+    kernel_smooth,
+    kmeans_groups,
+    mnn_moves,
+    silhouette,
+)
+from fischer_sc.datasets._factor_out import factor_out_prior
+
+
+def _set(effect: str, **kw):
+    a = factor_out_prior(effect, n=300, prior_sd=6.0, prior_dims=4, n_prior=3, random_state=0, **kw)
+    return (
+        np.asarray(a.X, dtype=np.float64),
+        a.obs["prior"].cat.codes.to_numpy().astype(np.int64),
+        a.obs["kept"].cat.codes.to_numpy(),
+        np.asarray(a.obsm["X_prior"], dtype=np.float64),
+        np.asarray(a.obsm["X_ideal"], dtype=np.float64),
+    )
+
+
+def _knn_purity(x: np.ndarray, labels: np.ndarray, k: int = 10) -> float:
+    """Share of each point's k nearest neighbours (in x) that carry its label."""
+    idx = knn(x, k, method="exact")[0]
+    return float((labels[idx] == labels[:, None]).mean())
+
+
+@pytest.mark.parametrize("kind", ["labels", "features"])
+def test_per_cluster_prior_vanishes_where_regress_out_leaves_it(kind):
+    x, prior, kept, z, ideal = _set("per_cluster")
+    p = Prior("labels", prior, "t") if kind == "labels" else Prior("features", z, "t")
+    vis = Visibility(p, 0)
+    linear = residualise(x, p)[0]
+    corrected, info = local_correction(x, p)
+    v_lin, v_cor, v_data = vis.of_layout(linear), vis.of_layout(corrected), vis.of_layout(x)
+    assert info["visibility_data"] == pytest.approx(v_data) and info["visibility_linear"] == pytest.approx(v_lin)
+    assert v_lin > 0.15 * v_data, "the planted per-cluster effect should survive the linear fit"
+    assert abs(v_cor) <= 0.06 * v_data, f"left {v_cor:.3f} of {v_data:.3f} (linear fit: {v_lin:.3f})"
+    assert info["groups"] == ("labels" if kind == "labels" else "kmeans") and info["n_groups"] == 3
+    assert info["alignment_rounds"] >= 1 and info["visibility_rounds"][-1] == pytest.approx(v_cor)
+    # the kept clusters stay about as separate as after regress_out (the ideal, without the prior: 0.996)
+    assert _knn_purity(corrected, kept) >= max(0.95 * _knn_purity(linear, kept), 0.9 * _knn_purity(ideal, kept))
+
+
+def test_nonlinear_feature_prior_is_removed_by_the_conditional_mean():
+    x, _, kept, z, _ = _set("nonlinear")
+    p = Prior("features", z, "t")
+    corrected, info = local_correction(x, p)
+    assert info["conditional_mean"] is True
+    assert info["visibility_linear"] > 0.1 * info["visibility_data"]  # the cycle's harmonics are not linear in z
+    assert abs(Visibility(p, 0).of_layout(corrected)) <= 0.06 * info["visibility_data"]
+    assert _knn_purity(corrected, kept) > 0.9
+
+
+def test_nothing_local_runs_when_the_linear_fit_suffices():
+    x, prior, _, _, _ = _set("linear")
+    p = Prior("labels", prior, "t")
+    corrected, info = local_correction(x, p)
+    assert info["groups"] == "none" and "alignment_rounds" not in info
+    np.testing.assert_allclose(corrected, residualise(x, p)[0])
+    linear_only, info2 = local_correction(x, p, local=False)
+    np.testing.assert_allclose(linear_only, residualise(x, p)[0])
+    assert "groups" not in info2
+    # distance priors have neither a linear model nor groups
+    d = np.abs(np.arange(10.0)[:, None] - np.arange(10.0)[None, :])
+    out, info3 = local_correction(np.ones((10, 3)), Prior("dense", d, "t"))
+    assert info3 == {} and (out == 1).all()
+
+
+def test_mnn_rounds_align_a_shift_that_differs_per_cluster():
+    rng = np.random.default_rng(1)
+    cluster = np.repeat([0, 1], 100)
+    codes = np.tile([0, 1], 100)
+    base = rng.normal(size=(200, 3)) + np.where(cluster[:, None] == 1, [12.0, 0, 0], 0.0)
+    shifts = np.array([[0.0, 2.0, 0.0], [0.0, 0.0, -2.0]])  # label 1 moves up in cluster 0, back in cluster 1
+    x = base + np.where(codes[:, None] == 1, shifts[cluster], 0.0)
+
+    def gaps(x):
+        return [x[(cluster == c) & (codes == 1)].mean(0) - x[(cluster == c) & (codes == 0)].mean(0) for c in (0, 1)]
+
+    first = mnn_moves(x, codes, k=10)
+    for c in (0, 1):  # the first round already moves each label towards the other, cluster by cluster
+        assert first[(cluster == c) & (codes == 1)].mean(0) @ shifts[c] < -0.2
+        assert first[(cluster == c) & (codes == 0)].mean(0) @ shifts[c] > 0.2
+    for r in range(8):
+        x = x + mnn_moves(x, codes, k=10, seed=r)
+    assert max(np.linalg.norm(g) for g in gaps(x)) < 0.5  # from 2.0
+    centres = [x[cluster == c].mean(0) for c in (0, 1)]
+    assert np.linalg.norm(centres[1] - centres[0]) == pytest.approx(12.0, abs=0.5)  # the clusters stay apart
+
+
+def test_kernel_smooth_matches_a_loop():
+    rng = np.random.default_rng(2)
+    pts, anchors, vec = rng.normal(size=(30, 2)), rng.normal(size=(12, 2)), rng.normal(size=(12, 3))
+    got = kernel_smooth(pts, anchors, vec, 0.7, 5)
+    want = np.empty((30, 3))
+    for i, p in enumerate(pts):
+        d = np.sqrt(((anchors - p) ** 2).sum(1))
+        near = np.argsort(d, kind="stable")[:5]
+        w = np.exp(-(d[near] ** 2) / (2 * 0.7**2))
+        want[i] = (w[:, None] * vec[near]).sum(0) / w.sum()
+    np.testing.assert_allclose(got, want, rtol=1e-10)
+    # a constant field stays constant
+    np.testing.assert_allclose(kernel_smooth(pts, anchors, np.ones((12, 3)), 0.1, 4), 1.0)
+
+
+def test_silhouette_matches_its_definition():
+    rng = np.random.default_rng(3)
+    z, lab = rng.normal(size=(25, 2)), rng.integers(3, size=25)
+    lab[:3] = [0, 1, 2]
+    d = np.sqrt(((z[:, None] - z[None]) ** 2).sum(-1))
+    s = []
+    for i in range(25):
+        own = (lab == lab[i]) & (np.arange(25) != i)
+        if not own.any():
+            s.append(0.0)
+            continue
+        a = d[i, own].mean()
+        b = min(d[i, lab == c].mean() for c in set(lab.tolist()) - {lab[i]})
+        s.append((b - a) / max(a, b))
+    assert silhouette(z, lab) == pytest.approx(np.mean(s), rel=1e-10)
+
+
+def test_kmeans_groups_recover_planted_clusters():
+    rng = np.random.default_rng(4)
+    truth = np.repeat(np.arange(4), [40, 80, 60, 120])
+    z = rng.normal(size=(4, 5))[truth] * 8 + rng.normal(size=(300, 5))
+    groups, score = kmeans_groups(z, 0)
+    assert np.unique(groups).size == 4 and score > 0.5
+    pairs = {(int(t), int(g)) for t, g in zip(truth, groups, strict=True)}
+    assert len(pairs) == 4  # one group per planted cluster
+
+
+def test_conditional_mean_removes_a_function_of_the_prior():
+    rng = np.random.default_rng(5)
+    t = rng.random(400)
+    z = np.column_stack([np.cos(2 * np.pi * t), np.sin(2 * np.pi * t)])
+    effect = 5 * np.column_stack([np.cos(4 * np.pi * t), np.sin(4 * np.pi * t)])  # not linear in z
+    x = effect + rng.normal(size=(400, 2))
+    r = conditional_mean_residual(x, z, 20)
+    assert np.abs(np.corrcoef(r[:, 0], effect[:, 0])[0, 1]) < 0.15
+    np.testing.assert_allclose(r.mean(0), x.mean(0), atol=0.05)  # the overall mean kept (kNN is not symmetric)
+
+
+class _FakeVisibility:
+    def __init__(self, values):
+        self.values = list(values)
+
+    def of_layout(self, y):
+        return self.values.pop(0)
+
+
+def test_auto_beta_falls_while_visible_rises_when_below_chance_and_freezes():
+    ctl = AutoBeta(_FakeVisibility([0.5, 0.5, 0.0, -0.5, 0.0]), 1.0, start=10, freeze=40, every=5, step=10.0)
+    y = np.zeros((3, 2))
+    assert ctl.update(0, y) == 1.0 and ctl.history == []  # before the start: plain t-SNE
+    got = [ctl.update(it, y) for it in (10, 15, 20, 25, 30)]
+    assert got == pytest.approx([0.1, 0.01, 0.01, 0.1, 0.1])  # target AUTO_TARGET * 1.0 = 0.04
+    assert ctl.update(40, y) == pytest.approx(0.1) and len(ctl.history) == 5
+    assert AUTO_TARGET < 0.5
