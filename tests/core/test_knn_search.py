@@ -44,6 +44,30 @@ def test_block_boundaries_and_duplicates(monkeypatch):
     assert list(idx[20, :2]) == [10, 30] and (idx != np.arange(103)[:, None]).all()
 
 
+@pytest.mark.parametrize("data", ["normal", "integer"])
+def test_numpy_selection_equals_the_kernel(monkeypatch, data):
+    """Below ``NUMPY_SELECT_MAX_N`` the candidates are selected in numpy: the same lists and distances, bit for bit.
+
+    Integer coordinates make many equal distances, also at the m-th candidate, where ties must
+    go to the lower index as in the kernel's heap.
+    """
+    monkeypatch.setattr(_knn, "_BLOCK_BYTES", 4 * 300 * 37)  # blocks of 37 rows
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(300, 12)) if data == "normal" else rng.integers(0, 3, (300, 12)).astype(float)
+    x[11] = x[12]
+    queries = x[:50] + (rng.normal(size=(50, 12)) if data == "normal" else 0.0)
+    out = {}
+    for name, limit in (("numpy", 10**9), ("kernel", 0)):
+        monkeypatch.setattr(_knn, "NUMPY_SELECT_MAX_N", limit)
+        out[name] = knn(x, 25, method="exact"), knn_query(queries, x, 30)
+    for (a, b), (c, d) in zip(out["numpy"], out["kernel"], strict=True):
+        np.testing.assert_array_equal(a, c)
+        np.testing.assert_array_equal(b, d)
+    ref_idx, _ = brute(x, 25, "euclidean")
+    if data == "normal":
+        np.testing.assert_array_equal(out["numpy"][0][0], ref_idx)
+
+
 def test_auto_is_exact_for_small_data():
     x = RNG.normal(size=(200, 5))
     np.testing.assert_array_equal(knn(x, 8)[0], knn(x, 8, method="exact")[0])

@@ -107,7 +107,7 @@ def test_threaded_kernels_do_not_depend_on_the_thread_count(monkeypatch):
             np.testing.assert_array_equal(many[key], value, err_msg=f"{key} at {threads} threads")
 
 
-@pytest.mark.parametrize("module", ["_affinities", "_bhtree", "_forces", "_select"])
+@pytest.mark.parametrize("module", ["_affinities", "_bhgroup", "_bhtree", "_forces", "_select"])
 def test_default_path_kernels_compile_serially(module):
     """``parallel=True`` costs three to five times the compile time; these kernels run on ``run_rows`` instead."""
     mod = importlib.import_module(f"fischer_sc.core.embedding.{module}")

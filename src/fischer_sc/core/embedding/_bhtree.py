@@ -633,6 +633,9 @@ def repulsion_barnes_hut(
 
     ``y`` has at most ``MAX_DIM`` columns. ``order_hint`` is the Morton order returned by the
     previous call on slightly moved points; it only speeds up the sort. Returns the Morton order of ``y``.
+    Embeddings of one or two dimensions walk the tree once per group of nearby points
+    (``_bhgroup.traverse_grouped``: every accepted cell passes the per-point test for each point
+    of the group, and the sums vectorise), three-dimensional ones once per point (``traverse``).
     """
     n, dim = y.shape
     if dim > MAX_DIM:
@@ -647,6 +650,11 @@ def repulsion_barnes_hut(
     nodes = summarise(pts, ss, start, stop, level, first, count, side, theta)
     rep_sorted, z_sorted = np.empty((n, MAX_DIM)), np.empty(n)
     depth = int(level[-1]) + 2  # breadth-first: the last node is the deepest
-    traverse(pts, ss, code, start, stop, first, count, nodes, theta, depth, 1 << dim, rep_sorted, z_sorted)
+    if dim <= 2:
+        from ._bhgroup import traverse_grouped  # imports this module's node-table layout
+
+        traverse_grouped(pts, ss, code, start, stop, first, count, nodes, theta, depth, rep_sorted, z_sorted)
+    else:
+        traverse(pts, ss, code, start, stop, first, count, nodes, theta, depth, 1 << dim, rep_sorted, z_sorted)
     scatter_back(rep_sorted, z_sorted, order, rep, z_rows)
     return order

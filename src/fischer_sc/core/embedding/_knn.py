@@ -16,7 +16,7 @@ from scipy import sparse
 
 from fischer_sc.core._numba import num_threads
 
-from ._select import select_refine
+from ._select import select_refine, select_refine_numpy
 
 KNNMethod = Literal["auto", "exact", "rpforest", "pynndescent"]
 KNN_METHODS: tuple[str, ...] = ("auto", "exact", "rpforest", "pynndescent")
@@ -26,6 +26,10 @@ EXACT_MAX_COST = 20_000**2 * 50
 #: Memory of one block of the distance matrix: small enough to stay in cache between the BLAS
 #: product that writes it and the selection that reads it (20 000 x 50: 1.38 s with 64 MB, 1.15 s).
 _BLOCK_BYTES = 8 * 2**20
+#: Up to this many reference points the candidates are selected in numpy
+#: (``select_refine_numpy``, equal results): a few tenths of a second slower than the kernel at
+#: 4 000 points, and the first call compiles one kernel fewer (about 1.2 s). Above it, the kernel.
+NUMPY_SELECT_MAX_N = 4096
 
 
 def knn(
@@ -157,12 +161,13 @@ def _blocked_search(xq: np.ndarray, xr: np.ndarray, k: int, *, self_excluded: bo
     # BLAS on one thread: its worker threads keep spinning after each Gram block and took the
     # cores from the numba selection that follows (20 000 x 50 on 2 cores: 1.8 s -> 1.25 s).
     gram = np.empty((block, nr), dtype=np.float32)  # one buffer: fresh pages for every block cost ~10 %
+    select = select_refine_numpy if nr <= NUMPY_SELECT_MAX_N else select_refine
     with threadpool_limits(1, user_api="blas"):
         for lo in range(0, nq, block):
             hi = min(nq, lo + block)
             np.matmul(xq32[lo:hi], xr32.T, out=gram[: hi - lo])
             self_lo = lo if self_excluded else -1
-            select_refine(gram[: hi - lo], sq_q[lo:hi], xq[lo:hi], sq, xr, self_lo, m, indices[lo:hi], d2[lo:hi])
+            select(gram[: hi - lo], sq_q[lo:hi], xq[lo:hi], sq, xr, self_lo, m, indices[lo:hi], d2[lo:hi])
     return indices, d2
 
 
