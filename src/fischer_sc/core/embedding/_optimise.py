@@ -32,15 +32,16 @@ from ._forces import (
 from ._pair_scale import PAIR_SCALES, pair_scale_code, pair_widths
 from ._progress import progress_bar
 
-#: Cost model of ``repulsion="auto"`` (milliseconds per iteration, 2-D, two threads, measured with
-#: ``benchmarks/dtsne_sweep.py --timing``-style microbenchmarks): exact repulsion costs about
-#: EXACT_NS_PER_PAIR ns per ordered pair, Barnes-Hut BH_FIXED_MS plus BH_US_PER_POINT_LOG us per
-#: point and log2(n). The two meet near 400 points; above, Barnes-Hut is cheaper and its
-#: error (a few per cent of the force) is well below what changes an embedding. Choosing by
-#: cost, not by a fixed n, keeps the run time continuous in n.
-EXACT_NS_PER_PAIR = 3.4
-BH_FIXED_MS = 0.15
-BH_US_PER_POINT_LOG = 0.1
+#: Cost model of ``repulsion="auto"`` (milliseconds per iteration, 2-D, one thread, the default:
+#: medians of 30 calls on clustered points, December 2026): exact repulsion costs about
+#: EXACT_NS_PER_PAIR ns per ordered pair, Barnes-Hut (the grouped walk of ``_bhgroup``) BH_FIXED_MS
+#: plus BH_US_PER_POINT_LOG us per point and log2(n). The two meet near 250 points; above,
+#: Barnes-Hut is cheaper and its error (a few per cent of the force) is well below what changes an
+#: embedding. Choosing by cost, not by a fixed n, keeps the run time continuous in n. The model
+#: does not depend on the thread count, so neither does the estimator chosen (nor the result).
+EXACT_NS_PER_PAIR = 6.8
+BH_FIXED_MS = 0.28
+BH_US_PER_POINT_LOG = 0.056
 
 
 def repulsion_costs(n: int) -> tuple[float, float]:
@@ -213,7 +214,7 @@ def optimise(
         ``"exact"``, ``"barnes_hut"`` (cells whose side is below ``theta`` times the kernel's
         length scale sqrt(d^2 + 1 / gamma) at their distance d act as one pseudo-point, with
         second-order corrections; at most 3 embedding dimensions) or
-        ``"auto"`` (whichever ``repulsion_costs`` estimates cheaper, about 400 points;
+        ``"auto"`` (whichever ``repulsion_costs`` estimates cheaper, about 250 points;
         exact above 3 dimensions).
     max_step_norm
         Longest step a point may take in one iteration (``0`` disables the cap).
