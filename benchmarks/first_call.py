@@ -101,9 +101,11 @@ print(json.dumps(out))
 """
 
 
-def run(method: str, n: int, dims: int, threads: int, cache_dir: str, profile: bool) -> dict:
-    """One measurement in a fresh process; the numba cache lives in ``cache_dir``."""
+def run(method: str, n: int, dims: int, threads: int, cache_dir: str, profile: bool, src: str | None = None) -> dict:
+    """One measurement in a fresh process; the numba cache lives in ``cache_dir``; ``src`` goes first on PYTHONPATH."""
     env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
     env.update(
         NUMBA_CACHE_DIR=cache_dir,
         NUMBA_NUM_THREADS=str(threads),
@@ -135,8 +137,25 @@ def main() -> None:
         help="warm runs only, on one cache shared by all sizes (primed by an unreported run per size)",
     )
     parser.add_argument("--no-peer", action="store_true", help="skip openTSNE")
+    parser.add_argument(
+        "--tree",
+        action="append",
+        default=[],
+        metavar="LABEL=SRC",
+        help="with --no-cold: time the package found in SRC (e.g. a `git archive` export's src/) too, "
+        "interleaved with the others at every n (before/after comparisons); repeatable",
+    )
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument(
+        "--quality", type=int, default=0, metavar="SEEDS", help="with --tree: quality table over this many data seeds"
+    )
     args = parser.parse_args()
+    if args.tree and args.quality:
+        quality(args)
+        return
+    if args.tree:
+        trees(args)
+        return
 
     load = os.getloadavg()
     rows, profiles = [], []
@@ -197,6 +216,123 @@ def main() -> None:
             RESULTS.write_text(
                 "# First call and warm times of dtSNE, beside openTSNE\n\nWritten by `benchmarks/first_call.py`.\n"
             )
+        with RESULTS.open("a") as fh:
+            fh.write(text)
+
+
+QUALITY_CHILD = r"""
+import json, sys
+import numpy as np
+import anndata as ad
+import fischer_sc as fs
+for name in ("2d", "g3s", "g10d", "g3d", "50d_unequal"):
+    for seed in range(int(sys.argv[1])):
+        if name == "50d_unequal":  # benchmarks/results/dtsne_sweep.md: sizes 300 / 700 / 1400, means ~ U(0, 50)^50
+            rng = np.random.default_rng(seed)
+            means = rng.uniform(0.0, 50.0, (3, 50))
+            sizes = (300, 700, 1400)
+            x = np.vstack([m + rng.normal(size=(s, 50)) for m, s in zip(means, sizes)]).astype(np.float32)
+        else:
+            x = np.asarray(fs.datasets.gaussian_blobs(name, random_state=seed).X)
+        a = ad.AnnData(x)
+        fs.tl.dtsne(a, use_rep="X", n_jobs=1, random_state=0, progress=False)
+        y, xx = np.asarray(a.obsm["X_dtsne"], dtype=np.float64), x.astype(np.float64)
+        print(json.dumps({
+            "data": name, "seed": seed, "kl": float(a.uns["dtsne"]["kl_divergence"]),
+            "recall": fs.metrics.knn_recall(xx, y, k=15), "trust": fs.metrics.trustworthiness(xx, y, k=15),
+            "density": fs.metrics.density_correlation(xx, y, k=15),
+            "global": fs.metrics.global_distance_correlation(xx, y, random_state=0),
+        }), flush=True)
+"""
+
+
+def quality(args: argparse.Namespace) -> None:
+    """Quality of each ``--tree`` on the blob presets and the 50-D unequal-size set, over data seeds."""
+    import pandas as pd
+
+    frames = []
+    for label, src in (t.split("=", 1) for t in args.tree):
+        env = dict(os.environ, PYTHONPATH=src + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        env.update(NUMBA_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+        proc = subprocess.run(
+            [sys.executable, "-c", QUALITY_CHILD, str(args.quality)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        rows = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+        frames.append(pd.DataFrame(rows).assign(tree=label))
+    data = pd.concat(frames)
+    cols = ["kl", "recall", "trust", "density", "global"]
+    mean = data.groupby(["data", "tree"], sort=False)[cols].mean()
+    sd = data.groupby(["data", "tree"], sort=False)[cols].std()
+    names = [t.split("=", 1)[0] for t in args.tree]
+    lines = [
+        f"\n## Quality of the trees, {args.quality} data seeds (mean, largest sd over the trees in brackets)\n",
+        f"Command: `python benchmarks/first_call.py --quality {args.quality} "
+        f"{' '.join('--tree ' + t for t in args.tree)}` (dtsne defaults, one thread; KL with each tree's own Z)\n",
+        "| data | " + " | ".join(cols) + " |",
+        "|---|" + "---|" * len(cols),
+    ]
+    for name in data["data"].unique():
+        cells = []
+        for c in cols:
+            values = " -> ".join(f"{mean.loc[(name, t), c]:.3f}" for t in names)
+            cells.append(f"{values} ({max(sd.loc[(name, t), c] for t in names):.3f})")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if not args.no_write:
+        with RESULTS.open("a") as fh:
+            fh.write(text)
+
+
+def trees(args: argparse.Namespace) -> None:
+    """Warm runs of several source trees and openTSNE, interleaved at every n (``--tree``)."""
+    labelled = [t.split("=", 1) for t in args.tree]
+    load = os.getloadavg()
+    caches = {label: tempfile.TemporaryDirectory(prefix="numba_cache_") for label, _ in labelled}
+    rows = []
+    for n in args.sizes:
+        row = {}
+        for label, src in labelled:
+            run(args.method, n, args.dims, args.threads, caches[label].name, False, src)  # primes the cache
+            row[label] = run(args.method, n, args.dims, args.threads, caches[label].name, False, src)
+        row["openTSNE"] = (
+            {"error": "skipped"}
+            if args.no_peer
+            else run("opentsne", n, args.dims, args.threads, tempfile.gettempdir(), False)
+        )
+        rows.append((n, row))
+        print(json.dumps({"n": n, **row}), flush=True)
+    load_end = os.getloadavg()
+    names = [label for label, _ in labelled]
+    lines = [
+        f"\n## {args.method} warm, {args.dims}-D, {args.threads} threads, trees interleaved "
+        f"(load average {load[0]:.2f} at start, {load_end[0]:.2f} at end)\n",
+        f"Command: `python benchmarks/first_call.py --sizes {' '.join(map(str, args.sizes))} --dims {args.dims} "
+        f"--threads {args.threads} --method {args.method} {' '.join('--tree ' + t for t in args.tree)}"
+        f"{' --no-peer' if args.no_peer else ''}`\n",
+        "Seconds of the call in a later process (filled numba cache, import apart), wall / CPU; "
+        "ratio: wall / openTSNE wall.\n",
+        "| n | repulsion | "
+        + " | ".join(f"{t} wall | {t} CPU | {t} ratio" for t in names)
+        + " | openTSNE wall | openTSNE CPU |",
+        "|---|---|" + "---|---|---|" * len(names) + "---|---|",
+    ]
+    for n, row in rows:
+        peer = row["openTSNE"]
+        cells = []
+        for t in names:
+            r = row[t]
+            ratio = "-" if "error" in r or "error" in peer else f"{r['wall'] / peer['wall']:.2f}"
+            cells.append(f"{fmt(r, 'wall')} | {fmt(r, 'cpu')} | {ratio}")
+        rep = row[names[-1]].get("repulsion", "-")
+        lines.append(f"| {n} | {rep} | " + " | ".join(cells) + f" | {fmt(peer, 'wall')} | {fmt(peer, 'cpu')} |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if not args.no_write:
         with RESULTS.open("a") as fh:
             fh.write(text)
 
