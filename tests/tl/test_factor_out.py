@@ -236,7 +236,7 @@ def test_per_cluster_prior_is_corrected_and_recorded(tmp_path):
         y, record = out.obsm["X_factor_out"], out.uns["factor_out"]
         corr = record["correction"]
         assert corr["groups"] == ("labels" if key == "prior" else "kmeans") and corr["alignment_rounds"] >= 1
-        assert abs(corr["visibility_rounds"][-1]) < 0.25 * corr["visibility_linear"]
+        assert abs(corr["visibility_corrected"]) < 0.25 * corr["visibility_linear"]
         prior_area = label_overlap_auc(y, lp, normalize=True)
         assert prior_area < 0.1 * label_overlap_auc(plain, lp, normalize=True)
         assert knn_label_accuracy(y, lk) > max(0.9, 0.97 * knn_label_accuracy(plain, lk))

@@ -114,8 +114,8 @@ def factor_out(
     local_correct
         Then, while the prior is still visible in the data's neighbourhoods, remove its local
         effects: the conditional mean on a feature prior (kept only if it halves the visibility)
-        and MNN alignment of the prior groups (rounds until the visibility is at most 4 % of the
-        data's). Every choice is recorded in ``uns[key]["correction"]``. Graph and dense
+        and MNN alignment of the prior groups (rounds until the visibility is at most 1 % of the
+        data's or stops falling). Every choice is recorded in ``uns[key]["correction"]``. Graph and dense
         distance priors have no groups: nothing is done.
     alpha
         Alpha in [0, 1] of JEDI's alpha-beta divergence.
@@ -169,7 +169,8 @@ def factor_out(
         ``params["ctsne_beta_used"]``; for CONFETTI's ``"auto"`` ``lam_search`` (lambda,
         visibility); ``correction``: what the correction stages measured and did
         (``visibility_data``, ``visibility_linear``, ``conditional_mean``, ``groups``,
-        ``n_groups``, ``silhouette``, ``alignment_rounds``, ``visibility_rounds``); with a
+        ``n_groups``, ``silhouette``, ``alignment_rounds``, ``visibility_rounds``,
+        ``visibility_corrected``); with a
         stored graph ``neighbors_key``.
     ``adata.uns[key + '_neighbors']`` : :class:`dict`
         CONFETTI's graph record as :func:`scanpy.pp.neighbors` writes it, for ``sc.tl.umap``.
