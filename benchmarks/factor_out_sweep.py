@@ -15,12 +15,17 @@ Runs (every t-SNE is the package engine with the same schedule, perplexity 30):
 * ``t-SNE``: the data; ``ideal``: the data without the prior's effect (kept + noise dimensions);
 * ``regress_out(labels)`` / ``regress_out(features)`` / ``combat``: ``sc.pp.regress_out`` on the
   prior labels or the prior features, ``sc.pp.combat`` on the labels, then t-SNE;
-* ``JEDI`` / ``CONFETTI`` with the label prior (``obs["prior"]``) and the feature prior
-  (``obsm["X_prior"]``), ``ct-SNE`` with the labels: ``fs.tl.factor_out`` at its defaults.
+* ``default`` (``method="auto"``: ct-SNE for the label prior ``obs["prior"]``, JEDI for the
+  feature prior ``obsm["X_prior"]``), ``JEDI`` with the label prior and ``CONFETTI`` with both:
+  ``fs.tl.factor_out`` at its defaults (``regress_out=True``, ``local_correct=True``, automatic
+  strengths).
 
-    nice -n 10 .venv/bin/python benchmarks/factor_out_sweep.py            # all configurations
-    nice -n 10 .venv/bin/python benchmarks/factor_out_sweep.py --only 0 3  # some of them
-    .venv/bin/python benchmarks/factor_out_sweep.py --table                # rebuild the table from the saved rows
+Every row is keyed by (n, configuration, seed offset): ``--seed-offset s`` adds ``s`` to each
+configuration's generator seed (another draw of the same family).
+
+    nice -n 10 .venv/bin/python benchmarks/factor_out_sweep.py                    # all configurations, n = 600
+    nice -n 10 .venv/bin/python benchmarks/factor_out_sweep.py --n 1500 --only 0 3
+    .venv/bin/python benchmarks/factor_out_sweep.py --table                       # rebuild the tables from the saved rows
 """
 
 from __future__ import annotations
@@ -50,11 +55,13 @@ CONFIGS = [
 HEADER = """# factor_out sweep: the defaults over priors acting linearly, per kept cluster and non-linearly
 
 Written by `benchmarks/factor_out_sweep.py` (see its docstring for the data and the measure).
-n = 600 per set (a shared 2-core machine under load 15-27: the sweep had to stay small).
 "prior" / "kept": label-neighbourhood overlap above chance averaged over k in 5-200 (the issue's
 measure; 0 = chance). "meets": |prior| <= 7 % of plain t-SNE's and kept >= 0.9x plain t-SNE's.
-Our rows are `fs.tl.factor_out` at its defaults (`regress_out=True`, `lam="auto"`; CONFETTI with
-its default UMAP backend); "lam" is the weight chosen. "s" is wall time on the loaded machine.
+Our rows are `fs.tl.factor_out` at its defaults (`regress_out=True`, `local_correct=True`,
+`lam="auto"`, `ctsne_beta="auto"`; CONFETTI with its default UMAP backend); "lam" is JEDI's or
+CONFETTI's weight chosen, or ct-SNE's final b. Every run single-threaded
+(`OMP_NUM_THREADS=NUMBA_NUM_THREADS=1`) on a 2-core machine shared with one or two other jobs;
+"s" is wall time. "seed +s": the configuration's generator seed plus s.
 
 """
 KS = np.unique(np.round(np.geomspace(5, 200, 12)).astype(int))
@@ -106,7 +113,8 @@ def runs(adata) -> list[tuple[str, object]]:
         def run():
             b = adata.copy()
             fs.tl.factor_out(b, key, method=method, use_rep="X", progress=False)
-            return b.obsm["X_factor_out"], b.uns["factor_out"]["params"].get("lam_used")
+            params = b.uns["factor_out"]["params"]
+            return b.obsm["X_factor_out"], params.get("lam_used") or params.get("ctsne_beta_used")
 
         return run
 
@@ -116,21 +124,21 @@ def runs(adata) -> list[tuple[str, object]]:
         ("regress_out(labels) + t-SNE", peer("labels")),
         ("regress_out(features) + t-SNE", peer("features")),
         ("combat + t-SNE", peer("combat")),
+        ("default, label prior (ct-SNE)", ours("auto", "prior")),
+        ("default, feature prior (JEDI)", ours("auto", "X_prior")),
         ("JEDI, label prior", ours("jedi", "prior")),
-        ("JEDI, feature prior", ours("jedi", "X_prior")),
         ("CONFETTI, label prior", ours("confetti", "prior")),
         ("CONFETTI, feature prior", ours("confetti", "X_prior")),
-        ("ct-SNE, label prior", ours("ctsne", "prior")),
     ]
 
 
-def sweep(only: list[int] | None, methods: list[str] | None) -> None:
+def sweep(only: list[int] | None, methods: list[str] | None, n: int = N, offset: int = 0) -> None:
     from fischer_sc.datasets._factor_out import factor_out_prior
 
     for ci, (effect, sd, dims, labels, seed) in enumerate(CONFIGS):
         if only and ci not in only:
             continue
-        adata = factor_out_prior(effect, n=N, prior_sd=sd, prior_dims=dims, n_prior=labels, random_state=seed)
+        adata = factor_out_prior(effect, n=n, prior_sd=sd, prior_dims=dims, n_prior=labels, random_state=seed + offset)
         lp, lk = adata.obs["prior"].to_numpy(), adata.obs["kept"].to_numpy()
         for name, run in runs(adata):
             if methods and not any(name == m[1:] if m.startswith("=") else m in name for m in methods):
@@ -138,6 +146,8 @@ def sweep(only: list[int] | None, methods: list[str] | None) -> None:
             t = time.perf_counter()
             y, lam = run()
             row = {
+                "n": n,
+                "seed_offset": offset,
                 "config": ci,
                 "effect": effect,
                 "prior_sd": sd,
@@ -154,29 +164,79 @@ def sweep(only: list[int] | None, methods: list[str] | None) -> None:
                 fh.write(json.dumps(row) + "\n")
 
 
-def table() -> str:
-    """The markdown tables of the saved rows (the last row of each configuration and method)."""
-    rows: dict[tuple[int, str], dict] = {}
+SUMMARY = (
+    ("default, label prior (ct-SNE)", "default, labels"),
+    ("default, feature prior (JEDI)", "default, features"),
+    ("regress_out(labels) + t-SNE", "regress_out labels"),
+    ("regress_out(features) + t-SNE", "regress_out features"),
+    ("combat + t-SNE", "ComBat"),
+    ("JEDI, label prior", "JEDI labels"),
+    ("CONFETTI, label prior", "CONFETTI labels"),
+    ("CONFETTI, feature prior", "CONFETTI features"),
+)
+
+
+def _meets(r: dict, base: dict) -> tuple[float, float, bool]:
+    pr, kr = r["prior"] / base["prior"], r["kept"] / base["kept"]
+    return pr, kr, abs(pr) <= 0.07 and kr >= 0.9  # a prior pushed below chance shows too
+
+
+def load_rows() -> dict[tuple[int, int, int, str], dict]:
+    """The saved rows, the last one of each (n, seed offset, configuration, method)."""
+    rows: dict[tuple[int, int, int, str], dict] = {}
     for line in ROWS.read_text().splitlines():
         r = json.loads(line)
-        rows[r["config"], r["method"]] = r
-    out = []
-    for ci in sorted({c for c, _ in rows}):
-        base = rows.get((ci, "t-SNE"))
+        rows[r.get("n", N), r.get("seed_offset", 0), r["config"], r["method"]] = r
+    return rows
+
+
+def summary(rows: dict) -> str:
+    """One line per (n, seed, configuration): prior / t-SNE and kept / t-SNE of the defaults and the peers."""
+    sets = sorted({(n, s, c) for n, s, c, _ in rows if (n, s, c, "t-SNE") in rows})
+    out = [
+        "## Summary: prior / t-SNE, kept / t-SNE (meets: |prior| <= 0.07, kept >= 0.9)",
+        "",
+        "| n | seed | config | " + " | ".join(short for _, short in SUMMARY) + " |",
+        "|---|---|---|" + "---|" * len(SUMMARY),
+    ]
+    met = {short: [0, 0] for _, short in SUMMARY}
+    for n, s, c in sets:
+        base = rows[n, s, c, "t-SNE"]
+        cells = []
+        for name, short in SUMMARY:
+            r = rows.get((n, s, c, name))
+            if r is None:
+                cells.append("")
+                continue
+            pr, kr, ok = _meets(r, base)
+            met[short][0] += ok
+            met[short][1] += 1
+            cells.append(f"{pr:.3f} / {kr:.2f} {'✓' if ok else '✗'}")
+        out.append(f"| {n} | +{s} | {c}: {base['effect']} | " + " | ".join(cells) + " |")
+    out.append("| | | **meets** | " + " | ".join(f"{m[0]} / {m[1]}" for m in met.values()) + " |")
+    return "\n".join(out) + "\n"
+
+
+def table() -> str:
+    """The summary and the markdown tables of the saved rows (the last row of each set and method)."""
+    rows = load_rows()
+    out = [summary(rows)]
+    for n, s, ci in sorted({(n, s, c) for n, s, c, _ in rows}):
+        base = rows.get((n, s, ci, "t-SNE"))
         if base is None:
             continue
-        head = f"### {ci}: {base['effect']}, prior {base['prior_sd']:g} sd in {base['prior_dims']} dims, {base['n_prior']} labels"
+        head = f"### n = {n}, seed +{s}, config {ci}: {base['effect']}, prior {base['prior_sd']:g} sd in {base['prior_dims']} dims, {base['n_prior']} labels"
         out += [
             head,
             "",
             "| method | prior | kept | prior / t-SNE | kept / t-SNE | meets | lam | s |",
             "|---|---|---|---|---|---|---|---|",
         ]
-        for (c, name), r in rows.items():
-            if c != ci:
+        for (nn, ss, c, name), r in rows.items():
+            if (nn, ss, c) != (n, s, ci):
                 continue
-            pr, kr = r["prior"] / base["prior"], r["kept"] / base["kept"]
-            meets = "yes" if abs(pr) <= 0.07 and kr >= 0.9 else "no"  # a prior pushed below chance shows too
+            pr, kr, ok = _meets(r, base)
+            meets = "yes" if ok else "no"
             lam = "" if r["lam"] is None else f"{r['lam']:.3g}"
             out.append(
                 f"| {name} | {r['prior']:.3f} | {r['kept']:.3f} | {pr:.3f} | {kr:.2f} | {meets} | {lam} | {r['seconds']:.0f} |"
@@ -190,9 +250,11 @@ def main() -> None:
     ap.add_argument("--only", type=int, nargs="*", help="configuration numbers to run")
     ap.add_argument("--methods", nargs="*", help="run only methods whose name contains one of these (=name: exactly)")
     ap.add_argument("--table", action="store_true", help="only rebuild the table from the saved rows")
+    ap.add_argument("--n", type=int, default=N, help="points per set")
+    ap.add_argument("--seed-offset", type=int, default=0, help="added to every configuration's seed")
     args = ap.parse_args()
     if not args.table:
-        sweep(args.only, args.methods)
+        sweep(args.only, args.methods, args.n, args.seed_offset)
     text = table()
     print(text)
     RESULTS.write_text(HEADER + text)
