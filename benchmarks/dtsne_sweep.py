@@ -119,7 +119,7 @@ def quality(args: argparse.Namespace) -> str:
             s = scores(x, y)
             row.update({f"{k}_{method}": v for k, v in s.items()})
             row[f"s_{method}"] = time.perf_counter() - t
-        if "opentsne" in args.methods:
+        if {"opentsne", "dtsne"} <= set(args.methods):
             for k in ("recall", "global"):
                 row[f"{k}_vs_open"] = row[f"{k}_dtsne"] / row[f"{k}_opentsne"]
         rows.append(row)

@@ -95,3 +95,23 @@ def test_point_scales_contrast_amplifies_only_flat_radii():
     assert np.corrcoef(plain, amplified)[0, 1] == pytest.approx(1.0)  # same order, a power of the radii
     wide = np.exp(rng.normal(size=500) * 2.0)
     np.testing.assert_allclose(point_scales(wide, 0.3), point_scales(wide))
+
+
+def test_knn_radii_track_the_local_radius_in_high_dimensions():
+    from fischer_sc.core.embedding import knn, knn_log_radii, perplexity_affinities, radius_scales
+
+    rng = np.random.default_rng(4)
+    x = np.vstack([rng.normal(size=(150, 50)), 30.0 + rng.normal(size=(450, 50))])
+    idx, dist = knn(x, 90, method="exact")
+    r15 = np.log(dist[:, 14])
+    knn_r = knn_log_radii(dist)
+    np.testing.assert_allclose(knn_r, np.log(dist[:, :15].mean(1)), rtol=1e-12)
+    sigma = -0.5 * np.log(perplexity_affinities(idx, dist, 30.0).beta)
+    # perplexity calibration ignores a constant added to a point's squared distances: its offset from the centre
+    assert np.corrcoef(knn_r, r15)[0, 1] > 0.95
+    assert np.corrcoef(sigma, r15)[0, 1] < 0.8
+    s = radius_scales(knn_r, 0.6)
+    assert np.median(s) == pytest.approx(1.0, rel=1e-6)
+    assert np.log(s).std() == pytest.approx(0.6, rel=1e-6)
+    with pytest.raises(ValueError, match="distances"):
+        knn_log_radii(np.empty((3, 0)))

@@ -15,6 +15,7 @@ from ._confetti import confetti_knn
 from ._correct import local_correction
 from ._ctsne import CtsneRepulsion
 from ._defaults import TSNE_DEFAULTS, TSNEDefaults, neighbours_for_perplexity, perplexity_for_neighbours
+from ._density import DensityTerm, log_radii
 from ._factor_out import (
     CONFETTI_BACKENDS,
     DEFAULT_LAM,
@@ -28,7 +29,7 @@ from ._factor_out import (
 from ._jedi import JediLabelRepulsion, JediRepulsion, check_alpha_beta
 from ._knn import knn, knn_from_graph, knn_query
 from ._optimise import REPULSIONS, EmbeddingResult, check_repulsion, optimise, pca_init, resolve_repulsion
-from ._pair_scale import PAIR_SCALES, pair_scale_code, point_scales
+from ._pair_scale import PAIR_SCALES, RADII, knn_log_radii, pair_scale_code, point_scales, radius_scales
 from ._priors import PRIOR_KINDS, Prior, prior_affinities, prior_from_array, residualise
 from ._progress import progress_bar
 from ._umap import fuzzy_graph, umap_layout
@@ -38,10 +39,12 @@ __all__ = [
     "DEFAULT_LAM",
     "PAIR_SCALES",
     "PRIOR_KINDS",
+    "RADII",
     "REPULSIONS",
     "TSNE_DEFAULTS",
     "Affinities",
     "CtsneRepulsion",
+    "DensityTerm",
     "EmbeddingResult",
     "JediLabelRepulsion",
     "JediRepulsion",
@@ -60,8 +63,10 @@ __all__ = [
     "jedi_embedding",
     "knn",
     "knn_from_graph",
+    "knn_log_radii",
     "knn_query",
     "local_correction",
+    "log_radii",
     "neighbours_for_perplexity",
     "optimise",
     "pair_scale_code",
@@ -72,6 +77,7 @@ __all__ = [
     "prior_affinities",
     "prior_from_array",
     "progress_bar",
+    "radius_scales",
     "residualise",
     "resolve_repulsion",
     "tsne_run",

@@ -32,8 +32,11 @@ class TSNEDefaults:
         kNN size per unit of perplexity: t-SNE's 3 * perplexity neighbours.
     contrast
         dtSNE's least spread (standard deviation) of the log relative radii
-        (:func:`~fischer_sc.core.embedding.point_scales`): radii that vary less, as they do in
+        (:func:`~fischer_sc.core.embedding.radius_scales`): radii that vary less, as they do in
         high dimensions, are amplified to it.
+    density_weight
+        dtSNE's weight of the density-correlation term (:class:`~fischer_sc.core.embedding.DensityTerm`)
+        in the second half of the iterations after early exaggeration.
     """
 
     perplexity: float = 30.0
@@ -42,7 +45,8 @@ class TSNEDefaults:
     early_exaggeration_iter: int = 250
     balance: float = 0.5
     neighbours_per_perplexity: int = 3
-    contrast: float = 0.3
+    contrast: float = 0.6
+    density_weight: float = 0.5
 
 
 TSNE_DEFAULTS = TSNEDefaults()

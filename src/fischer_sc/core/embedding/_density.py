@@ -25,18 +25,21 @@ small, real differences until they stand above that noise.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 from scipy import sparse
 
-from fischer_sc.core._numba import njit
+from fischer_sc.core._numba import NUMPY_ERRORS, njit
+
+from ._threads import run_rows
 
 
-@njit(parallel=True)
-def edge_sq_sums(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, y: np.ndarray, out: np.ndarray) -> None:
-    """``out[i] = sum_j p_ij ||y_i - y_j||^2`` over the CSR edges of P."""
-    n, dim = y.shape
-    for i in numba.prange(n):
+@njit(error_model=NUMPY_ERRORS)
+def _edge_sq_sums_rows(
+    lo: int, hi: int, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, y: np.ndarray, out: np.ndarray
+) -> None:
+    """Rows ``lo:hi`` of :func:`edge_sq_sums`."""
+    dim = y.shape[1]
+    for i in range(lo, hi):
         acc = 0.0
         for e in range(indptr[i], indptr[i + 1]):
             j = indices[e]
@@ -48,13 +51,20 @@ def edge_sq_sums(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, y: n
         out[i] = acc
 
 
-@njit(parallel=True)
-def edge_pull(
-    indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, b: np.ndarray, y: np.ndarray, out: np.ndarray
+@njit(error_model=NUMPY_ERRORS)
+def _edge_pull_rows(
+    lo: int,
+    hi: int,
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    b: np.ndarray,
+    y: np.ndarray,
+    out: np.ndarray,
 ) -> None:
-    """``out[i] = sum_j p_ij (b_i + b_j) (y_i - y_j)`` over the CSR edges of P."""
-    n, dim = y.shape
-    for i in numba.prange(n):
+    """Rows ``lo:hi`` of :func:`edge_pull`."""
+    dim = y.shape[1]
+    for i in range(lo, hi):
         for c in range(dim):
             out[i, c] = 0.0
         for e in range(indptr[i], indptr[i + 1]):
@@ -62,6 +72,18 @@ def edge_pull(
             f = data[e] * (b[i] + b[j])
             for c in range(dim):
                 out[i, c] += f * (y[i, c] - y[j, c])
+
+
+def edge_sq_sums(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, y: np.ndarray, out: np.ndarray) -> None:
+    """``out[i] = sum_j p_ij ||y_i - y_j||^2`` over the CSR edges of P (rows on threads, ``run_rows``)."""
+    run_rows(_edge_sq_sums_rows, y.shape[0], indptr, indices, data, y, out, grain=512)
+
+
+def edge_pull(
+    indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, b: np.ndarray, y: np.ndarray, out: np.ndarray
+) -> None:
+    """``out[i] = sum_j p_ij (b_i + b_j) (y_i - y_j)`` over the CSR edges of P (rows on threads, ``run_rows``)."""
+    run_rows(_edge_pull_rows, y.shape[0], indptr, indices, data, b, y, out, grain=512)
 
 
 def log_radii(P: sparse.csr_matrix, x: np.ndarray) -> np.ndarray:

@@ -39,24 +39,57 @@ def pair_scale_code(pair_scale: str | None) -> int:
     return PAIR_SCALES[pair_scale]
 
 
+#: Where the relative radii come from: ``"knn"`` the mean distance to the nearest neighbours,
+#: ``"perplexity"`` the bandwidth of perplexity calibration (the dtSNE paper's choice).
+RADII: tuple[str, ...] = ("knn", "perplexity")
+#: Neighbours over which ``radius="knn"`` averages the distances.
+RADIUS_NEIGHBOURS = 15
+
+
 def point_scales(beta: np.ndarray, contrast: float | None = None) -> np.ndarray:
-    """Relative radii s_i = sigma_i / sigma_ref with beta_ref the median of ``beta``.
+    """Relative radii s_i = sigma_i / sigma_ref from perplexity bandwidths, with beta_ref the median of ``beta``.
 
     Any constant beta_ref only rescales the embedding (w depends on gamma ||dy||^2), so we pick
     one that keeps gamma near 1 for typical pairs: the median is robust to duplicates, unlike the
-    maximum used by the third-party reference code.
-
-    ``contrast`` (dtSNE's default 0.3; ``None`` keeps the radii as they are) raises the log radii
-    to a power alpha = max(1, contrast / sd(log s)) when they vary less than that. In D
-    dimensions a point's radius scales as density^(-1/D): clusters of equal spread whose sizes
-    differ four-fold differ by 3 % in radius in 50 dimensions, and a Gaussian cluster's radii by
-    about 5 % from centre to rim, while a 2-D layout's own irregularity is about 16 % in radius.
-    Carried over one to one, such radii cannot show above that noise; amplified (as preserving
-    densities rather than radii would, with exponent D / 2), their order can. Data whose radii
-    already vary by ``contrast`` or more (different spreads, low dimensions) are unchanged.
+    maximum used by the third-party reference code. ``contrast``: as in :func:`radius_scales`.
     """
     beta = np.asarray(beta, dtype=np.float64)
-    log_s = 0.5 * np.log(np.median(beta) / beta)
+    return _amplified(0.5 * np.log(np.median(beta) / beta), contrast)
+
+
+def knn_log_radii(distances: np.ndarray, k: int = RADIUS_NEIGHBOURS) -> np.ndarray:
+    """Log of each point's mean distance to its ``k`` nearest neighbours (rows sorted, self excluded).
+
+    Radii below 1 / :data:`S_CLIP` of the median (duplicated cells) are raised to it, so that a
+    few duplicates neither dominate the spread nor give log 0.
+    """
+    d = np.asarray(distances, dtype=np.float64)
+    if d.ndim != 2 or d.shape[1] == 0:
+        msg = f"distances must be a 2-D array with at least one neighbour per row, got shape {d.shape}."
+        raise ValueError(msg)
+    r = d[:, : max(1, min(k, d.shape[1]))].mean(axis=1)
+    floor = np.median(r) / S_CLIP
+    return np.log(np.maximum(r, floor if floor > 0 else np.finfo(np.float64).tiny))
+
+
+def radius_scales(log_radii: np.ndarray, contrast: float | None = None) -> np.ndarray:
+    """Relative radii s_i = r_i / median(r) from log radii (e.g. :func:`knn_log_radii`), amplified by ``contrast``.
+
+    ``contrast`` (``None`` keeps the radii as they are) raises the log radii to a power
+    alpha = max(1, contrast / sd(log s)) when they vary less than that. In D dimensions a point's
+    radius scales as density^(-1/D): clusters of equal spread whose sizes differ four-fold differ
+    by 3 % in radius in 50 dimensions, and the radii inside one Gaussian cluster by about 6 %
+    (standard deviation of log r), while a 2-D t-SNE layout's own irregularity is about 30 % in
+    radius. Carried over one to one, such radii cannot show above that noise; amplified (as
+    preserving densities rather than radii would, with exponent D / 2), their order can. Data
+    whose radii already vary by ``contrast`` or more (different spreads) are unchanged.
+    """
+    log_r = np.asarray(log_radii, dtype=np.float64)
+    return _amplified(log_r - np.median(log_r), contrast)
+
+
+def _amplified(log_s: np.ndarray, contrast: float | None) -> np.ndarray:
+    """exp(alpha log_s), alpha = max(1, contrast / sd(log_s)), clipped to [1/S_CLIP, S_CLIP]."""
     if contrast is not None and contrast > 0:
         sd = float(log_s.std())
         if sd > 0:
