@@ -51,7 +51,7 @@ def point_scales(beta: np.ndarray, contrast: float | None = None) -> np.ndarray:
 
     Any constant beta_ref only rescales the embedding (w depends on gamma ||dy||^2), so we pick
     one that keeps gamma near 1 for typical pairs: the median is robust to duplicates, unlike the
-    maximum used by the third-party reference code. ``contrast``: as in :func:`radius_scales`.
+    maximum used by the third-party reference code. ``contrast``: as in ``radius_scales``.
     """
     beta = np.asarray(beta, dtype=np.float64)
     return _amplified(0.5 * np.log(np.median(beta) / beta), contrast)
