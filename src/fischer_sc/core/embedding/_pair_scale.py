@@ -60,7 +60,7 @@ def point_scales(beta: np.ndarray, contrast: float | None = None) -> np.ndarray:
 def knn_log_radii(distances: np.ndarray, k: int = RADIUS_NEIGHBOURS) -> np.ndarray:
     """Log of each point's mean distance to its ``k`` nearest neighbours (rows sorted, self excluded).
 
-    Radii below 1 / :data:`S_CLIP` of the median (duplicated cells) are raised to it, so that a
+    Radii below 1 / ``S_CLIP`` of the median (duplicated cells) are raised to it, so that a
     few duplicates neither dominate the spread nor give log 0.
     """
     d = np.asarray(distances, dtype=np.float64)
@@ -73,7 +73,7 @@ def knn_log_radii(distances: np.ndarray, k: int = RADIUS_NEIGHBOURS) -> np.ndarr
 
 
 def radius_scales(log_radii: np.ndarray, contrast: float | None = None) -> np.ndarray:
-    """Relative radii s_i = r_i / median(r) from log radii (e.g. :func:`knn_log_radii`), amplified by ``contrast``.
+    """Relative radii s_i = r_i / median(r) from log radii (e.g. ``knn_log_radii``), amplified by ``contrast``.
 
     ``contrast`` (``None`` keeps the radii as they are) raises the log radii to a power
     alpha = max(1, contrast / sd(log s)) when they vary less than that. In D dimensions a point's
