@@ -105,7 +105,25 @@ class Visibility:
 
 
 @dataclass
-class AutoLam:
+class _Feedback:
+    """What JEDI's and ct-SNE's controllers share: measure the visibility every ``every`` iterations in [start, freeze)."""
+
+    visibility: Visibility
+    reference: float
+    start: int
+    freeze: int
+    every: int = 20
+    target: float = AUTO_TARGET
+
+    def checkpoint(self, iteration: int, y: np.ndarray) -> float | None:
+        """The visibility of ``y`` when ``iteration`` is a checkpoint, else ``None``."""
+        if self.start <= iteration < self.freeze and (iteration - self.start) % self.every == 0:
+            return self.visibility.of_layout(y)
+        return None
+
+
+@dataclass
+class AutoLam(_Feedback):
     """Feedback control of JEDI's weight on the running embedding (see the module docstring).
 
     Attributes
@@ -129,12 +147,6 @@ class AutoLam:
         ``(iteration, visibility, weight)`` of every measurement.
     """
 
-    visibility: Visibility
-    reference: float
-    start: int
-    freeze: int
-    every: int = 20
-    target: float = AUTO_TARGET
     grow: float = 1.25
     lam: float = float("nan")
     history: list[tuple[int, float, float]] = field(default_factory=list)
@@ -152,8 +164,8 @@ class AutoLam:
         (1 - ``REPULSION_FLOOR``) / g_gap, where the prior term would cancel the repulsion.
         """
         cap = (1.0 - REPULSION_FLOOR) / g_gap if g_gap > 0 else math.inf
-        if iteration < self.freeze and (iteration - self.start) % self.every == 0:
-            v = self.visibility.of_layout(y)
+        v = self.checkpoint(iteration, y)
+        if v is not None:
             goal = self.target * self.reference
             if v > goal:
                 self.lam = min(self.lam * self.grow, max(cap, self._floor))
@@ -164,7 +176,7 @@ class AutoLam:
 
 
 @dataclass
-class AutoBeta:
+class AutoBeta(_Feedback):
     """Feedback control of ct-SNE's factor ``b`` of different-label pairs on the running embedding.
 
     ct-SNE's ``b`` sets how freely different-label points may overlap: 1 is plain t-SNE, small
@@ -188,12 +200,6 @@ class AutoBeta:
         ``(iteration, visibility, b)`` of every measurement.
     """
 
-    visibility: Visibility
-    reference: float
-    start: int
-    freeze: int
-    every: int = 20
-    target: float = AUTO_TARGET
     step: float = math.sqrt(10.0)
     lowest: float = 1e-6
     beta: float = 1.0
@@ -201,8 +207,8 @@ class AutoBeta:
 
     def update(self, iteration: int, y: np.ndarray) -> float:
         """Measure at checkpoints and move ``b`` towards zero visibility; return the ``b`` to use now."""
-        if self.start <= iteration < self.freeze and (iteration - self.start) % self.every == 0:
-            v = self.visibility.of_layout(y)
+        v = self.checkpoint(iteration, y)
+        if v is not None:
             goal = self.target * self.reference
             if v > goal:
                 self.beta = max(self.beta / self.step, self.lowest)
