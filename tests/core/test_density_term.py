@@ -115,3 +115,42 @@ def test_knn_radii_track_the_local_radius_in_high_dimensions():
     assert np.log(s).std() == pytest.approx(0.6, rel=1e-6)
     with pytest.raises(ValueError, match="distances"):
         knn_log_radii(np.empty((3, 0)))
+
+
+def test_attraction_carries_the_density_pull():
+    from fischer_sc.core.embedding._forces import N_ATTRACTION_BLOCKS, attraction, attraction_symmetric
+
+    rng = np.random.default_rng(5)
+    n = 3 * N_ATTRACTION_BLOCKS + 4
+    P = _sym_p(rng, n)
+    y, s = rng.normal(size=(n, 2)), rng.uniform(0.5, 2.0, n)
+    term = DensityTerm(P, log_radii(P, rng.normal(size=(n, 6))), weight=0.8)
+    assert term.uses(P) and not term.uses(P * 2.0)
+    plain, dens = np.empty_like(y), np.empty_like(y)
+    attraction(P.indptr, P.indices, P.data, y, s, 1, plain)
+    term.gradient(y, dens)
+    U = sparse.triu(P, k=1, format="csr")
+    fused = np.empty_like(y)
+    buffers = np.empty((N_ATTRACTION_BLOCKS, n, 2))
+    attraction_symmetric(U.indptr, U.indices, U.data, y, s, 1, buffers, fused, term.pull_coefficients(y))
+    np.testing.assert_allclose(fused, plain + dens, rtol=1e-10, atol=1e-14)
+    with pytest.raises(ValueError, match="one coefficient per point"):
+        attraction_symmetric(U.indptr, U.indices, U.data, y, s, 1, buffers, fused, np.ones(n - 1))
+
+
+def test_optimiser_fused_density_matches_the_separate_walk():
+    from fischer_sc.core.embedding import optimise
+
+    rng = np.random.default_rng(6)
+    n = 60
+    P = _sym_p(rng, n)
+    x = rng.normal(size=(n, 8)) * rng.uniform(0.5, 2.0, (n, 1))
+    y0 = rng.normal(size=(n, 2)) * 1e-2
+    term = DensityTerm(P, log_radii(P, x), weight=0.5)
+    kwargs = {"n_iter": 40, "early_exaggeration_iter": 10, "repulsion": "exact", "density": term, "density_start": 5}
+    fused = optimise(P, y0, **kwargs).embedding
+    # the same term on an equal copy of P with one more (zero) stored edge: not fusable, separate walk
+    Q = P.tolil()
+    Q[0, 0] = 1e-300
+    separate = optimise(P, y0, **{**kwargs, "density": DensityTerm(Q.tocsr(), log_radii(P, x), weight=0.5)}).embedding
+    np.testing.assert_allclose(fused, separate, rtol=1e-7, atol=1e-9)

@@ -123,21 +123,39 @@ class DensityTerm:
         self.sums, self.b = np.empty(n), np.empty(n)
         self.correlation = float("nan")
 
-    def gradient(self, y: np.ndarray, out: np.ndarray) -> None:
-        """Fill ``out`` with d(-weight Corr) / dy / 4 at ``y``; records the correlation."""
+    def uses(self, P: sparse.csr_matrix) -> bool:
+        """Whether this term was built on the edges of ``P`` (so its pull can ride on P's attraction)."""
+        P = sparse.csr_matrix(P)
+        return (
+            P.shape[0] == self.indptr.size - 1
+            and np.array_equal(P.indptr, self.indptr)
+            and np.array_equal(P.indices, self.indices)
+            and np.array_equal(P.data, self.data)
+        )
+
+    def pull_coefficients(self, y: np.ndarray) -> np.ndarray:
+        """Per-point c_i with gradient_i = sum_j p_ij (c_i + c_j) (y_i - y_j); records the correlation.
+
+        The gradient is a sparse pull over the edges of P with these coefficients, so an
+        attraction kernel that walks the same edges can add it at the cost of one multiply-add
+        per edge (``pull`` of ``attraction_symmetric``) instead of a second walk.
+        """
         n = y.shape[0]
         edge_sq_sums(self.indptr, self.indices, self.data, y, self.sums)
         s = np.maximum(self.sums, 1e-300)
         e = np.log(s) - self.log_weight
         sd = e.std()
         if sd <= 0:
-            out[:] = 0.0
-            return
+            self.b[:] = 0.0
+            return self.b
         e = (e - e.mean()) / sd
         r = float(np.mean(self.o * e))
         self.correlation = r
-        a = (self.o - r * e) / (n * sd)
-        np.divide(a, s, out=self.b)
-        edge_pull(self.indptr, self.indices, self.data, self.b, y, out)
-        # d(-w r)/dy = -w * 2 * pull; the optimiser's gradient omits the factor 4.
-        out *= -0.5 * self.weight
+        np.divide((self.o - r * e) / (n * sd), s, out=self.b)
+        # d(-w r)/dy = -w * 2 * pull(b); the optimiser's gradient omits the factor 4.
+        self.b *= -0.5 * self.weight
+        return self.b
+
+    def gradient(self, y: np.ndarray, out: np.ndarray) -> None:
+        """Fill ``out`` with d(-weight Corr) / dy / 4 at ``y``; records the correlation."""
+        edge_pull(self.indptr, self.indices, self.data, self.pull_coefficients(y), y, out)

@@ -176,6 +176,7 @@ def attraction(
 #: Row blocks of :func:`attraction_symmetric`, each with its own output buffer. Fixed, not the
 #: thread count, so that the order of the final sums, and hence the result, never depends on it.
 N_ATTRACTION_BLOCKS = 8
+_NO_PULL = np.empty(0)
 
 
 @njit(fastmath=True, error_model=NUMPY_ERRORS)
@@ -221,13 +222,16 @@ def _attraction_blocks_planar(
     y: np.ndarray,
     s: np.ndarray,
     code: int,
+    pull: np.ndarray,
     buffers: np.ndarray,
 ) -> None:
     """``_attraction_blocks`` for 2-D embeddings only: the same operations as ``row_attraction``'s 2-D path.
 
     A kernel of its own so that the default (2-D) call compiles no code for other dimensions.
+    With a non-empty ``pull`` (length n), each edge's coefficient gains p_ij (pull_i + pull_j).
     """
     n = y.shape[0]
+    with_pull = pull.shape[0] > 0
     n_blocks = buffers.shape[0]
     per = (n + n_blocks - 1) // n_blocks
     for blk in range(lo, hi):
@@ -235,12 +239,15 @@ def _attraction_blocks_planar(
         end = (blk + 1) * per
         for i in range(blk * per, n if n < end else end):
             xi, yi, si = y[i, 0], y[i, 1], s[i]
+            ci = pull[i] if with_pull else 0.0
             ax, ay = 0.0, 0.0
             for e in range(indptr[i], indptr[i + 1]):
                 # Unsigned indices: numba skips the wrap-around of negative ones (20 % faster).
                 j = np.uint64(indices[e])
                 dx, dy = xi - y[j, 0], yi - y[j, 1]
                 f = data[e] / (pair_width(code, si, s[j]) + dx * dx + dy * dy)
+                if with_pull:
+                    f += data[e] * (ci + pull[j])
                 ax += f * dx
                 ay += f * dy
                 buf[j, 0] -= f * dx
@@ -270,6 +277,7 @@ def attraction_symmetric(
     code: int,
     buffers: np.ndarray,
     out: np.ndarray,
+    pull: np.ndarray | None = None,
 ) -> None:
     """:func:`attraction` for a symmetric P given by its strict upper triangle (CSR, j > i).
 
@@ -278,10 +286,24 @@ def attraction_symmetric(
     (``(N_ATTRACTION_BLOCKS, n, dim)``), which are summed in a fixed order at the end. Both
     steps are serial range kernels run on threads by ``run_rows`` (a ``parallel=True`` kernel
     took about three times longer to compile).
+
+    ``pull`` (2-D embeddings only) adds sum_j p_ij (pull_i + pull_j) (y_i - y_j) to ``out[i]``
+    in the same walk: a second force over the same edges, such as the density term's
+    (``DensityTerm.pull_coefficients``).
     """
     buffers.fill(0.0)
-    kernel = _attraction_blocks_planar if y.shape[1] == 2 else _attraction_blocks
-    run_rows(kernel, buffers.shape[0], indptr, indices, data, y, s, int(code), buffers, grain=1)
+    if y.shape[1] == 2:
+        extra = _NO_PULL if pull is None else np.ascontiguousarray(pull, dtype=np.float64)
+        if extra.shape[0] not in (0, y.shape[0]) or extra.ndim != 1:
+            msg = f"pull has shape {extra.shape}; expected ({y.shape[0]},), one coefficient per point."
+            raise ValueError(msg)
+        args = (indptr, indices, data, y, s, int(code), extra, buffers)
+        run_rows(_attraction_blocks_planar, buffers.shape[0], *args, grain=1)
+    elif pull is None:
+        run_rows(_attraction_blocks, buffers.shape[0], indptr, indices, data, y, s, int(code), buffers, grain=1)
+    else:
+        msg = f"pull is supported for 2-D embeddings only, got {y.shape[1]} dimensions."
+        raise ValueError(msg)
     run_rows(_sum_blocks, y.shape[0], buffers, out, grain=4096)
 
 

@@ -131,11 +131,17 @@ class _Attraction:
         edges.sort_indices()
         self.indptr, self.indices, self.data = edges.indptr, edges.indices, edges.data
         self.buffers = np.empty((N_ATTRACTION_BLOCKS, P.shape[0], dim)) if self.symmetric else None
+        self.takes_pull = self.symmetric and dim == 2
 
-    def __call__(self, y: np.ndarray, s: np.ndarray, code: int, out: np.ndarray) -> None:
-        """Fill ``out`` with sum_j p_ij gamma_ij w_ij (y_i - y_j)."""
+    def __call__(
+        self, y: np.ndarray, s: np.ndarray, code: int, out: np.ndarray, pull: np.ndarray | None = None
+    ) -> None:
+        """Fill ``out`` with sum_j p_ij gamma_ij w_ij (y_i - y_j), plus sum_j p_ij (pull_i + pull_j) (y_i - y_j).
+
+        ``pull`` only where ``takes_pull``.
+        """
         if self.symmetric:
-            attraction_symmetric(self.indptr, self.indices, self.data, y, s, code, self.buffers, out)
+            attraction_symmetric(self.indptr, self.indices, self.data, y, s, code, self.buffers, out, pull)
         else:
             attraction(self.indptr, self.indices, self.data, y, s, code, out)
 
@@ -263,17 +269,25 @@ def optimise(
     ones, plain = np.ones(n), PAIR_SCALES[None]
     dens_grad = np.empty_like(y) if density is not None else None
     dens_from = early_exaggeration_iter if density_start is None else density_start
+    # The density term's gradient is a pull over the edges of P: where the attraction walks the
+    # same edges, it adds that pull in the same walk (about a third of the term's separate cost).
+    fused = density is not None and attract.takes_pull and density.uses(P)
     with num_threads(n_jobs), progress_bar(n_iter, "embedding", enabled=progress) as bar:
         for it in range(n_iter):
             early = it < early_exaggeration_iter
             exaggeration = early_exaggeration if early else 1.0
             lr = max(n / exaggeration, 50.0) if learning_rate == "auto" else float(learning_rate)
             s_it, code_it = (ones, plain) if early and plain_early_exaggeration else (s, code)
-            attract(y, s_it, code_it, attr)
+            with_density = density is not None and it >= dens_from
+            if with_density and fused:
+                # the attraction is multiplied by the exaggeration below; the density term is not
+                attract(y, s_it, code_it, attr, density.pull_coefficients(y) / exaggeration)
+            else:
+                attract(y, s_it, code_it, attr)
             z = repel(y, s_it, code_it, rep, z_rows)
             np.multiply(attr, exaggeration, out=grad)
             grad -= rep / z if repulsive_gradient is None else repulsive_gradient(it, y, rep, z)
-            if dens_grad is not None and it >= dens_from:
+            if with_density and not fused:
                 density.gradient(y, dens_grad)
                 grad += dens_grad
             gradient_step(y, grad, update, gains, lr, momentum[0] if early else momentum[1], max_step_norm)
