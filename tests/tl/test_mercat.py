@@ -93,6 +93,7 @@ def test_denoising_beats_raw_angles_on_the_spiked_model():
         ({"refine": 1.0}, "refine"),
         ({"refine": -0.1}, "refine"),
         ({"refine_weight": -1.0}, "refine_weight"),
+        ({"refine_weight": "high"}, "refine_weight"),
         ({"denoise_rank": 1}, "denoise_rank"),
         ({"n_neighbors": 500}, "n_neighbors"),
         ({"device": "cuda"}, "device"),
@@ -129,6 +130,74 @@ def test_refinement_stage_keeps_more_neighbours():
     assert recall[0.5] > recall[0.0] + 0.02
 
 
+def _three_clusters(seed: int = 0) -> np.ndarray:
+    """Three well-separated Gaussian clusters in 50-D (sd 2, means U(0, 50)^50), 200 points each."""
+    rng = np.random.default_rng(seed)
+    means = rng.uniform(0.0, 50.0, (3, 50))
+    return np.vstack([m + 2.0 * rng.normal(size=(200, 50)) for m in means]).astype(np.float32)
+
+
+def test_auto_refine_weight_buys_neighbours_on_clusters_and_is_recorded():
+    # On a few well-separated clusters the recall keeps rising with the weight (sweep: 0.59x -> 0.82x
+    # openTSNE's from weight 3 to 10), so the feedback raises it; a fixed weight 3 keeps fewer neighbours.
+    import anndata as ad
+
+    x = _three_clusters()
+    out = {}
+    for weight in ("auto", 3.0):
+        out[weight] = fs.tl.mercat(
+            ad.AnnData(x), n_epochs=200, refine_weight=weight, n_jobs=1, progress=False, copy=True
+        )
+    uns = out["auto"].uns["mercat"]
+    checks = uns["refine_checks"]
+    used = uns["params"]["refine_weight_used"]
+    assert checks.shape[1] == 4 and len(checks) >= 2
+    # Checks every 10 % of the 100 refinement epochs; weights 3 * 1.5^j, the used one among them.
+    np.testing.assert_array_equal(checks[:, 0], 100 + 10 * np.arange(1, len(checks) + 1) - 1)
+    np.testing.assert_allclose(checks[:, 1], 3.0 * 1.5 ** np.arange(len(checks)))
+    assert used > 3.0 and np.isclose(np.log(used / 3.0) / np.log(1.5) % 1, 0.0, atol=1e-9)
+    assert (
+        out[3.0].uns["mercat"]["params"]["refine_weight_used"] == 3.0
+        and len(out[3.0].uns["mercat"]["refine_checks"]) == 0
+    )
+    recall = {w: fs.metrics.knn_recall(x, a.obsm["X_mercat"], k=15) for w, a in out.items()}
+    assert recall["auto"] > recall[3.0] + 0.01
+    # Without a refinement stage there is nothing to adapt.
+    none = fs.tl.mercat(ad.AnnData(x), n_epochs=20, refine=0.0, n_jobs=1, progress=False, copy=True)
+    assert "refine_weight_used" not in none.uns["mercat"]["params"] and len(none.uns["mercat"]["refine_checks"]) == 0
+
+
+def test_feedback_measures_match_slow_references():
+    from scipy.stats import spearmanr
+
+    from fischer_sc.core.sphere._optimise import angle_correlation, embedding_recall
+
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=(120, 3))
+    y /= np.linalg.norm(y, axis=1, keepdims=True)
+    nbr = np.argsort(((y[:, None] - y[None]) ** 2).sum(-1), axis=1)[:, 1:8]
+    sample = np.arange(0, 120, 3)
+    assert embedding_recall(y, nbr, sample) == 1.0  # the data neighbours are the embedding's own
+    other = rng.permutation(120)[nbr]
+    # The embedding's k + 1 nearest include the point itself (data neighbours never do in use).
+    slow = np.mean([len(({j} | set(nbr[j])) & set(other[j])) / 7 for j in sample])
+    np.testing.assert_allclose(embedding_recall(y, other, sample), slow)
+    z = np.hstack([y, 0.3 * rng.normal(size=(120, 2))])
+    triples = np.array([t for t in rng.integers(0, 120, (300, 3)) if t[0] != t[1] and t[2] != t[1]])
+
+    def slow_angles(x):
+        out = []
+        for i, j, k in triples:
+            a, b = x[i] - x[j], x[k] - x[j]
+            out.append(np.arccos(np.clip(a @ b / np.linalg.norm(a) / np.linalg.norm(b), -1, 1)))
+        return out
+
+    slow = spearmanr(slow_angles(z), slow_angles(y)).statistic
+    assert 0.3 < slow < 0.99
+    np.testing.assert_allclose(angle_correlation(z, y, triples), slow, atol=1e-4)  # near-ties may swap ranks
+    np.testing.assert_allclose(angle_correlation(y, y, triples), 1.0)
+
+
 def test_runs_through_the_registry():
     out = fs.plugins.run("mercat", small_adata(), copy=True, **FAST)
     assert out.obsm["X_mercat"].shape == (90, 3)
@@ -148,6 +217,8 @@ MERCAT_PARAMS = {
     "projection",
     "random_state",
     "refine",
+    "refine_weight",
+    "refine_weight_used",
     "sampling",
     "triplets_per_point",
 }
@@ -155,5 +226,14 @@ MERCAT_PARAMS = {
 
 def test_params_record_has_exactly_these_keys(sphere_data):
     uns = sphere_data.uns["mercat"]
-    assert set(uns) == {"denoise_rank", "denoise_rule", "loss", "loss_history", "noise_variance", "params"}
+    assert set(uns) == {
+        "denoise_rank",
+        "denoise_rule",
+        "loss",
+        "loss_history",
+        "noise_variance",
+        "params",
+        "refine_checks",
+    }
     assert set(uns["params"]) == MERCAT_PARAMS
+    assert uns["params"]["refine_weight"] == "auto"
