@@ -12,7 +12,7 @@ the spheres. Everything runs in this one process on one thread (no timing here: 
 
 Methods: ``opentsne`` (openTSNE 1.0.4 defaults, random_state=0), ``pca`` (first two PCs), ``mercat``
 (``fs.tl.mercat`` defaults), ``r<w>`` (``refine_weight=w``), ``auto`` (``refine_weight="auto"``),
-``norefine`` (``refine=0``). Rows are cached in ``--cache`` (JSON lines) by (data, method), so adding a
+``norefine`` (``refine=0``), ``nw<w>`` (``neighbour_weight=w``; ``nw0``: the angle loss alone). Rows are cached in ``--cache`` (JSON lines) by (data, method), so adding a
 method does not rerun the others; ``--fresh`` ignores the cache for the named methods.
 """
 
@@ -96,6 +96,8 @@ def embed(method: str, x: np.ndarray) -> tuple[np.ndarray, dict]:
         options = {"refine_weight": "auto"}
     elif method == "norefine":
         options = {"refine": 0.0}
+    elif method.startswith("nw"):
+        options = {"neighbour_weight": float(method[2:])}
     elif method.startswith("r"):
         options = {"refine_weight": float(method[1:])}
     else:
