@@ -104,16 +104,17 @@ def mercat(
     refine_weight
         Weight of the neighbour term in the refinement stage. ``"auto"`` (default): a feedback that
         buys neighbours with angles only while they come cheaply. The stage starts at
-        ``neighbour_weight``; every 10 % of its epochs the recall@``n_neighbors`` of up to 5000 points
-        against their data neighbours and the rank correlation of 20 000 uniform triples' angles with the
-        denoised data's are measured, and the weight is raised by 1.5x while the last raise bought at
-        least 3 % more recall and the angle correlation stays, with room for one more drop like the
-        last, above min(0.81, its first value - 0.01); at most five raises, none into the step's decay,
-        and a raise that did not pay is taken back. On a few well-separated clusters, whose recall
-        keeps rising, the weight ends at 7-15; on noisy spheres, whose recall saturates, at 3
+        ``neighbour_weight``; every 10 % of its epochs the kNN recall (``n_neighbors`` neighbours)
+        of up to 5000 points against their data neighbours and the rank correlation of 20 000
+        uniform triples' angles with the denoised data's are measured, and the weight is raised by
+        1.5x while the last raise bought at least 3 % more recall and the angle correlation stays,
+        with room for one more drop like the last, above min(0.81, its first value - 0.01); at most
+        five raises, none into the step's decay, and a raise that did not pay is taken back. On
+        three well-separated clusters with equal spreads, whose recall keeps rising, the weight ended
+        at 10-15; on noisy spheres, where the first raise bought little, at 3
         (``benchmarks/results/mercat_sweep_refine.md``). The weight used is recorded as
-        ``params["refine_weight_used"]``, the checks as ``uns[key]["refine_checks"]``. A number fixes
-        the weight; ``None`` uses ``neighbour_weight``.
+        ``params["refine_weight_used"]``, the checks as ``uns[key]["refine_checks"]``. A number
+        fixes the weight; ``None`` uses ``neighbour_weight``.
     angle
         The angle at y_j compared with the data's: ``"chord"`` (default), the Euclidean angle between
         y_i - y_j and y_k - y_j in R^3, which an embedding of data on a sphere can match exactly; or
