@@ -154,3 +154,25 @@ def test_optimiser_fused_density_matches_the_separate_walk():
     Q[0, 0] = 1e-300
     separate = optimise(P, y0, **{**kwargs, "density": DensityTerm(Q.tocsr(), log_radii(P, x), weight=0.5)}).embedding
     np.testing.assert_allclose(fused, separate, rtol=1e-7, atol=1e-9)
+
+
+def test_scale_start_holds_the_plain_kernel_until_then():
+    from fischer_sc.core.embedding import optimise
+
+    rng = np.random.default_rng(7)
+    n = 50
+    P = _sym_p(rng, n)
+    y0 = rng.normal(size=(n, 2)) * 1e-2
+    s = rng.uniform(0.5, 2.0, n)
+    common = {"n_iter": 30, "early_exaggeration_iter": 10, "repulsion": "exact"}
+    plain = optimise(P, y0, pair_scale=None, **common).embedding
+    held = optimise(P, y0, scales=s, pair_scale="mean", scale_start=30, **common).embedding
+    np.testing.assert_array_equal(held, plain)  # the pair scale never switched on
+    late = optimise(P, y0, scales=s, pair_scale="mean", scale_start=20, **common).embedding
+    default = optimise(P, y0, scales=s, pair_scale="mean", **common).embedding  # on from iteration 10
+    assert np.abs(late - plain).max() > 1e-6
+    assert np.abs(late - default).max() > 1e-6
+    # the first 20 iterations of ``late`` are plain t-SNE's: equal to a plain run cut there
+    cut = optimise(P, y0, pair_scale=None, **{**common, "n_iter": 20}).embedding
+    head = optimise(P, y0, scales=s, pair_scale="mean", scale_start=20, **{**common, "n_iter": 20}).embedding
+    np.testing.assert_array_equal(head, cut)

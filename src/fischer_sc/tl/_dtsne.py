@@ -229,12 +229,16 @@ def dtsne(
         scales = radius_scales(log_r, contrast)
         if density_weight > 0:
             density = DensityTerm(aff.P, log_r, density_weight)
+    # The pair scale and the density term shape the last half of the iterations after early
+    # exaggeration; plain t-SNE lays out the clusters before (docs/dtsne.md, "Global layout").
+    late_start = early_exaggeration_iter + (n_iter - early_exaggeration_iter) // 2
     result = optimise(
         aff.P,
         pca_init(x, n_components),
         scales=scales,
         density=density,
-        density_start=early_exaggeration_iter + (n_iter - early_exaggeration_iter) // 2,
+        density_start=late_start,
+        scale_start=late_start,
         pair_scale=pair_scale,
         n_iter=n_iter,
         early_exaggeration=early_exaggeration,

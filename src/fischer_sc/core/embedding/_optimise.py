@@ -197,6 +197,7 @@ def optimise(
     plain_early_exaggeration: bool = True,
     density: DensityTerm | None = None,
     density_start: int | None = None,
+    scale_start: int | None = None,
 ) -> EmbeddingResult:
     """Minimise KL(P || Q) for the kernel w_ij = 1 / (1 + gamma_ij ||y_i - y_j||^2).
 
@@ -233,6 +234,15 @@ def optimise(
         afterwards. Early exaggeration lays out the clusters; with the pair scale already on,
         clusters of large radii push the others apart while they grow, which costs global
         structure (distance correlation on the ``g10d`` toy: 0.55 instead of 0.63).
+    density, density_start
+        An extra term (``DensityTerm``) added from iteration ``density_start`` (default: the end
+        of early exaggeration).
+    scale_start
+        Iteration from which the pair-scaled kernel replaces the plain one (default: the end of
+        early exaggeration with ``plain_early_exaggeration``, else 0). Later than that, plain
+        t-SNE lays out the clusters and the pair scale only shapes them at the end: clusters of
+        unequal radii otherwise repel each other unequally (the kernel's tail grows with the
+        pair's width) and drift out of their arrangement.
     repulsive_gradient
         Turns the repulsion into the part of the gradient that is subtracted from the
         (exaggerated) attraction, for objectives that extend KL(P || Q): called as
@@ -269,6 +279,8 @@ def optimise(
     ones, plain = np.ones(n), PAIR_SCALES[None]
     dens_grad = np.empty_like(y) if density is not None else None
     dens_from = early_exaggeration_iter if density_start is None else density_start
+    if scale_start is None:
+        scale_start = early_exaggeration_iter if plain_early_exaggeration else 0
     # The density term's gradient is a pull over the edges of P: where the attraction walks the
     # same edges, it adds that pull in the same walk (about a third of the term's separate cost).
     fused = density is not None and attract.takes_pull and density.uses(P)
@@ -277,7 +289,7 @@ def optimise(
             early = it < early_exaggeration_iter
             exaggeration = early_exaggeration if early else 1.0
             lr = max(n / exaggeration, 50.0) if learning_rate == "auto" else float(learning_rate)
-            s_it, code_it = (ones, plain) if early and plain_early_exaggeration else (s, code)
+            s_it, code_it = (ones, plain) if it < scale_start else (s, code)
             with_density = density is not None and it >= dens_from
             if with_density and fused:
                 # the attraction is multiplied by the exaggeration below; the density term is not
