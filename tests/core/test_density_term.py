@@ -176,3 +176,22 @@ def test_scale_start_holds_the_plain_kernel_until_then():
     cut = optimise(P, y0, pair_scale=None, **{**common, "n_iter": 20}).embedding
     head = optimise(P, y0, scales=s, pair_scale="mean", scale_start=20, **{**common, "n_iter": 20}).embedding
     np.testing.assert_array_equal(head, cut)
+
+
+def test_upper_triangle_radii_equal_the_full_walk():
+    from fischer_sc.core.embedding._density import N_SUM_BLOCKS, upper_sq_sums
+
+    rng = np.random.default_rng(8)
+    n = 3 * N_SUM_BLOCKS + 5
+    P = _sym_p(rng, n)
+    y = rng.normal(size=(n, 2))
+    full, half = np.empty(n), np.empty(n)
+    edge_sq_sums(P.indptr, P.indices, P.data, y, full)
+    U = sparse.triu(P, k=1, format="csr")
+    upper_sq_sums(U.indptr, U.indices, U.data, y, np.empty((N_SUM_BLOCKS, n)), half)
+    np.testing.assert_allclose(half, full, rtol=1e-12)
+    # a non-symmetric P keeps the full walk, so its gradient stays that of its own edges
+    A = P.tolil()
+    A[0, 1] = 2.0 * A[0, 1] + 1e-3
+    term = DensityTerm(A.tocsr(), log_radii(P, rng.normal(size=(n, 4))), weight=0.3)
+    assert term.upper is None

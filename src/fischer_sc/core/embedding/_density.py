@@ -74,6 +74,47 @@ def _edge_pull_rows(
                 out[i, c] += f * (y[i, c] - y[j, c])
 
 
+#: Row blocks of ``upper_sq_sums``, each with its own buffer: fixed (not the thread count), so the
+#: order of the final sums, and hence the result, never depends on the threads.
+N_SUM_BLOCKS = 8
+
+
+@njit(fastmath=True, error_model=NUMPY_ERRORS)
+def _upper_sq_sums_planar(
+    lo: int, hi: int, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, y: np.ndarray, buffers: np.ndarray
+) -> None:
+    """Row blocks ``lo`` to ``hi`` of ``upper_sq_sums``: block b adds into ``buffers[b]`` (zeroed by the caller)."""
+    n = y.shape[0]
+    n_blocks = buffers.shape[0]
+    per = (n + n_blocks - 1) // n_blocks
+    for blk in range(lo, hi):
+        buf = buffers[blk]
+        end = (blk + 1) * per
+        for i in range(blk * per, n if n < end else end):
+            xi, yi = y[i, 0], y[i, 1]
+            acc = 0.0
+            for e in range(indptr[i], indptr[i + 1]):
+                j = np.uint64(indices[e])  # unsigned: no wrap-around test for negative indices
+                dx, dy = xi - y[j, 0], yi - y[j, 1]
+                v = data[e] * (dx * dx + dy * dy)
+                acc += v
+                buf[j] += v
+            buf[i] += acc
+
+
+def upper_sq_sums(
+    indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, y: np.ndarray, buffers: np.ndarray, out: np.ndarray
+) -> None:
+    """``edge_sq_sums`` of a symmetric P given by its strict upper triangle (CSR), for 2-D ``y``.
+
+    Each edge is visited once and added to both ends: half the walk of ``edge_sq_sums``.
+    ``buffers`` is ``(N_SUM_BLOCKS, n)`` scratch.
+    """
+    buffers.fill(0.0)
+    run_rows(_upper_sq_sums_planar, buffers.shape[0], indptr, indices, data, y, buffers, grain=1)
+    np.sum(buffers, axis=0, out=out)
+
+
 def edge_sq_sums(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, y: np.ndarray, out: np.ndarray) -> None:
     """``out[i] = sum_j p_ij ||y_i - y_j||^2`` over the CSR edges of P (rows on threads, ``run_rows``)."""
     run_rows(_edge_sq_sums_rows, y.shape[0], indptr, indices, data, y, out, grain=512)
@@ -122,6 +163,13 @@ class DensityTerm:
         self.log_weight = np.log(np.maximum(np.asarray(P.sum(axis=1)).ravel(), 1e-300))
         self.sums, self.b = np.empty(n), np.empty(n)
         self.correlation = float("nan")
+        # A symmetric P's radii come from its upper triangle, each edge once (2-D embeddings).
+        scale = float(np.abs(P.data).max()) if P.nnz else 0.0
+        self.upper = None
+        if P.nnz and abs(P - P.T).max() <= 1e-12 * scale:
+            self.upper = sparse.triu(P, k=1, format="csr")
+            self.upper.sort_indices()
+            self.sum_buffers = np.empty((N_SUM_BLOCKS, n))
 
     def uses(self, P: sparse.csr_matrix) -> bool:
         """Whether this term was built on the edges of ``P`` (so its pull can ride on P's attraction)."""
@@ -141,7 +189,11 @@ class DensityTerm:
         per edge (``pull`` of ``attraction_symmetric``) instead of a second walk.
         """
         n = y.shape[0]
-        edge_sq_sums(self.indptr, self.indices, self.data, y, self.sums)
+        if self.upper is not None and y.shape[1] == 2:
+            U = self.upper
+            upper_sq_sums(U.indptr, U.indices, U.data, y, self.sum_buffers, self.sums)
+        else:
+            edge_sq_sums(self.indptr, self.indices, self.data, y, self.sums)
         s = np.maximum(self.sums, 1e-300)
         e = np.log(s) - self.log_weight
         sd = e.std()
