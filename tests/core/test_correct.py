@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fischer_sc.core.embedding import Prior, knn, local_correction, residualise
+from fischer_sc.core.embedding import Prior, _correct, knn, local_correction, residualise
 from fischer_sc.core.embedding._auto_lam import AUTO_TARGET, AutoBeta, Visibility
 from fischer_sc.core.embedding._correct import (
+    anchors_per_group,
     conditional_mean_residual,
     kernel_smooth,
     kmeans_groups,
@@ -97,6 +98,70 @@ def test_mnn_rounds_align_a_shift_that_differs_per_cluster():
     assert max(np.linalg.norm(g) for g in gaps(x)) < 0.5  # from 2.0
     centres = [x[cluster == c].mean(0) for c in (0, 1)]
     assert np.linalg.norm(centres[1] - centres[0]) == pytest.approx(12.0, abs=0.5)  # the clusters stay apart
+
+
+def _mnn_moves_loop(x: np.ndarray, codes: np.ndarray, k: int) -> np.ndarray:
+    """The alignment round written plainly (every cell an anchor): one kNN search per pair and direction."""
+    from fischer_sc.core.embedding import knn_query
+
+    groups = [np.flatnonzero(codes == c) for c in np.unique(codes)]
+    move = np.zeros_like(x)
+    for a, ga in enumerate(groups):
+        xa = x[ga]
+        ka = min(k, ga.size - 1)
+        sigma = float(np.median(knn_query(xa, xa, ka + 1)[1][:, -1]))
+        total = np.zeros_like(xa)
+        for b, gb in enumerate(groups):
+            if b == a:
+                continue
+            xb = x[gb]
+            ia = knn_query(xa, xb, min(k, gb.size))[0]
+            ib = knn_query(xb, xa, min(k, ga.size))[0]
+            anchors = [i for i in range(ga.size) if any(i in ib[j] for j in ia[i])]
+            vec = np.array([np.mean([xb[j] - xa[i] for j in ia[i] if i in ib[j]], axis=0) for i in anchors])
+            total += kernel_smooth(xa, xa[anchors], vec, sigma, _correct.SMOOTH_ANCHORS)
+        move[ga] = total / len(groups)
+    return move
+
+
+def test_mnn_moves_match_the_plain_loop():
+    x, codes, _, _, _ = _set("per_cluster")
+    np.testing.assert_allclose(mnn_moves(x, codes, k=10), _mnn_moves_loop(x, codes, 10), atol=1e-10)
+    # unequal groups, one of them smaller than k
+    codes = np.where(np.arange(x.shape[0]) < 6, 3, codes)
+    np.testing.assert_allclose(mnn_moves(x, codes, k=10), _mnn_moves_loop(x, codes, 10), atol=1e-10)
+
+
+def test_anchor_subsets_fit_the_moves_and_the_kernel_carries_them_to_every_cell(monkeypatch):
+    # groups above the cap: the moves are the plain loop's on the anchors alone, and every other
+    # cell takes the kernel average of its group's anchors' moves
+    from fischer_sc.core.embedding import knn_query
+
+    x, codes, _, _, _ = _set("per_cluster")
+    monkeypatch.setattr(_correct, "TOTAL_ANCHORS", 180)
+    monkeypatch.setattr(_correct, "MIN_ANCHORS", 50)
+    monkeypatch.setattr(_correct, "INTERPOLATE_BLOCK", 17)  # several blocks
+    cap = anchors_per_group(3)
+    assert cap == 60  # groups of 42 (all anchors), 173 and 85 cells
+    got = mnn_moves(x, codes, k=10, seed=5)
+    rng = np.random.default_rng(5)
+    groups = [np.flatnonzero(codes == c) for c in range(3)]
+    pools = [g if g.size <= cap else np.sort(rng.choice(g, cap, replace=False)) for g in groups]
+    every = np.concatenate(pools)
+    on_anchors = _mnn_moves_loop(x[every], codes[every], 10)
+    want = np.zeros_like(x)
+    want[every] = on_anchors
+    for g, pool in zip(groups, pools, strict=True):
+        rest = np.setdiff1d(g, pool)
+        sigma = float(np.median(knn_query(x[pool], x[pool], 11)[1][:, -1]))
+        want[rest] = kernel_smooth(x[rest], x[pool], want[pool], sigma, _correct.SMOOTH_ANCHORS)
+    np.testing.assert_allclose(got, want, atol=1e-9)
+
+
+def test_anchors_per_group_share_the_total_within_bounds():
+    assert anchors_per_group(1) == _correct.ANCHORS
+    assert anchors_per_group(20) == _correct.TOTAL_ANCHORS // 20
+    assert anchors_per_group(10_000) == _correct.MIN_ANCHORS
 
 
 def test_kernel_smooth_matches_a_loop():

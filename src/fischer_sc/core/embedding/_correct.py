@@ -29,7 +29,10 @@ representation), and each (the linear fit too) is kept only if it lowers that vi
    middle and no group is the reference). Rounds repeat until the visibility is at most the
    target or stops falling. A per-label shift is the special case of a constant correction; a
    shift per (label, cluster) is corrected cluster by cluster because MNN pairs stay within a
-   cluster.
+   cluster. The moves are fitted on at most ``TOTAL_ANCHORS`` anchor cells shared by the groups
+   (all cells of groups below their share; one distance block per pair of groups serves both
+   directions) and carried to the other cells by the same kernel, so a round costs about
+   ``TOTAL_ANCHORS``^2 distances plus one pass of every cell over its group's anchors.
 
 Every choice (stages run, groups, rounds, visibilities) is returned in ``info`` for ``uns``.
 """
@@ -62,9 +65,15 @@ STEP = 1.0
 ROUNDS_TARGET = 0.25
 #: Largest number of alignment rounds.
 MAX_ROUNDS = 8
-#: Cells per group searched for mutual neighbours (a random subset above this: the pair search
-#: then costs O(G^2 ANCHORS^2 d) per round, and all cells get their correction by the kernel).
+#: Cells per group searched for mutual neighbours (anchors): ``TOTAL_ANCHORS`` shared by the groups,
+#: at least ``MIN_ANCHORS`` and at most ``ANCHORS`` per group (a random subset of a larger group;
+#: its other cells take the kernel average of their nearest anchors' moves). A round costs about
+#: (G x anchors)^2 distances: the total, not the number of groups, sets it.
 ANCHORS = 3000
+MIN_ANCHORS = 200
+TOTAL_ANCHORS = 8000
+#: Cells per block when the anchors' moves are interpolated to the other cells.
+INTERPOLATE_BLOCK = 4096
 #: Range of the number of k-means groups of a feature prior, and the points per group aimed at.
 KMEANS_GROUPS: tuple[int, int] = (2, 8)
 GROUP_POINTS = 50
@@ -204,34 +213,88 @@ def silhouette(z: np.ndarray, labels: np.ndarray) -> float:
     return float(s.mean())
 
 
+def anchors_per_group(n_groups: int) -> int:
+    """Cells per group searched for mutual neighbours: ``TOTAL_ANCHORS / n_groups``, within [``MIN_ANCHORS``, ``ANCHORS``]."""
+    return int(np.clip(TOTAL_ANCHORS // max(n_groups, 1), MIN_ANCHORS, ANCHORS))
+
+
+def _sq_dists(xq: np.ndarray, xr: np.ndarray, sq_q: np.ndarray, sq_r: np.ndarray) -> np.ndarray:
+    """Squared Euclidean distances between the rows of ``xq`` and ``xr`` (centred data; norms given), clipped at 0."""
+    d2 = xq @ xr.T
+    d2 *= -2.0
+    d2 += sq_q[:, None]
+    d2 += sq_r[None, :]
+    return np.maximum(d2, 0.0, out=d2)
+
+
+def _smooth_from(d2: np.ndarray, vectors: np.ndarray, sigma: float, k: int) -> np.ndarray:
+    """``kernel_smooth`` from the squared distances ``d2`` (points x anchors) to the anchors carrying ``vectors``."""
+    m = min(k, d2.shape[1])
+    idx = np.argpartition(d2, m - 1, axis=1)[:, :m] if m < d2.shape[1] else np.broadcast_to(np.arange(m), d2.shape)
+    d = np.take_along_axis(d2, idx, axis=1)
+    w = np.exp(-(d - d.min(1, keepdims=True)) / (2.0 * sigma**2))  # relative to the nearest anchor: never all zero
+    return np.einsum("im,imd->id", w, vectors[idx]) / w.sum(1, keepdims=True)
+
+
 def mnn_moves(x: np.ndarray, codes: np.ndarray, k: int | None = None, seed: int = 0) -> np.ndarray:
-    """One round of the symmetric MNN alignment: each cell's move, the mean of its smoothed corrections towards every group."""
+    """One round of the symmetric MNN alignment: each cell's move, the mean of its smoothed corrections towards every group.
+
+    The moves are fitted on each group's anchors (all its cells up to ``anchors_per_group``, a
+    random subset above): mutual neighbours between the anchors of every pair of groups (one
+    distance block per pair serves both directions), each direction's vectors smoothed over the
+    anchors by the Gaussian kernel (``SMOOTH_ANCHORS`` nearest anchors with a partner), summed
+    over the other groups. Cells that are not anchors (groups above the cap) take the kernel
+    average of their ``SMOOTH_ANCHORS`` nearest anchors' moves; below the cap every cell is an
+    anchor and nothing is interpolated.
+    """
     k = MNN_K if k is None else k
     rng = np.random.default_rng(seed)
     groups = [np.flatnonzero(codes == c) for c in np.unique(codes)]
-    pools = [g if g.size <= ANCHORS else np.sort(rng.choice(g, ANCHORS, replace=False)) for g in groups]
+    cap = anchors_per_group(len(groups))
+    pools = [g if g.size <= cap else np.sort(rng.choice(g, cap, replace=False)) for g in groups]
+    centre = x[np.concatenate(pools)].mean(0)
+    xp = [x[p] - centre for p in pools]
+    sq = [np.einsum("ij,ij->i", a, a) for a in xp]
+    within = [_sq_dists(a, a, s, s) for a, s in zip(xp, sq, strict=True)]
+    sigmas = []
+    for d2 in within:
+        np.fill_diagonal(d2, 0.0)
+        ka = min(k, d2.shape[0] - 1)
+        sigma = float(np.median(np.sqrt(np.partition(d2, ka, axis=1)[:, ka]))) if ka >= 1 else 1.0
+        sigmas.append(sigma if sigma > 0 else 1.0)
+    totals = [np.zeros_like(a) for a in xp]
+    for a in range(len(pools)):
+        for b in range(a + 1, len(pools)):
+            if xp[a].shape[0] < 2 and xp[b].shape[0] < 2:
+                continue
+            d2 = _sq_dists(xp[a], xp[b], sq[a], sq[b])
+            kb, ka = min(k, d2.shape[1]), min(k, d2.shape[0])
+            row = np.partition(d2, kb - 1, axis=1)[:, kb - 1]  # a's k-th nearest in b
+            col = np.partition(np.ascontiguousarray(d2.T), ka - 1, axis=1)[:, ka - 1]  # b's k-th nearest in a
+            ii, jj = np.nonzero((d2 <= row[:, None]) & (d2 <= col[None, :]))
+            if ii.size == 0:
+                continue
+            for src, dst, i_src, i_dst in ((a, b, ii, jj), (b, a, jj, ii)):
+                if xp[src].shape[0] < 2:
+                    continue
+                order = np.argsort(i_src, kind="stable")
+                i_src, i_dst = i_src[order], i_dst[order]
+                has, start, cnt = np.unique(i_src, return_index=True, return_counts=True)
+                vec = np.add.reduceat(xp[dst][i_dst], start, axis=0) / cnt[:, None] - xp[src][has]
+                totals[src] += _smooth_from(within[src][:, has], vec, sigmas[src], SMOOTH_ANCHORS)
     move = np.zeros_like(x)
-    for a, (ga, pa) in enumerate(zip(groups, pools, strict=True)):
-        if pa.size < 2:
+    for g, p, xa, s, sigma, total in zip(groups, pools, xp, sq, sigmas, totals, strict=True):
+        if xa.shape[0] < 2:
             continue
-        xa = x[pa]
-        ka = min(k, pa.size - 1)
-        sigma = float(np.median(knn_query(xa, xa, ka + 1)[1][:, -1]))
-        sigma = sigma if sigma > 0 else 1.0
-        total = np.zeros((ga.size, x.shape[1]))
-        for b, pb in enumerate(pools):
-            if b == a or pb.size < 1:
-                continue
-            xb = x[pb]
-            ia = knn_query(xa, xb, min(k, pb.size))[0]  # a's nearest in b
-            ib = knn_query(xb, xa, min(k, pa.size))[0]  # b's nearest in a
-            mutual = (ib[ia] == np.arange(pa.size)[:, None, None]).any(-1)  # (|a|, k): a_i <-> b_ia[i, c]
-            has = mutual.any(1)
-            if not has.any():
-                continue
-            vec = np.einsum("ic,icd->id", mutual, xb[ia] - xa[:, None, :])[has] / mutual.sum(1)[has, None]
-            total += kernel_smooth(x[ga], xa[has], vec, sigma, SMOOTH_ANCHORS)
-        move[ga] = total / len(groups)
+        if p.size == g.size:
+            move[g] = total / len(groups)
+            continue
+        rest = np.setdiff1d(g, p, assume_unique=True)
+        move[p] = total / len(groups)
+        for lo in range(0, rest.size, INTERPOLATE_BLOCK):
+            xr = x[rest[lo : lo + INTERPOLATE_BLOCK]] - centre
+            d2 = _sq_dists(xr, xa, np.einsum("ij,ij->i", xr, xr), s)
+            move[rest[lo : lo + INTERPOLATE_BLOCK]] = _smooth_from(d2, total, sigma, SMOOTH_ANCHORS) / len(groups)
     return move
 
 
