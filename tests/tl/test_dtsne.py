@@ -93,7 +93,7 @@ def test_params_record_holds_exactly_the_arguments(embedded):
         "pair_scale": "mean",
         "balance": 0.5,
         "radius": "knn",
-        "contrast": 0.6,
+        "contrast": 0.8,
         "density_weight": 0.5,
         "repulsion": "auto",
         "theta": 1.0,

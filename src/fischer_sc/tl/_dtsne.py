@@ -121,12 +121,13 @@ def dtsne(
         in high dimensions: in 50 dimensions sigma_i correlates only about 0.5 with the distance
         to the 15th neighbour, the mean kNN distance 0.99.
     contrast
-        Least spread (standard deviation) of the log relative radii carried into the kernel. In
-        high dimensions radii concentrate (a point's radius scales as density^(-1/D)), so
-        clusters that differ in size, or a cluster's centre and rim, differ by a few per cent in
-        radius, less than a 2-D layout's own irregularity; such radii are raised to the power
-        that gives them this spread, so their order shows in the embedding. Radii that already
-        vary more are unchanged. 0 carries them over as they are.
+        Amplification of flat radii. In high dimensions radii concentrate (a point's radius
+        scales as density^(-1/D)), so clusters that differ in size, or a cluster's centre and
+        rim, differ by a few per cent in radius, less than a 2-D layout's own irregularity. Log
+        relative radii whose standard deviation sd is below contrast / 2 are raised to the
+        power that gives them a spread of contrast - sd, so their order shows in the embedding;
+        radii that vary more (clusters of unequal spread) are unchanged, so their ratios are
+        kept. 0 carries them over as they are.
     density_weight
         Weight of a density term, -density_weight * Corr(log r_data, log R_embedding) (densMAP's
         idea; R the affinity-weighted mean squared distance to a point's neighbours), switched on

@@ -31,9 +31,9 @@ class TSNEDefaults:
     neighbours_per_perplexity
         kNN size per unit of perplexity: t-SNE's 3 * perplexity neighbours.
     contrast
-        dtSNE's least spread (standard deviation) of the log relative radii
-        (:func:`~fischer_sc.core.embedding.radius_scales`): radii that vary less, as they do in
-        high dimensions, are amplified to it.
+        dtSNE's amplification of flat radii (:func:`~fischer_sc.core.embedding.radius_scales`):
+        log relative radii with standard deviation sd are amplified to a spread of
+        contrast - sd while sd < contrast / 2 (as they are in high dimensions), else unchanged.
     density_weight
         dtSNE's weight of the density-correlation term (:class:`~fischer_sc.core.embedding.DensityTerm`)
         in the second half of the iterations after early exaggeration.
@@ -45,7 +45,7 @@ class TSNEDefaults:
     early_exaggeration_iter: int = 250
     balance: float = 0.5
     neighbours_per_perplexity: int = 3
-    contrast: float = 0.6
+    contrast: float = 0.8
     density_weight: float = 0.5
 
 
