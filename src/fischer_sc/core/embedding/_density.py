@@ -30,6 +30,7 @@ from scipy import sparse
 
 from fischer_sc.core._numba import NUMPY_ERRORS, njit
 
+from ._forces import block_rows
 from ._threads import run_rows
 
 
@@ -84,13 +85,10 @@ def _upper_sq_sums_planar(
     lo: int, hi: int, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, y: np.ndarray, buffers: np.ndarray
 ) -> None:
     """Row blocks ``lo`` to ``hi`` of ``upper_sq_sums``: block b adds into ``buffers[b]`` (zeroed by the caller)."""
-    n = y.shape[0]
-    n_blocks = buffers.shape[0]
-    per = (n + n_blocks - 1) // n_blocks
     for blk in range(lo, hi):
         buf = buffers[blk]
-        end = (blk + 1) * per
-        for i in range(blk * per, n if n < end else end):
+        first, last = block_rows(blk, y.shape[0], buffers.shape[0])
+        for i in range(first, last):
             xi, yi = y[i, 0], y[i, 1]
             acc = 0.0
             for e in range(indptr[i], indptr[i + 1]):

@@ -179,6 +179,14 @@ N_ATTRACTION_BLOCKS = 8
 _NO_PULL = np.empty(0)
 
 
+@njit(inline="always")
+def block_rows(blk: int, n: int, n_blocks: int) -> tuple[int, int]:
+    """The rows ``(lo, hi)`` of block ``blk`` when ``n`` rows are cut into ``n_blocks`` equal blocks."""
+    per = (n + n_blocks - 1) // n_blocks
+    lo, hi = blk * per, (blk + 1) * per
+    return (n, n) if lo > n else (lo, n if n < hi else hi)
+
+
 @njit(fastmath=True, error_model=NUMPY_ERRORS)
 def _attraction_blocks(
     lo: int,
@@ -193,12 +201,10 @@ def _attraction_blocks(
 ) -> None:
     """Row blocks ``lo`` to ``hi`` of ``attraction_symmetric``: block b adds into ``buffers[b]`` (zeroed by the caller)."""
     n, dim = y.shape
-    n_blocks = buffers.shape[0]
-    per = (n + n_blocks - 1) // n_blocks
     for blk in range(lo, hi):
         buf = buffers[blk]
-        end = (blk + 1) * per
-        for i in range(blk * per, n if n < end else end):
+        first, last = block_rows(blk, n, buffers.shape[0])
+        for i in range(first, last):
             if dim <= LOW_DIM:
                 ax, ay, az = row_attraction(indptr, indices, data, y, s, code, i, buf, True)
                 _store_row(buf, i, ax, ay, az, True)
@@ -232,12 +238,10 @@ def _attraction_blocks_planar(
     """
     n = y.shape[0]
     with_pull = pull.shape[0] > 0
-    n_blocks = buffers.shape[0]
-    per = (n + n_blocks - 1) // n_blocks
     for blk in range(lo, hi):
         buf = buffers[blk]
-        end = (blk + 1) * per
-        for i in range(blk * per, n if n < end else end):
+        first, last = block_rows(blk, n, buffers.shape[0])
+        for i in range(first, last):
             xi, yi, si = y[i, 0], y[i, 1], s[i]
             ci = pull[i] if with_pull else 0.0
             ax, ay = 0.0, 0.0
