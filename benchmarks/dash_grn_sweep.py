@@ -144,6 +144,66 @@ def table(path: str) -> str:
     return "\n".join(lines)
 
 
+def _load(paths: list[str]):
+    import pandas as pd
+
+    df = pd.DataFrame([json.loads(line) for path in paths for line in open(path)])  # noqa: SIM115 (a script)
+    if "trajectories" not in df:
+        df["trajectories"] = 150
+    df["trajectories"] = df["trajectories"].fillna(150).astype(int)
+    keys = ["genes", "noise", "seed", "trajectories", "moved"]
+    return df.drop_duplicates(subset=[*keys, "method"], keep="last"), keys
+
+
+def compare(before: list[str], after: list[str]) -> str:
+    """Before/after table of the acceptance criteria: AUROC margins over the prior and IMP, BA ordering."""
+    import pandas as pd
+
+    frames = {}
+    for label, paths in (("before", before), ("after", after)):
+        df, keys = _load(paths)
+        auroc = df.pivot_table(index=keys, columns="method", values="auroc")
+        ba = df.pivot_table(index=keys, columns="method", values="ba")
+        frames[label] = pd.DataFrame(
+            {
+                "dash": auroc["dash"],
+                "prior": auroc["prior"],
+                "unpruned": auroc["unpruned"],
+                "dash-prior": auroc["dash"] - auroc["prior"],
+                "dash-imp": auroc["dash"] - auroc["imp"],
+                "BA dash>imp>unpr": (ba["dash"] > ba["imp"]) & (ba["imp"] > ba["unpruned"]),
+            }
+        )
+    both = pd.concat(frames, axis=1)
+    lines = [
+        "| G | noise | seed | traj | moved | AUROC dash before | after | prior | unpruned after "
+        "| dash-prior before | after | dash-imp before | after | BA order before | after |",
+        "|" + "---|" * 15,
+    ]
+    for idx, r in both.iterrows():
+        b, a = r["before"], r["after"]
+        lines.append(
+            f"| {idx[0]} | {idx[1]} | {idx[2]} | {idx[3]} | {int(idx[4] * 100)} % | {b['dash']:.3f} | {a['dash']:.3f} "
+            f"| {a['prior']:.3f} | {a['unpruned']:.3f} | {b['dash-prior']:+.3f} | {a['dash-prior']:+.3f} "
+            f"| {b['dash-imp']:+.3f} | {a['dash-imp']:+.3f} | {'yes' if b['BA dash>imp>unpr'] else 'no'} "
+            f"| {'yes' if a['BA dash>imp>unpr'] else 'no'} |"
+        )
+    lines.append("")
+    for label, f in frames.items():
+        by = f.groupby(level="moved")
+        lines.append(
+            f"{label}: dash-prior >= 0.03 in {int((f['dash-prior'] >= 0.03).sum())}/{len(f)}, "
+            f"dash-imp >= 0.03 in {int((f['dash-imp'] >= 0.03).sum())}/{len(f)}, "
+            f"BA dash > imp > unpruned in {int(f['BA dash>imp>unpr'].sum())}/{len(f)}; mean AUROC dash "
+            + ", ".join(f"{m:.0%} moved {v:.3f}" for m, v in by["dash"].mean().items())
+            + "; mean dash-prior "
+            + ", ".join(f"{m:.0%} {v:+.3f}" for m, v in by["dash-prior"].mean().items())
+            + "; min dash-prior "
+            + ", ".join(f"{m:.0%} {v:+.3f}" for m, v in by["dash-prior"].min().items())
+        )
+    return "\n".join(lines)
+
+
 def torch_threads() -> None:
     import torch
 
@@ -161,7 +221,12 @@ def main() -> None:
         default="dash,imp,unpruned",
         help=f"comma-separated runs among {', '.join(RUNS)} (dash_adapt = dash with adapt_prior=True)",
     )
+    p.add_argument("--before", default=None, nargs="+", help="with --after: before/after table of finished sweep files")
+    p.add_argument("--after", default=None, nargs="+")
     args = p.parse_args()
+    if args.before:
+        print(compare(args.before, args.after))
+        return
     if args.table:
         import os
         import tempfile

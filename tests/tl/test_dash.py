@@ -133,6 +133,7 @@ def test_no_prior_falls_back_to_magnitude_with_a_warning(sim):
         (None, {"prior": "missing"}, KeyError, "not in adata.varp"),
         (None, {"pruning": "random"}, ValueError, "pruning='random' is not one of"),
         (None, {"target_sparsity": 1.0}, ValueError, "target_sparsity must be"),
+        (None, {"steps_per_epoch": 0}, ValueError, "steps_per_epoch must be"),
         ("one_time", {}, ValueError, "distinct time point"),
     ],
 )
@@ -150,6 +151,17 @@ def test_bad_input_raises_and_leaves_adata_unchanged(sim, change, kwargs, error,
         fs.tl.dash_grn(adata, **args)
     assert set(adata.uns) == set(before.uns) and set(adata.varp) == set(before.varp)
     assert list(adata.var.columns) == list(before.var.columns)
+
+
+@pytest.mark.parametrize("steps", [1, 3, 7])
+def test_default_batch_gives_steps_per_epoch_steps(sim, steps):
+    """batch_size=None: batches of ``ceil(n_train / steps_per_epoch)`` pairs, so about ``steps_per_epoch`` steps."""
+    adata, net = sim
+    opts = {**FAST, "batch_size": None, "steps_per_epoch": steps, "n_epochs": 1, "pruning": "none"}
+    params = fs.tl.dash_grn(adata, net, copy=True, **opts).uns["dash_grn"]["params"]
+    n_train = params["n_train"]
+    assert params["batch_size"] == -(-n_train // steps)
+    assert steps / 2 < -(-n_train // params["batch_size"]) <= steps  # n_train = 30 >= steps
 
 
 def test_plot_network_and_curve(fitted):
@@ -194,6 +206,7 @@ DASH_PARAMS = {
     "random_state",
     "scale",
     "solver",
+    "steps_per_epoch",
     "target_sparsity",
     "time_key",
     "trajectory_key",

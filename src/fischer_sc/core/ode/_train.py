@@ -9,6 +9,7 @@ validation MSE only once pruning is complete, so every pruned run ends at its ta
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,13 +30,19 @@ class TrainConfig:
 
     ``pruning`` is ``"dash"``, ``"magnitude"``, ``"prior"`` or ``"none"``; ``prior_loss_weight`` is
     ``1 - lambda`` of PHOENIX's prior loss ``mean_u ||f(u) - u P||^2`` over ``u ~ U(-1/2, 1/2)^G``.
+
+    ``batch_size=None`` uses batches of ``ceil(n_train / steps_per_epoch)`` pairs, so an epoch is
+    about the same number of optimiser steps whatever the data size and the schedule (in epochs) means
+    the same amount of training: with a fixed batch size, 60 trajectories got 2 steps per epoch
+    where 150 got 5, and the magnitudes had not learned the data's edges when pruning began.
     """
 
     hidden_dim: int = 40
     n_epochs: int = 200
     learning_rate: float = 1e-3
     rate_lr_factor: float = 5.0
-    batch_size: int = 64
+    batch_size: int | None = None
+    steps_per_epoch: int = 20
     solver: str = "rk4"
     n_substeps: int = 4
     val_fraction: float = 0.066
@@ -63,6 +70,7 @@ class FitResult:
     best_epoch: int
     n_train: int
     n_val: int
+    batch_size: int
 
 
 def _optimizer(model: Phoenix, cfg: TrainConfig) -> torch.optim.Adam:
@@ -178,6 +186,7 @@ def _fit(x0, x1, dt, cfg: TrainConfig, motif, ppi, seed: int, device: str, progr
     val = [t[val_idx.to(dev)] for t in tensors] if n_val else train
     prior_dev = None if motif_t is None else motif_t.to(dev, torch.float32)
 
+    batch_size = _batch_size(cfg, int(train_idx.numel()))
     opt = _optimizer(model, cfg)
     plateau = _plateau(opt, cfg)
     history: dict[str, list] = {k: [] for k in ("epoch", "train_mse", "val_mse", "sparsity", "lr", "pruned")}
@@ -187,8 +196,8 @@ def _fit(x0, x1, dt, cfg: TrainConfig, motif, ppi, seed: int, device: str, progr
         model.train()
         order = torch.randperm(train[0].shape[0], generator=gen).to(dev)
         total, count = 0.0, 0
-        for start in range(0, order.numel(), cfg.batch_size):
-            idx = order[start : start + cfg.batch_size]
+        for start in range(0, order.numel(), batch_size):
+            idx = order[start : start + batch_size]
             loss = _mse(model, train[0][idx], train[1][idx], train[2][idx], cfg)
             mse = float(loss.detach())
             if cfg.prior_loss_weight > 0 and prior_dev is not None:
@@ -231,4 +240,33 @@ def _fit(x0, x1, dt, cfg: TrainConfig, motif, ppi, seed: int, device: str, progr
     if best_state is not None:
         model.load_state_dict(best_state)
     model.to("cpu")
-    return FitResult(model=model, history=history, best_epoch=best_epoch, n_train=int(train_idx.numel()), n_val=n_val)
+    return FitResult(
+        model=model,
+        history=history,
+        best_epoch=best_epoch,
+        n_train=int(train_idx.numel()),
+        n_val=n_val,
+        batch_size=batch_size,
+    )
+
+
+def _batch_size(config: TrainConfig, n_train: int) -> int:
+    """The batch size a fit uses: ``config.batch_size``, or ``ceil(n_train / config.steps_per_epoch)`` if that is ``None``.
+
+    Parameters
+    ----------
+    config
+        Training settings.
+    n_train
+        Number of training pairs.
+
+    Returns
+    -------
+    A batch size >= 1.
+    """
+    if config.batch_size is not None:
+        return max(1, int(config.batch_size))
+    if config.steps_per_epoch < 1:
+        msg = f"steps_per_epoch must be >= 1, got {config.steps_per_epoch}."
+        raise ValueError(msg)
+    return max(1, math.ceil(n_train / config.steps_per_epoch))
