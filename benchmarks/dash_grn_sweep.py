@@ -65,6 +65,7 @@ RUNS = {
     "imp": ("magnitude", {}),
     "unpruned": ("none", {}),
     "dash_adapt": ("dash", {"adapt_prior": True}),
+    "dash_lam08": ("dash", {"lambda_ppi": 0.8, "lambda_motif": 0.8}),
 }
 
 
