@@ -55,7 +55,7 @@ def evaluate(score: np.ndarray, support: np.ndarray, truth: np.ndarray, k: int) 
         "auroc": M.edge_auroc(score, truth),
         "aupr": M.edge_aupr(score, truth),
         "ba": M.edge_balanced_accuracy(support, truth),
-        "ba_k": M.edge_balanced_accuracy(M.top_edges(score, k), truth),
+        "ba_k": M.edge_balanced_accuracy(M.top_edges(score, k), truth) if k is not None else float("nan"),
         "edges": int(np.count_nonzero(support[~np.eye(len(truth), dtype=bool)])),
     }
 
