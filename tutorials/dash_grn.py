@@ -63,8 +63,9 @@ prior_table.head()
 # ## Fitting and pruning
 #
 # Consecutive time points of each trajectory are the training pairs. The defaults train for 70
-# epochs with PHOENIX's soft prior loss (weight 0.01); the first pruning event after epoch 25
-# removes 70 % of every layer, later events every 3 epochs remove 10 % of what is left, down to
+# epochs (20 optimiser steps each) with PHOENIX's soft prior loss (weight 0.001); the first
+# pruning event after epoch 25 removes 70 % of every layer, later events every 3 epochs remove
+# 10 % of what is left, down to
 # exactly 80 % sparsity. Each event scores a weight half by its magnitude and half by how well it
 # fits the layer that would reproduce the prior (`lambda_ppi = lambda_motif = 0.5`).
 
