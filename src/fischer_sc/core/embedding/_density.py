@@ -30,7 +30,7 @@ from scipy import sparse
 
 from fischer_sc.core._numba import NUMPY_ERRORS, njit
 
-from ._forces import block_rows
+from ._forces import block_rows, symmetric_upper
 from ._threads import run_rows
 
 
@@ -162,12 +162,8 @@ class DensityTerm:
         self.sums, self.b = np.empty(n), np.empty(n)
         self.correlation = float("nan")
         # A symmetric P's radii come from its upper triangle, each edge once (2-D embeddings).
-        scale = float(np.abs(P.data).max()) if P.nnz else 0.0
-        self.upper = None
-        if P.nnz and abs(P - P.T).max() <= 1e-12 * scale:
-            self.upper = sparse.triu(P, k=1, format="csr")
-            self.upper.sort_indices()
-            self.sum_buffers = np.empty((N_SUM_BLOCKS, n))
+        self.upper = symmetric_upper(P)
+        self.sum_buffers = np.empty((N_SUM_BLOCKS, n)) if self.upper is not None else None
 
     def uses(self, P: sparse.csr_matrix) -> bool:
         """Whether this term was built on the edges of ``P`` (so its pull can ride on P's attraction)."""

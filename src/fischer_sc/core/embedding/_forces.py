@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy import sparse
 
 from fischer_sc.core._numba import NUMPY_ERRORS, njit
 
@@ -309,6 +310,21 @@ def attraction_symmetric(
         msg = f"pull is supported for 2-D embeddings only, got {y.shape[1]} dimensions."
         raise ValueError(msg)
     run_rows(_sum_blocks, y.shape[0], buffers, out, grain=4096)
+
+
+def symmetric_upper(P: sparse.csr_matrix) -> sparse.csr_matrix | None:
+    """The strict upper triangle of ``P`` (CSR, sorted indices) if ``P`` is symmetric, else ``None``.
+
+    Symmetric means equal to its transpose within 1e-12 of its largest entry. The kernels that take
+    a symmetric P by its upper triangle (``attraction_symmetric``, the density term's radii) visit
+    each edge once and add it to both ends.
+    """
+    scale = float(np.abs(P.data).max()) if P.nnz else 0.0
+    if P.nnz == 0 or abs(P - P.T).max() > 1e-12 * scale:
+        return None
+    upper = sparse.triu(P, k=1, format="csr")
+    upper.sort_indices()
+    return upper
 
 
 @njit(fastmath=True, error_model=NUMPY_ERRORS)

@@ -28,6 +28,7 @@ from ._forces import (
     attraction_symmetric,
     gradient_step,
     repulsion_exact,
+    symmetric_upper,
 )
 from ._pair_scale import PAIR_SCALES, pair_scale_code, pair_widths
 from ._progress import progress_bar
@@ -125,9 +126,9 @@ class _Attraction:
     """
 
     def __init__(self, P: sparse.csr_matrix, dim: int) -> None:
-        scale = float(np.abs(P.data).max()) if P.nnz else 0.0
-        self.symmetric = P.nnz > 0 and abs(P - P.T).max() <= 1e-12 * scale
-        edges = sparse.triu(P, k=1, format="csr") if self.symmetric else P
+        upper = symmetric_upper(P)
+        self.symmetric = upper is not None
+        edges = P if upper is None else upper
         edges.sort_indices()
         self.indptr, self.indices, self.data = edges.indptr, edges.indices, edges.data
         self.buffers = np.empty((N_ATTRACTION_BLOCKS, P.shape[0], dim)) if self.symmetric else None
@@ -277,13 +278,13 @@ def optimise(
     attract = _Attraction(P, y.shape[1])
     repel = _Repulsion(method, theta)
     ones, plain = np.ones(n), PAIR_SCALES[None]
-    dens_grad = np.empty_like(y) if density is not None else None
     dens_from = early_exaggeration_iter if density_start is None else density_start
     if scale_start is None:
         scale_start = early_exaggeration_iter if plain_early_exaggeration else 0
     # The density term's gradient is a pull over the edges of P: where the attraction walks the
     # same edges, it adds that pull in the same walk (about a third of the term's separate cost).
     fused = density is not None and attract.takes_pull and density.uses(P)
+    dens_grad = np.empty_like(y) if density is not None and not fused else None
     with num_threads(n_jobs), progress_bar(n_iter, "embedding", enabled=progress) as bar:
         for it in range(n_iter):
             early = it < early_exaggeration_iter
