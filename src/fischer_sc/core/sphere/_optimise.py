@@ -10,6 +10,7 @@ import numpy as np
 
 from fischer_sc.core._numba import num_threads
 
+from ._geometry import chord_angle
 from ._kernels import ANGLES, LOSSES, SAMPLINGS, adam_sphere_step, epoch_gradient, scatter_ends
 from ._neighbours import neighbour_gradient
 
@@ -93,16 +94,16 @@ def embedding_recall(y: np.ndarray, neighbours: np.ndarray, sample: np.ndarray) 
 
 
 def angle_correlation(z: np.ndarray, y: np.ndarray, triples: np.ndarray) -> float:
-    """Spearman correlation of the angles at j of triples (i, j, k) in ``z`` and in ``y`` (Euclidean / chord)."""
+    """Spearman correlation of the angles at j of triples (i, j, k) in ``z`` and in ``y`` (Euclidean / chord).
+
+    Degenerate triples (a zero edge, from duplicated points) are left out, as in
+    ``fischer_sc.metrics.angle_preservation``.
+    """
     from scipy.stats import spearmanr
 
-    def angles(x: np.ndarray) -> np.ndarray:
-        a = x[triples[:, 0]] - x[triples[:, 1]]
-        b = x[triples[:, 2]] - x[triples[:, 1]]
-        norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
-        return np.arccos(np.clip(np.einsum("ij,ij->i", a, b) / np.maximum(norms, 1e-300), -1.0, 1.0))
-
-    return float(spearmanr(angles(np.asarray(z, dtype=np.float64)), angles(y)).statistic)
+    a, b = chord_angle(np.asarray(z, dtype=np.float64), triples), chord_angle(y, triples)
+    ok = np.isfinite(a) & np.isfinite(b)
+    return float(spearmanr(a[ok], b[ok]).statistic)
 
 
 class _AutoWeight:
