@@ -311,7 +311,11 @@ def test_gradient_step_numpy_path_equals_the_kernel(dim, monkeypatch):
 
 @pytest.mark.parametrize("case", ["plain", "ties", "zeros"])
 def test_affinity_numpy_path_equals_the_kernel(case, monkeypatch):
-    """Both affinity stages, numpy (few rows) and kernel (many rows): equal beta and p bit for bit."""
+    """Both affinity stages, numpy (few rows) and kernel (many rows): equal beta and p to the last bits.
+
+    Not bit for bit: numpy's vectorised exp (numpy >= 2.4) and the C library's, which the
+    kernel calls, can differ in the last unit of precision.
+    """
     from fischer_sc.core.embedding import _affinities
 
     rng = np.random.default_rng(len(case))
@@ -328,7 +332,7 @@ def test_affinity_numpy_path_equals_the_kernel(case, monkeypatch):
         beta = calibrate_beta(d2, 15.0, 1e-8, 60)
         out[path] = [beta] + [conditional_affinities(idx, d2, beta, code) for code in (0, 1, 2)]
     for a, b in zip(out["kernel"], out["numpy"], strict=True):
-        np.testing.assert_array_equal(a, b)
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=0)
 
 
 # --- Barnes-Hut ------------------------------------------------------------------------------
