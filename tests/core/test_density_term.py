@@ -141,6 +141,30 @@ def test_attraction_carries_the_density_pull():
     np.testing.assert_allclose(fused, plain + dens, rtol=1e-10, atol=1e-14)
     with pytest.raises(ValueError, match="one coefficient per point"):
         attraction_symmetric(U.indptr, U.indices, U.data, y, s, 1, buffers, fused, np.ones(n - 1))
+    # A third column collects sum_j p_ij ||y_i - y_j||^2 from the same walk (the term's radii).
+    both = np.empty((n, 3))
+    buffers3 = np.full((N_ATTRACTION_BLOCKS, n, 3), np.nan)  # stale contents must not leak in
+    attraction_symmetric(U.indptr, U.indices, U.data, y, s, 1, buffers3, both, term.pull_coefficients(y))
+    np.testing.assert_allclose(both[:, :2], plain + dens, rtol=1e-10, atol=1e-14)
+    rows = np.repeat(np.arange(n), np.diff(P.indptr))
+    reference = np.bincount(rows, P.data * ((y[rows] - y[P.indices]) ** 2).sum(axis=1), minlength=n)
+    np.testing.assert_allclose(both[:, 2], reference, rtol=1e-12)
+    np.testing.assert_allclose(term.radii_sums(y), reference, rtol=1e-12)
+    with pytest.raises(ValueError, match="columns"):
+        attraction_symmetric(U.indptr, U.indices, U.data, y, s, 1, np.empty((N_ATTRACTION_BLOCKS, n, 4)), np.empty((n, 4)))
+
+
+class _OneStepBehind(DensityTerm):
+    """The density gradient with the radii of the previous call's coordinates: what the fused optimiser computes."""
+
+    previous: np.ndarray | None = None
+
+    def gradient(self, y: np.ndarray, out: np.ndarray) -> None:
+        from fischer_sc.core.embedding._density import edge_pull
+
+        sums = None if self.previous is None else self.radii_sums(self.previous).copy()
+        self.previous = y.copy()
+        edge_pull(self.indptr, self.indices, self.data, self.pull_coefficients(y, sums), y, out)
 
 
 def test_optimiser_fused_density_matches_the_separate_walk():
@@ -154,11 +178,16 @@ def test_optimiser_fused_density_matches_the_separate_walk():
     term = DensityTerm(P, log_radii(P, x), weight=0.5)
     kwargs = {"n_iter": 40, "early_exaggeration_iter": 10, "repulsion": "exact", "density": term, "density_start": 5}
     fused = optimise(P, y0, **kwargs).embedding
-    # the same term on an equal copy of P with one more (zero) stored edge: not fusable, separate walk
+    # the same term on an equal copy of P with one more (zero) stored edge: not fusable, separate
+    # walk; the fused walk collects the radii for the next iteration, so the reference lags too
     Q = P.tolil()
     Q[0, 0] = 1e-300
-    separate = optimise(P, y0, **{**kwargs, "density": DensityTerm(Q.tocsr(), log_radii(P, x), weight=0.5)}).embedding
+    lagged = _OneStepBehind(Q.tocsr(), log_radii(P, x), weight=0.5)
+    separate = optimise(P, y0, **{**kwargs, "density": lagged}).embedding
     np.testing.assert_allclose(fused, separate, rtol=1e-7, atol=1e-9)
+    # ... and not the same as the term at the current coordinates (the test can tell them apart)
+    current = optimise(P, y0, **{**kwargs, "density": DensityTerm(Q.tocsr(), log_radii(P, x), weight=0.5)}).embedding
+    assert np.abs(current - fused).max() > 1e-6 * np.abs(fused).max()
 
 
 def test_scale_start_holds_the_plain_kernel_until_then():

@@ -175,20 +175,26 @@ class DensityTerm:
             and np.array_equal(P.data, self.data)
         )
 
-    def pull_coefficients(self, y: np.ndarray) -> np.ndarray:
-        """Per-point c_i with gradient_i = sum_j p_ij (c_i + c_j) (y_i - y_j); records the correlation.
-
-        The gradient is a sparse pull over the edges of P with these coefficients, so an
-        attraction kernel that walks the same edges can add it at the cost of one multiply-add
-        per edge (``pull`` of ``attraction_symmetric``) instead of a second walk.
-        """
-        n = y.shape[0]
+    def radii_sums(self, y: np.ndarray) -> np.ndarray:
+        """S_i = sum_j p_ij ||y_i - y_j||^2 at ``y`` (a walk over the edges of P); a buffer reused by the next call."""
         if self.upper is not None and y.shape[1] == 2:
             U = self.upper
             upper_sq_sums(U.indptr, U.indices, U.data, y, self.sum_buffers, self.sums)
         else:
             edge_sq_sums(self.indptr, self.indices, self.data, y, self.sums)
-        s = np.maximum(self.sums, 1e-300)
+        return self.sums
+
+    def pull_coefficients(self, y: np.ndarray, sums: np.ndarray | None = None) -> np.ndarray:
+        """Per-point c_i with gradient_i = sum_j p_ij (c_i + c_j) (y_i - y_j); records the correlation.
+
+        The gradient is a sparse pull over the edges of P with these coefficients, so an
+        attraction kernel that walks the same edges can add it at the cost of one multiply-add
+        per edge (``pull`` of ``attraction_symmetric``) instead of a second walk. ``sums``: the
+        S_i to use instead of walking the edges at ``y`` (the optimiser passes those its
+        attraction collected one iteration earlier).
+        """
+        n = y.shape[0]
+        s = np.maximum(self.radii_sums(y) if sums is None else sums, 1e-300)
         e = np.log(s) - self.log_weight
         sd = e.std()
         if sd <= 0:

@@ -200,11 +200,12 @@ def _attraction_blocks(
     code: int,
     buffers: np.ndarray,
 ) -> None:
-    """Row blocks ``lo`` to ``hi`` of ``attraction_symmetric``: block b adds into ``buffers[b]`` (zeroed by the caller)."""
+    """Row blocks ``lo`` to ``hi`` of ``attraction_symmetric``: block b zeroes rows ``first_b:`` of ``buffers[b]`` and adds into them."""
     n, dim = y.shape
     for blk in range(lo, hi):
         buf = buffers[blk]
         first, last = block_rows(blk, n, buffers.shape[0])
+        buf[first:] = 0.0
         for i in range(first, last):
             if dim <= LOW_DIM:
                 ax, ay, az = row_attraction(indptr, indices, data, y, s, code, i, buf, True)
@@ -236,39 +237,56 @@ def _attraction_blocks_planar(
 
     A kernel of its own so that the default (2-D) call compiles no code for other dimensions.
     With a non-empty ``pull`` (length n), each edge's coefficient gains p_ij (pull_i + pull_j).
+    With a third column in ``buffers``, it also collects sum_j p_ij ||y_i - y_j||^2 per point
+    (``edge_sq_sums``, the density term's radii) from the same squared distances.
     """
     n = y.shape[0]
     with_pull = pull.shape[0] > 0
+    with_sums = buffers.shape[2] > 2
     for blk in range(lo, hi):
         buf = buffers[blk]
         first, last = block_rows(blk, n, buffers.shape[0])
+        buf[first:] = 0.0
         for i in range(first, last):
             xi, yi, si = y[i, 0], y[i, 1], s[i]
             ci = pull[i] if with_pull else 0.0
-            ax, ay = 0.0, 0.0
+            ax, ay, sq = 0.0, 0.0, 0.0
             for e in range(indptr[i], indptr[i + 1]):
                 # Unsigned indices: numba skips the wrap-around of negative ones (20 % faster).
                 j = np.uint64(indices[e])
                 dx, dy = xi - y[j, 0], yi - y[j, 1]
-                f = data[e] / (pair_width(code, si, s[j]) + dx * dx + dy * dy)
+                d2 = dx * dx + dy * dy
+                f = data[e] / (pair_width(code, si, s[j]) + d2)
                 if with_pull:
                     f += data[e] * (ci + pull[j])
                 ax += f * dx
                 ay += f * dy
                 buf[j, 0] -= f * dx
                 buf[j, 1] -= f * dy
+                if with_sums:
+                    v = data[e] * d2
+                    sq += v
+                    buf[j, 2] += v
             buf[i, 0] += ax
             buf[i, 1] += ay
+            if with_sums:
+                buf[i, 2] += sq
 
 
 @njit(fastmath=True, error_model=NUMPY_ERRORS)
 def _sum_blocks(lo: int, hi: int, buffers: np.ndarray, out: np.ndarray) -> None:
-    """Rows ``lo`` to ``hi`` of ``out`` = the sum of ``buffers`` over its first axis, in block order."""
-    n_blocks, _, dim = buffers.shape
+    """Rows ``lo`` to ``hi`` of ``out`` = the sum of ``buffers`` over its first axis, in block order.
+
+    Block b holds rows ``first_b:`` only (edges go from a row to later ones), so row i sums the
+    blocks up to its own: about half the reads of summing all of them.
+    """
+    n_blocks, n, dim = buffers.shape
+    per = (n + n_blocks - 1) // n_blocks
     for i in range(lo, hi):
+        last_block = i // per
         for c in range(dim):
             acc = 0.0
-            for blk in range(n_blocks):
+            for blk in range(last_block + 1):
                 acc += buffers[blk, i, c]
             out[i, c] = acc
 
@@ -287,17 +305,27 @@ def attraction_symmetric(
     """:func:`attraction` for a symmetric P given by its strict upper triangle (CSR, j > i).
 
     Each edge is evaluated once and its force added to both ends, with opposite signs: a third
-    less time than visiting both directions. Row block b writes into ``buffers[b]``
-    (``(N_ATTRACTION_BLOCKS, n, dim)``), which are summed in a fixed order at the end. Both
-    steps are serial range kernels run on threads by ``run_rows`` (a ``parallel=True`` kernel
-    took about three times longer to compile).
+    less time than visiting both directions. Row block b writes into rows ``first_b:`` of
+    ``buffers[b]`` (``(N_ATTRACTION_BLOCKS, n, dim)``), which are summed in a fixed order at the
+    end. Both steps are serial range kernels run on threads by ``run_rows`` (a ``parallel=True``
+    kernel took about three times longer to compile).
 
     ``pull`` (2-D embeddings only) adds sum_j p_ij (pull_i + pull_j) (y_i - y_j) to ``out[i]``
     in the same walk: a second force over the same edges, such as the density term's
-    (``DensityTerm.pull_coefficients``).
+    (``DensityTerm.pull_coefficients``). With 2-D ``y``, ``buffers`` and ``out`` may have a third
+    column, which then receives sum_j p_ij ||y_i - y_j||^2 (the density term's ``edge_sq_sums``).
     """
-    buffers.fill(0.0)
-    if y.shape[1] == 2:
+    dim = y.shape[1]
+    if buffers.ndim != 3 or buffers.shape[:2] != (N_ATTRACTION_BLOCKS, y.shape[0]) or out.shape != (
+        y.shape[0],
+        buffers.shape[2],
+    ):
+        msg = f"buffers {buffers.shape} and out {out.shape} do not fit {y.shape[0]} points."
+        raise ValueError(msg)
+    if buffers.shape[2] != dim and not (dim == 2 and buffers.shape[2] == 3):
+        msg = f"buffers have {buffers.shape[2]} columns; expected {dim} (or 3 with 2-D y, for the squared sums)."
+        raise ValueError(msg)
+    if dim == 2:
         extra = _NO_PULL if pull is None else np.ascontiguousarray(pull, dtype=np.float64)
         if extra.shape[0] not in (0, y.shape[0]) or extra.ndim != 1:
             msg = f"pull has shape {extra.shape}; expected ({y.shape[0]},), one coefficient per point."

@@ -133,15 +133,31 @@ class _Attraction:
         self.indptr, self.indices, self.data = edges.indptr, edges.indices, edges.data
         self.buffers = np.empty((N_ATTRACTION_BLOCKS, P.shape[0], dim)) if self.symmetric else None
         self.takes_pull = self.symmetric and dim == 2
+        self._with_sums: tuple[np.ndarray, np.ndarray] | None = None  # buffers and output with a third column
 
     def __call__(
-        self, y: np.ndarray, s: np.ndarray, code: int, out: np.ndarray, pull: np.ndarray | None = None
+        self,
+        y: np.ndarray,
+        s: np.ndarray,
+        code: int,
+        out: np.ndarray,
+        pull: np.ndarray | None = None,
+        sums: np.ndarray | None = None,
     ) -> None:
         """Fill ``out`` with sum_j p_ij gamma_ij w_ij (y_i - y_j), plus sum_j p_ij (pull_i + pull_j) (y_i - y_j).
 
-        ``pull`` only where ``takes_pull``.
+        ``pull`` only where ``takes_pull``; so is ``sums``, which then receives
+        sum_j p_ij ||y_i - y_j||^2 from the same walk.
         """
-        if self.symmetric:
+        if sums is not None:
+            if self._with_sums is None:
+                n = y.shape[0]
+                self._with_sums = (np.empty((N_ATTRACTION_BLOCKS, n, 3)), np.empty((n, 3)))
+            buffers, both = self._with_sums
+            attraction_symmetric(self.indptr, self.indices, self.data, y, s, code, buffers, both, pull)
+            out[:] = both[:, :2]
+            sums[:] = both[:, 2]
+        elif self.symmetric:
             attraction_symmetric(self.indptr, self.indices, self.data, y, s, code, self.buffers, out, pull)
         else:
             attraction(self.indptr, self.indices, self.data, y, s, code, out)
@@ -283,8 +299,12 @@ def optimise(
         scale_start = early_exaggeration_iter if plain_early_exaggeration else 0
     # The density term's gradient is a pull over the edges of P: where the attraction walks the
     # same edges, it adds that pull in the same walk (about a third of the term's separate cost).
+    # Its radii S_i = sum_j p_ij ||y_i - y_j||^2 are collected by that walk too, so its
+    # coefficients use the S of the previous iteration (one step behind, as momentum is).
     fused = density is not None and attract.takes_pull and density.uses(P)
     dens_grad = np.empty_like(y) if density is not None and not fused else None
+    sums, next_sums = (np.empty(n), np.empty(n)) if fused else (None, None)
+    have_sums = False
     with num_threads(n_jobs), progress_bar(n_iter, "embedding", enabled=progress) as bar:
         for it in range(n_iter):
             early = it < early_exaggeration_iter
@@ -294,7 +314,9 @@ def optimise(
             with_density = density is not None and it >= dens_from
             if with_density and fused:
                 # the attraction is multiplied by the exaggeration below; the density term is not
-                attract(y, s_it, code_it, attr, density.pull_coefficients(y) / exaggeration)
+                pull = density.pull_coefficients(y, sums if have_sums else None) / exaggeration
+                attract(y, s_it, code_it, attr, pull, next_sums)
+                sums, next_sums, have_sums = next_sums, sums, True
             else:
                 attract(y, s_it, code_it, attr)
             z = repel(y, s_it, code_it, rep, z_rows)
