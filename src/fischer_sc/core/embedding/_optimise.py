@@ -314,7 +314,10 @@ def optimise(
             with_density = density is not None and it >= dens_from
             if with_density and fused:
                 # the attraction is multiplied by the exaggeration below; the density term is not
-                pull = density.pull_coefficients(y, sums if have_sums else None) / exaggeration
+                if not have_sums:  # the radii at the term's first iteration, from the same kernel
+                    attract(y, s_it, code_it, attr, None, sums)
+                    have_sums = True
+                pull = density.pull_coefficients(y, sums) / exaggeration
                 attract(y, s_it, code_it, attr, pull, next_sums)
                 sums, next_sums, have_sums = next_sums, sums, True
             else:
