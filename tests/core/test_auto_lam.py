@@ -106,3 +106,43 @@ def test_confetti_lam_hides_a_two_label_prior():
     vis = Visibility(prior, seed=0)
     assert abs(v[lam]) <= AUTO_TARGET * vis.of_layout(x) + 1e-12
     assert all(abs(v[t]) > AUTO_TARGET * vis.of_layout(x) for t, _ in tried[:-1])
+
+
+def test_auto_lam_lowers_the_weight_in_use_when_it_sits_above_the_cap():
+    # the balance weight (100) far above the cap (0.75 / 0.1 = 7.5): once the prior is hidden, the
+    # weight falls from the 7.5 in use, not from 100 (which would take ~20 checkpoints to reach it)
+    ctl = AutoLam(_FakeVisibility([0.0, 0.0]), 1.0, start=0, freeze=100, every=1, grow=1.5)
+    ctl.balance(np.ones((4, 2)), 0.01 * np.ones((4, 2)))
+    assert ctl.lam == pytest.approx(100.0)
+    y = np.zeros((4, 2))
+    w = [ctl.update(it, y, g_gap=0.1) for it in (0, 1)]
+    assert w == pytest.approx([7.5 / np.sqrt(1.5), 7.5 / 1.5])
+
+
+def test_auto_lam_does_not_chase_a_visibility_within_its_noise():
+    ctl = AutoLam(_FakeVisibility([0.03, 0.03]), 0.2, start=0, freeze=100, every=1, grow=1.5, noise=0.02)
+    ctl.balance(np.ones((4, 2)), np.ones((4, 2)))
+    y = np.zeros((4, 2))
+    assert [ctl.update(it, y) for it in (0, 1)] == pytest.approx([1.0, 1.0])  # 0.03 < 2 x 0.02: neither up nor down
+
+
+@pytest.mark.parametrize("kind", ["labels", "features"])
+def test_visibility_noise_is_the_spread_of_an_independent_prior(kind):
+    rng = np.random.default_rng(3)
+    n = 800
+    y = rng.normal(size=(n, 2))
+    values = rng.integers(0, 2, n) if kind == "labels" else rng.normal(size=(n, 3))
+    vis = Visibility(Prior(kind, values, "t"), 0)
+    noise = vis.noise(y)
+    # reference: the visibilities of fresh independent priors on the same layout
+    fresh = []
+    for s in range(40):
+        r = np.random.default_rng(100 + s)
+        v = r.integers(0, 2, n) if kind == "labels" else r.normal(size=(n, 3))
+        fresh.append(Visibility(Prior(kind, v, "t"), 0).of_layout(y))
+    assert 0.5 * np.std(fresh) < noise < 2.0 * np.std(fresh)
+    assert abs(np.mean(fresh)) < 2 * noise
+    # a prior that shapes the layout is far outside the noise
+    shaped = np.where(np.arange(n) < n // 2, 0, 1)
+    y2 = y + 4.0 * shaped[:, None]
+    assert Visibility(Prior("labels", shaped, "t"), 0).of_layout(y2) > 10 * noise

@@ -49,8 +49,23 @@ def test_per_cluster_prior_vanishes_where_regress_out_leaves_it(kind):
     assert info["groups"] == ("labels" if kind == "labels" else "kmeans")
     assert info["n_groups"] == (3 if kind == "labels" else 300 // 50)
     assert info["alignment_rounds"] >= 1 and info["visibility_corrected"] == pytest.approx(v_cor)
+    assert info["alignment_signal"] >= _correct.MIN_SIGNAL and info["visibility_noise"] < 0.1 * v_lin
     # the kept clusters stay about as separate as after regress_out (the ideal, without the prior: 0.996)
     assert _knn_purity(corrected, kept) >= max(0.95 * _knn_purity(linear, kept), 0.9 * _knn_purity(ideal, kept))
+
+
+def test_a_weak_prior_the_linear_fit_removed_is_not_aligned_further():
+    # config 1 of the factor-out sweep (2 labels 2 sd apart in 2 dimensions, n = 600, seed 1): after
+    # the label means the groups no longer differ, yet the visibility left (0.06) is above the
+    # target; aligning them anyway pushed the prior below chance in the t-SNE layout (-8 %)
+    a = factor_out_prior("linear", n=600, prior_sd=2.0, prior_dims=2, n_prior=2, random_state=1)
+    x = np.asarray(a.X, dtype=np.float64)
+    p = Prior("labels", a.obs["prior"].cat.codes.to_numpy().astype(np.int64), "t")
+    corrected, info = local_correction(x, p)
+    assert info["visibility_linear"] > AUTO_TARGET * info["visibility_data"]  # the stages are entered
+    assert info["groups"] == "labels" and info["alignment_signal"] < _correct.MIN_SIGNAL
+    assert info["alignment_rounds"] == 0
+    np.testing.assert_allclose(corrected, residualise(x, p)[0])
 
 
 def test_nonlinear_feature_prior_is_removed_by_the_conditional_mean():
@@ -228,11 +243,22 @@ class _FakeVisibility:
         return self.values.pop(0)
 
 
-def test_auto_beta_falls_while_visible_rises_when_below_chance_and_freezes():
-    ctl = AutoBeta(_FakeVisibility([0.5, 0.5, 0.0, -0.5, 0.0]), 1.0, start=10, freeze=40, every=5, step=10.0)
+def test_auto_beta_falls_while_visible_rises_below_half_the_target_in_finer_steps_and_freezes():
+    ctl = AutoBeta(_FakeVisibility([0.5, 0.5, 0.0, -0.5, 0.0, 0.03]), 1.0, start=10, freeze=40, every=5, step=10.0)
     y = np.zeros((3, 2))
     assert ctl.update(0, y) == 1.0 and ctl.history == []  # before the start: plain t-SNE
-    got = [ctl.update(it, y) for it in (10, 15, 20, 25, 30)]
-    assert got == pytest.approx([0.1, 0.01, 0.01, 0.1, 0.1])  # target AUTO_TARGET * 1.0 = 0.04
-    assert ctl.update(40, y) == pytest.approx(0.1) and len(ctl.history) == 5
+    got = [ctl.update(it, y) for it in (10, 15, 20, 25, 30, 35)]
+    # target AUTO_TARGET * 1.0 = 0.04: down while above it, up while below half of it; the step is
+    # square-rooted when the direction turns (10 -> 3.16); 0.03 lies between: b stays
+    s = np.sqrt(10.0)
+    assert got == pytest.approx([0.1, 0.01, 0.01 * s, 0.1, 0.1 * s, 0.1 * s])
+    assert ctl.update(40, y) == pytest.approx(0.1 * s) and len(ctl.history) == 6
     assert AUTO_TARGET < 0.5
+
+
+def test_auto_beta_does_not_chase_a_visibility_within_its_noise():
+    # a weak prior (reference 0.2, target 0.008) measured with noise 0.02: 0.03 is chance, b stays at 1
+    ctl = AutoBeta(_FakeVisibility([0.03, 0.03, 0.05]), 0.2, start=0, freeze=40, every=5, noise=0.02)
+    assert ctl.upper == pytest.approx(0.04)
+    got = [ctl.update(it, np.zeros((3, 2))) for it in (0, 5, 10)]
+    assert got == pytest.approx([1.0, 1.0, 1.0 / np.sqrt(10.0)])

@@ -114,8 +114,9 @@ def factor_out(
     local_correct
         Then, while the prior is still visible in the data's neighbourhoods, remove its local
         effects: the conditional mean on a feature prior (kept only if it halves the visibility)
-        and MNN alignment of the prior groups (rounds until the visibility is at most 1 % of the
-        data's or stops falling). Every choice is recorded in ``uns[key]["correction"]``. Graph and dense
+        and MNN alignment of the prior groups (only if the groups still differ beyond chance;
+        rounds until the visibility is at most 1 % of the data's or stops falling). A visibility
+        within twice its measurement noise counts as chance. Every choice is recorded in ``uns[key]["correction"]``. Graph and dense
         distance priors have no groups: nothing is done.
     alpha
         Alpha in [0, 1] of JEDI's alpha-beta divergence.
@@ -168,9 +169,9 @@ def factor_out(
         weight); for ct-SNE's ``"auto"`` ``beta_history`` (iteration, visibility, b) and
         ``params["ctsne_beta_used"]``; for CONFETTI's ``"auto"`` ``lam_search`` (lambda,
         visibility); ``correction``: what the correction stages measured and did
-        (``visibility_data``, ``visibility_linear``, ``conditional_mean``, ``groups``,
-        ``n_groups``, ``silhouette``, ``alignment_rounds``, ``visibility_rounds``,
-        ``visibility_corrected``); with a
+        (``visibility_data``, ``visibility_linear``, ``visibility_noise``, ``conditional_mean``,
+        ``groups``, ``n_groups``, ``silhouette``, ``alignment_signal``, ``alignment_rounds``,
+        ``visibility_rounds``, ``visibility_corrected``); with a
         stored graph ``neighbors_key``.
     ``adata.uns[key + '_neighbors']`` : :class:`dict`
         CONFETTI's graph record as :func:`scanpy.pp.neighbors` writes it, for ``sc.tl.umap``.

@@ -38,6 +38,12 @@ VISIBILITY_QUERIES = 1000
 VISIBILITY_KS: tuple[int, ...] = (10, 50, 150)
 #: Target: the prior's visibility at most this share of its visibility in the data.
 AUTO_TARGET = 0.04
+#: Permutations of the prior behind a visibility's noise (``Visibility.noise``).
+NOISE_PERMUTATIONS = 20
+#: Smallest factor by which ct-SNE's b moves per measurement (the step is square-rooted at each turn).
+MIN_STEP = 1.1
+#: A visibility within this many noise standard deviations of zero is treated as chance.
+NOISE_Z = 2.0
 #: Share of t-SNE's repulsion JEDI keeps at least: the weight never reaches the value at which the
 #: prior term's scaling of the repulsion, 1 + lam (Gbar - c), would cancel it (the layout collapses).
 REPULSION_FLOOR = 0.25
@@ -94,14 +100,34 @@ class Visibility:
             values.append(1.0 - float(d.mean()) / self.baseline)
         return float(np.mean(values))
 
-    def of_layout(self, y: np.ndarray) -> float:
-        """Visibility in the layout ``y`` (exact neighbours of the query points)."""
+    def neighbours(self, y: np.ndarray) -> np.ndarray:
+        """The query points' neighbour lists in the layout ``y`` (exact, self excluded, nearest first)."""
         k = max(self.ks(y.shape[0]))
         idx, _ = knn_query(y[self.queries], y, k + 1)
         # drop each query point itself (first, or tied with it at distance 0)
         keep = idx != self.queries[:, None]
-        idx = np.array([row[m][:k] for row, m in zip(idx, keep, strict=True)])
-        return self.of_neighbours(idx)
+        return np.array([row[m][:k] for row, m in zip(idx, keep, strict=True)])
+
+    def of_layout(self, y: np.ndarray) -> float:
+        """Visibility in the layout ``y`` (exact neighbours of the query points)."""
+        return self.of_neighbours(self.neighbours(y))
+
+    def noise(self, y: np.ndarray, permutations: int = NOISE_PERMUTATIONS) -> float:
+        """Standard deviation of the visibility in ``y`` of a prior independent of it: the prior's values permuted.
+
+        The visibility of any layout scatters around its true value by about this much (its
+        measurement noise); a visibility within a few of it is indistinguishable from chance.
+        """
+        idx = self.neighbours(y)
+        rng = np.random.default_rng(self.seed + 1)
+        values = []
+        for _ in range(permutations):
+            perm = rng.permutation(self.prior.n)
+            shuffled = Visibility.__new__(Visibility)
+            shuffled.prior, shuffled.seed = self.prior.permuted(perm), self.seed
+            shuffled.queries, shuffled.baseline = self.queries, self.baseline
+            values.append(shuffled.of_neighbours(idx))
+        return float(np.std(values))
 
 
 @dataclass
@@ -114,6 +140,12 @@ class _Feedback:
     freeze: int
     every: int = 20
     target: float = AUTO_TARGET
+    noise: float = 0.0
+
+    @property
+    def upper(self) -> float:
+        """Visibility above which the prior counts as still visible: the target, or the noise band if wider."""
+        return max(self.target * self.reference, NOISE_Z * self.noise)
 
     def checkpoint(self, iteration: int, y: np.ndarray) -> float | None:
         """The visibility of ``y`` when ``iteration`` is a checkpoint, else ``None``."""
@@ -166,11 +198,10 @@ class AutoLam(_Feedback):
         cap = (1.0 - REPULSION_FLOOR) / g_gap if g_gap > 0 else math.inf
         v = self.checkpoint(iteration, y)
         if v is not None:
-            goal = self.target * self.reference
-            if v > goal:
+            if v > self.upper:
                 self.lam = min(self.lam * self.grow, max(cap, self._floor))
-            elif v < 0.5 * goal:
-                self.lam = max(self.lam / math.sqrt(self.grow), self._floor)
+            elif v < 0.5 * self.target * self.reference:  # from the weight in use (lam may sit far above the cap)
+                self.lam = max(min(self.lam, cap) / math.sqrt(self.grow), self._floor)
             self.history.append((int(iteration), float(v), float(min(self.lam, cap))))
         return min(self.lam, cap)
 
@@ -204,16 +235,20 @@ class AutoBeta(_Feedback):
     lowest: float = 1e-6
     beta: float = 1.0
     history: list[tuple[int, float, float]] = field(default_factory=list)
+    _last: int = 0
 
     def update(self, iteration: int, y: np.ndarray) -> float:
         """Measure at checkpoints and move ``b`` towards zero visibility; return the ``b`` to use now."""
         v = self.checkpoint(iteration, y)
         if v is not None:
-            goal = self.target * self.reference
-            if v > goal:
-                self.beta = max(self.beta / self.step, self.lowest)
-            elif v < -goal:
-                self.beta = min(self.beta * self.step, 1.0)
+            # as JEDI's weight: lower b while the prior is visible, raise it again once the prior
+            # is below half the target (the weakest b that hides the prior keeps the most structure)
+            move = -1 if v > self.upper else 1 if v < 0.5 * self.target * self.reference else 0
+            if move:
+                if move == -self._last:  # turned back: the b that hides the prior lies between the last two
+                    self.step = max(math.sqrt(self.step), MIN_STEP)
+                self.beta = float(np.clip(self.beta * self.step**move, self.lowest, 1.0))
+                self._last = move
             self.history.append((int(iteration), float(v), float(self.beta)))
         return self.beta
 

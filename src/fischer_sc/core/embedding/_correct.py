@@ -10,7 +10,9 @@ and the factor-out sweep (docs/factor_out.md) shows both leave the prior visible
 
 The stages below generalise the linear fit *locally*; each runs only while the prior is still
 visible in the data (the ``Visibility`` of ``_auto_lam``, on the exact kNN of the corrected
-representation), and each (the linear fit too) is kept only if it lowers that visibility:
+representation: above the target and above twice its noise, ``Visibility.noise``, the spread of
+the visibility of a permuted prior), and each (the linear fit too) is kept only if it lowers that
+visibility:
 
 1. **Conditional mean on the prior** (feature priors): the mean of x over each point's
    ``SMOOTH_K`` nearest neighbours *in the prior* is subtracted (the overall mean kept): a
@@ -26,8 +28,10 @@ representation), and each (the linear fit too) is kept only if it lowers that vi
    a by a Gaussian kernel (bandwidth: the median distance to the ``k``-th neighbour within a),
    give every cell of a a local correction towards b. Each cell moves by the mean of its
    corrections over all groups, 1/G of the way to every other group (so groups meet in the
-   middle and no group is the reference). Rounds repeat until the visibility is at most the
-   target or stops falling. A per-label shift is the special case of a constant correction; a
+   middle and no group is the reference). The alignment runs only if the groups still differ:
+   the first round's moves must be at least ``MIN_SIGNAL`` above those of random groups of the
+   same sizes (aligning groups that no longer differ pushes the prior below chance). Rounds
+   repeat until the visibility is at most the target or stops falling. A per-label shift is the special case of a constant correction; a
    shift per (label, cluster) is corrected cluster by cluster because MNN pairs stay within a
    cluster. The moves are fitted on at most ``TOTAL_ANCHORS`` anchor cells shared by the groups
    (all cells of groups below their share; one distance block per pair of groups serves both
@@ -43,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from ._auto_lam import AUTO_TARGET, Visibility
+from ._auto_lam import AUTO_TARGET, NOISE_Z, Visibility
 from ._knn import knn, knn_query
 from ._priors import Prior, residualise
 
@@ -72,6 +76,11 @@ MAX_ROUNDS = 8
 ANCHORS = 3000
 MIN_ANCHORS = 200
 TOTAL_ANCHORS = 8000
+#: Seed offset of the random groups whose moves are the chance level (``mnn_align``).
+NULL_SEED = 7919
+#: The alignment runs only if the groups' first move is at least this share above chance (its
+#: squared length at least twice that of random groups of the same sizes).
+MIN_SIGNAL = 0.5
 #: Cells per block when the anchors' moves are interpolated to the other cells.
 INTERPOLATE_BLOCK = 4096
 #: Range of the number of k-means groups of a feature prior, and the points per group aimed at.
@@ -117,9 +126,10 @@ def local_correction(
     -------
     The corrected representation and ``info``: ``visibility_data`` (the reference),
     ``visibility_linear`` (after the linear fit) and ``linear`` (whether it was kept: only if it
-    lowered the visibility), ``conditional_mean`` (applied or not, and
-    ``visibility_conditional_mean``), ``groups`` (``"labels"``, ``"kmeans"`` or ``"none"``: not needed),
-    ``n_groups``, ``silhouette`` (k-means), ``alignment_rounds``, ``visibility_rounds``
+    lowered the visibility), ``visibility_noise`` (the noise of the visibility after it),
+    ``conditional_mean`` (applied or not, and ``visibility_conditional_mean``), ``groups``
+    (``"labels"``, ``"kmeans"`` or ``"none"``: not needed), ``n_groups``, ``silhouette`` (k-means),
+    ``alignment_signal`` (the share of the first move above chance), ``alignment_rounds``, ``visibility_rounds``
     (after each round tried; a round that did not lower it is undone) and ``visibility_corrected``
     (after the last round kept).
     """
@@ -140,6 +150,9 @@ def local_correction(
             x, v = xl, vl
     if not local:
         return x, info
+    # a visibility within the noise of its measurement is chance: nothing is left to remove
+    info["visibility_noise"] = noise = vis.noise(x)
+    rounds_goal, goal = ROUNDS_TARGET * goal, max(goal, NOISE_Z * noise)
     if prior.kind == "features" and abs(v) > goal:
         xs = conditional_mean_residual(x, prior.values, min(SMOOTH_K, max(1, (prior.n - 1) // 10)), seed)
         vs = info["visibility_conditional_mean"] = vis.of_layout(xs)
@@ -155,7 +168,7 @@ def local_correction(
         codes, info["silhouette"] = kmeans_groups(prior.values, seed)
         info["groups"] = "kmeans"
     info["n_groups"] = int(np.unique(codes).size)
-    x, history = mnn_align(x, codes, vis, ROUNDS_TARGET * goal, v, seed=seed)
+    x, history, info["alignment_signal"] = mnn_align(x, codes, vis, rounds_goal, v, seed=seed)
     info["alignment_rounds"] = int(sum(1 for h in history[1:] if h[1]))
     info["visibility_rounds"] = np.asarray([h[0] for h in history], dtype=np.float64)
     info["visibility_corrected"] = float(min((h[0] for h in history if h[1]), key=abs))
@@ -308,12 +321,30 @@ def kernel_smooth(points: np.ndarray, anchors: np.ndarray, vectors: np.ndarray, 
 
 def mnn_align(
     x: np.ndarray, codes: np.ndarray, vis: Visibility, goal: float, v0: float, *, seed: int = 0
-) -> tuple[np.ndarray, list[tuple[float, bool]]]:
-    """Alignment rounds while the visibility is above ``goal`` and falling; returns x and (visibility, kept) per round."""
+) -> tuple[np.ndarray, list[tuple[float, bool]], float]:
+    """Alignment rounds while the visibility is above ``goal`` and falling, if the groups still differ.
+
+    Before the first round, the moves are compared with those of the same round between random
+    groups of the prior's group sizes (``null``): random groups move cells too, towards nearby
+    cells of the other groups, by chance alone. The share of the move above chance,
+    ``1 - |null|^2 / |move|^2``, must be at least ``MIN_SIGNAL``; below it the groups no longer
+    differ (a weak prior the linear fit already removed) and no round runs: aligning groups that
+    do not differ pulls each cell towards a partner of another group, and same-group cells end up
+    farther apart than chance (the prior visible below chance in the layout).
+
+    Returns x, the (visibility, kept) of the start and of every round tried, and the share above chance.
+    """
     history: list[tuple[float, bool]] = [(float(v0), True)]
     v = v0
+    move = mnn_moves(x, codes, seed=seed)
+    null = mnn_moves(x, np.random.default_rng(seed + NULL_SEED).permutation(codes), seed=seed)
+    signal = float(1.0 - np.sum(null**2) / max(float(np.sum(move**2)), 1e-300))
+    if signal < MIN_SIGNAL:
+        return x, history, signal
     for r in range(MAX_ROUNDS):
-        move = STEP * mnn_moves(x, codes, seed=seed + r)
+        if r:
+            move = mnn_moves(x, codes, seed=seed + r)
+        move *= STEP
         x_new = x + move
         v_new = vis.of_layout(x_new)
         if v_new < -goal < 0 < v:  # past the target: the step that lands on zero, if linear in the step
@@ -328,4 +359,4 @@ def mnn_align(
         x, v = x_new, v_new
         if abs(v) <= goal:
             break
-    return x, history
+    return x, history, signal

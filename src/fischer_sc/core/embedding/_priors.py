@@ -62,6 +62,14 @@ class Prior:
         """Number of points."""
         return int(self.values.shape[0])
 
+    def permuted(self, perm: np.ndarray) -> Prior:
+        """The prior with point ``i`` given the value of point ``perm[i]`` (independent of any layout for a random ``perm``)."""
+        v = self.values
+        if self.kind in ("labels", "features"):
+            return Prior(self.kind, v[perm], self.description)
+        v = v[perm][:, perm]
+        return Prior(self.kind, sparse.csr_matrix(v) if self.kind == "graph" else v, self.description)
+
     def max_distance(self, rng: np.random.Generator) -> float:
         """The largest D^Z: exact for labels, graphs and dense matrices, estimated for features."""
         if self.kind == "labels":
