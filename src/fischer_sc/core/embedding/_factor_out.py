@@ -143,9 +143,7 @@ def jedi_embedding(
         start, n_iter = TSNE_DEFAULTS.early_exaggeration_iter, TSNE_DEFAULTS.n_iter
         vis = Visibility(prior, seed)
         reference = vis.of_layout(x if reference_x is None else reference_x)
-        hook.auto = AutoLam(
-            vis, reference, start=start, freeze=max(start + 1, n_iter - AUTO_FREEZE_LAST), noise=vis.noise(x)
-        )
+        hook.auto = AutoLam(vis, reference, start=start, freeze=max(start + 1, n_iter - AUTO_FREEZE_LAST))
     y = tsne_run(P, x, n_components=n_components, hook=hook, n_jobs=n_jobs, progress=progress)
     info["js_divergence"] = float(hook.js)
     info["lam"] = float(hook.weight)
@@ -184,9 +182,7 @@ def ctsne_embedding(
         start, n_iter = TSNE_DEFAULTS.early_exaggeration_iter, TSNE_DEFAULTS.n_iter
         vis = Visibility(prior, seed)
         reference = vis.of_layout(np.asarray(x if reference_x is None else reference_x, dtype=np.float64))
-        auto = AutoBeta(
-            vis, reference, start=start, freeze=max(start + 1, n_iter - AUTO_FREEZE_LAST), noise=vis.noise(x)
-        )
+        auto = AutoBeta(vis, reference, start=start, freeze=max(start + 1, n_iter - AUTO_FREEZE_LAST))
     beta = 1.0 if auto is not None else float(ctsne_beta)
     hook = CtsneRepulsion(prior.values, beta, resolve_repulsion("auto", x.shape[0], n_components), auto=auto)
     y = tsne_run(P, x, n_components=n_components, hook=hook, n_jobs=n_jobs, progress=progress)
