@@ -68,6 +68,30 @@ def test_numpy_selection_equals_the_kernel(monkeypatch, data):
         np.testing.assert_array_equal(out["numpy"][0][0], ref_idx)
 
 
+@pytest.mark.parametrize("data", ["normal", "integer"])
+def test_low_dimensional_query_uses_the_tree_with_the_same_result(monkeypatch, data):
+    """2-D references go through the k-d tree: the lists of a brute-force (distance, index) sort.
+
+    Integer coordinates give many ties, also across the tree's candidate margin, where rows fall
+    back to a scan over every reference point.
+    """
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(500, 2)) if data == "normal" else rng.integers(0, 6, (500, 2)).astype(float)
+    queries = np.vstack([x[:40], rng.normal(size=(20, 2)) * 2])
+    idx, dist = knn_query(queries, x, 30)
+    d = np.sqrt(((queries[:, None, :] - x[None, :, :]) ** 2).sum(-1))
+    ref = np.array([np.lexsort((np.arange(len(x)), row))[:30] for row in d])
+    np.testing.assert_array_equal(idx, ref)
+    np.testing.assert_allclose(dist, np.take_along_axis(d, ref, axis=1), rtol=1e-12, atol=1e-12)
+    # the same as the blocked scan that higher-dimensional references use (whose centred
+    # differences order exact ties by last-ulp noise rather than by index: distances only there)
+    monkeypatch.setattr(_knn, "KDTREE_MAX_DIM", 0)
+    scan_idx, scan_dist = knn_query(queries, x, 30)
+    np.testing.assert_allclose(dist, scan_dist, rtol=1e-12, atol=1e-12)
+    if data == "normal":
+        np.testing.assert_array_equal(idx, scan_idx)
+
+
 def test_auto_is_exact_for_small_data():
     x = RNG.normal(size=(200, 5))
     np.testing.assert_array_equal(knn(x, 8)[0], knn(x, 8, method="exact")[0])
