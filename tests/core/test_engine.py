@@ -272,6 +272,11 @@ def test_gradient_matches_finite_differences(code):
             fd[i, c] = (ref_kl(yp, P.toarray(), s, code) - ref_kl(ym, P.toarray(), s, code)) / (2 * h)
     np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-9)
     assert kl_divergence(P, y, s, code, z.sum()) == pytest.approx(ref_kl(y, P.toarray(), s, code), rel=1e-10)
+    # the same from the upper triangle of the symmetric P, each pair once
+    upper = sparse.triu(P, k=1, format="csr")
+    assert kl_divergence(upper, y, s, code, z.sum(), upper=True) == pytest.approx(
+        ref_kl(y, P.toarray(), s, code), rel=1e-10
+    )
 
 
 def test_gradient_step_matches_its_definition():

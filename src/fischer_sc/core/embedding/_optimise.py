@@ -179,11 +179,14 @@ class _Repulsion:
         return float(np.sum(z_rows))
 
 
-def kl_divergence(P: sparse.csr_matrix, y: np.ndarray, s: np.ndarray, code: int, z: float) -> float:
+def kl_divergence(
+    P: sparse.csr_matrix, y: np.ndarray, s: np.ndarray, code: int, z: float, *, upper: bool = False
+) -> float:
     """KL(P || Q) = sum p log p - sum p log w + log Z, with Q = w / Z.
 
     numpy over the edges rather than a numba kernel: it runs once per optimisation (and every
     50 iterations with a progress bar), so a kernel would cost more to compile than it saves.
+    ``upper``: ``P`` is a symmetric P's strict upper triangle (each pair once; half the work).
     """
     p = P.data
     rows = np.repeat(np.arange(P.shape[0]), np.diff(P.indptr))
@@ -191,7 +194,8 @@ def kl_divergence(P: sparse.csr_matrix, y: np.ndarray, s: np.ndarray, code: int,
     d2 = np.sum((y[rows] - y[cols]) ** 2, axis=1)
     entropy_term = float(np.sum(p * np.log(p)))
     data_term = -float(np.sum(p * np.log1p(d2 / pair_widths(code, s[rows], s[cols]))))
-    return entropy_term - data_term + math.log(z)
+    pairs = 2.0 if upper else 1.0
+    return pairs * (entropy_term - data_term) + math.log(z)
 
 
 def optimise(
@@ -292,6 +296,8 @@ def optimise(
     grad, update, gains = np.empty_like(y), np.zeros_like(y), np.ones_like(y)
     z_rows = np.empty(n)
     attract = _Attraction(P, y.shape[1])
+    # the objective over the edges the attraction walks: each pair once when P is symmetric
+    kl_edges = (sparse.csr_matrix((attract.data, attract.indices, attract.indptr), shape=P.shape),)
     repel = _Repulsion(method, theta)
     ones, plain = np.ones(n), PAIR_SCALES[None]
     dens_from = early_exaggeration_iter if density_start is None else density_start
@@ -332,8 +338,8 @@ def optimise(
             y -= y.mean(axis=0)
             bar.update()
             if progress and (it % 50 == 49 or it == n_iter - 1):
-                bar.set_postfix(kl=f"{kl_divergence(P, y, s_it, code_it, z):.4f}")
+                bar.set_postfix(kl=f"{kl_divergence(*kl_edges, y, s_it, code_it, z, upper=attract.symmetric):.4f}")
         # The objective at the final coordinates (Z by the same estimator as the forces).
         z = repel(y, s, code, rep, z_rows)
-        kl = kl_divergence(P, y, s, code, z)
+        kl = kl_divergence(*kl_edges, y, s, code, z, upper=attract.symmetric)
     return EmbeddingResult(embedding=y, kl_divergence=kl, repulsion=method)
