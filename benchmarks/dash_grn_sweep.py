@@ -14,6 +14,13 @@ method's top-k edges with k = the number of edges DASH keeps (matched sparsity).
     python benchmarks/dash_grn_sweep.py --part 0/2 --out /tmp/sweep.jsonl     # half the cases
     python benchmarks/dash_grn_sweep.py --part 1/2 --out /tmp/sweep.jsonl     # the other half (in parallel)
     python benchmarks/dash_grn_sweep.py --table /tmp/sweep.jsonl              # markdown tables
+
+Runs made in separate processes: BA@k needs DASH's edge count, so a process without a DASH run
+reads it from DASH's rows of a finished file (``--k-from``); ``--summary`` prints the acceptance
+criteria over finished files, ``--only 3:0.4,4:0.2`` runs a subset of (seed, fraction) cases.
+
+    python benchmarks/dash_grn_sweep.py --cases all --methods unpruned --k-from dash_rows.jsonl --out unpruned.jsonl
+    python benchmarks/dash_grn_sweep.py --summary dash_rows.jsonl unpruned.jsonl
 """
 
 from __future__ import annotations
@@ -47,6 +54,12 @@ WIDE = [
     (50, 0.05, 11, 100),
     (20, 0.1, 12, 80),
 ]
+# the size of DASH's own simulations (spec: SimulationGRN sub-networks of 350 genes, 150 trajectories at
+# t = 0, 2, 3, 7, 9, noise sd 0.025-0.1): far fewer observations per candidate edge than the families above
+SPEC = [
+    (350, 0.025, 21, 150),
+    (350, 0.05, 22, 150),
+]
 FRACTIONS = (0.2, 0.4)
 
 
@@ -66,10 +79,44 @@ RUNS = {
     "unpruned": ("none", {}),
     "dash_adapt": ("dash", {"adapt_prior": True}),
     "dash_lam08": ("dash", {"lambda_ppi": 0.8, "lambda_motif": 0.8}),
+    # the spec's DASH simulations: no PHOENIX prior loss (lambda = 1), the prior enters through pruning only
+    "dash_pl0": ("dash", {"prior_loss_weight": 0.0}),
+    "imp_pl0": ("magnitude", {"prior_loss_weight": 0.0}),
+    "unpruned_pl0": ("none", {"prior_loss_weight": 0.0}),
+    # sparser targets (the spec's DASH ends near 95 %)
+    "dash_t90": ("dash", {"target_sparsity": 0.9}),
+    "imp_t90": ("magnitude", {"target_sparsity": 0.9}),
+    "dash_t85": ("dash", {"target_sparsity": 0.85}),
+    "imp_t85": ("magnitude", {"target_sparsity": 0.85}),
+    # another training seed (initialisation, split, batches, initial scores), same data and prior
+    "dash_s2": ("dash", {"seed_offset": 1000}),
+    "imp_s2": ("magnitude", {"seed_offset": 1000}),
 }
 
 
-def run_case(genes: int, noise: float, seed: int, trajectories: int, frac: float, methods: list[str]) -> list[dict]:
+def reference_edges(paths: list[str], method: str) -> dict[tuple, int]:
+    """DASH's edge count per case from finished sweep files: k of BA@k for runs made in another process."""
+    out = {}
+    for path in paths:
+        for line in open(path):  # noqa: SIM115 (a script)
+            row = json.loads(line)
+            if row["method"] == method:
+                key = (row["genes"], row["noise"], row["seed"], row.get("trajectories", 150), row["moved"])
+                out[key] = int(row["edges"])
+    return out
+
+
+def run_case(
+    genes: int,
+    noise: float,
+    seed: int,
+    trajectories: int,
+    frac: float,
+    methods: list[str],
+    *,
+    k_method: str = "dash",
+    k_known: dict[tuple, int] | None = None,
+) -> list[dict]:
     from fischer_sc.core.ode import edge_scores
 
     truth = fs.datasets.random_signed_network(genes, random_state=seed)
@@ -81,22 +128,31 @@ def run_case(genes: int, noise: float, seed: int, trajectories: int, frac: float
     fits = {}
     for name in methods:
         pruning, extra = RUNS[name]
+        extra = dict(extra)
+        run_seed = seed + extra.pop("seed_offset", 0)
         t, c = time.perf_counter(), time.process_time()
         out = fs.tl.dash_grn(
             adata,
             prior,
             trajectory_key="trajectory",
             pruning=pruning,
-            random_state=seed,
+            random_state=run_seed,
             progress=False,
             copy=True,
             **extra,
         )
         uns = out.uns["dash_grn"]
         fits[name] = (out.varp["dash_grn"], uns["sparsity"], time.perf_counter() - t, time.process_time() - c)
-    # matched sparsity: every pruned model keeps the same exact count, so k does not depend on which DASH ran
-    pruned = [f[0] for name, f in fits.items() if name != "unpruned"]
-    k = int(np.count_nonzero(pruned[0][~np.eye(genes, dtype=bool)])) if pruned else None
+    # matched sparsity: k = the number of edges (non-zero E off the diagonal) of the DASH run `k_method`,
+    # from this process or, for runs made apart from it, from its row in a finished file (--k-from).
+    # Pruned models keep the same number of weights, but not the same number of non-zero edges.
+    if k_method in fits:
+        k = int(np.count_nonzero(fits[k_method][0][~np.eye(genes, dtype=bool)]))
+    else:
+        k = (k_known or {}).get((genes, noise, seed, trajectories, frac))
+        if k is None:
+            msg = f"no {k_method} run for case {(genes, noise, seed, trajectories, frac)}: run it too or pass --k-from"
+            raise SystemExit(msg)
     rows = []
     for name, (e, sp, _wall, cpu) in fits.items():
         rows.append({**case, "method": name, **evaluate(edge_scores(e), e, truth, k), "sparsity": sp, "cpu_s": cpu})
@@ -205,6 +261,40 @@ def compare(before: list[str], after: list[str]) -> str:
     return "\n".join(lines)
 
 
+def summary(paths: list[str], dash: str = "dash", imp: str = "imp", unpruned: str = "unpruned") -> str:
+    """One row of the acceptance criteria over every case in ``paths`` (later files win for a repeated case and method)."""
+    df, keys = _load(paths)
+    auroc = df.pivot_table(index=keys, columns="method", values="auroc")
+    ba = df.pivot_table(index=keys, columns="method", values="ba")
+    bak = df.pivot_table(index=keys, columns="method", values="ba_k")
+    cpu = df[df["method"].isin([dash, imp])]["cpu_s"]
+    by = auroc.groupby(level="moved")
+    n = len(auroc)
+
+    def means(m: str) -> str:
+        return " / ".join(f"{v:.3f}" for v in by[m].mean()) if m in auroc else "-"
+
+    order = (ba[dash] > ba[imp]) & (ba[imp] > ba[unpruned]) if unpruned in ba else None
+    order_k = (bak[dash] > bak[imp]) & (bak[imp] > bak[unpruned]) if unpruned in bak else None
+    cells = [
+        f"{int((auroc[dash] - auroc['prior'] >= 0.03).sum())}/{n}",
+        f"{int((auroc[dash] - auroc[imp] >= 0.03).sum())}/{n}",
+        f"{int(order.sum())}/{n}" if order is not None else "-",
+        f"{int(order_k.sum())}/{n}" if order_k is not None else "-",
+        means(dash),
+        means(imp),
+        means(unpruned),
+        means("prior"),
+        f"{(auroc[dash] - auroc['prior']).min():+.3f}",
+        f"{cpu.min():.0f}-{cpu.max():.0f}",
+    ]
+    head = (
+        "| DASH - prior >= 0.03 | DASH - IMP >= 0.03 | BA DASH > IMP > unpruned | BA@k DASH > IMP > unpruned "
+        "| mean AUROC DASH 20 % / 40 % | IMP | unpruned | prior | min DASH - prior | CPU s per run |"
+    )
+    return "\n".join([head, "|" + "---|" * 10, "| " + " | ".join(cells) + " |"])
+
+
 def torch_threads() -> None:
     import torch
 
@@ -216,15 +306,30 @@ def main() -> None:
     p.add_argument("--part", default="0/1", help="k/n: run every n-th case-fraction pair, starting at k")
     p.add_argument("--out", default="dash_grn_sweep.jsonl")
     p.add_argument("--table", default=None, nargs="+", help="print the markdown table of finished sweep files and exit")
-    p.add_argument("--cases", default="base", choices=("base", "wide", "all"), help="base: seeds 1-6; wide: 7-12")
+    p.add_argument(
+        "--cases",
+        default="base",
+        choices=("base", "wide", "all", "spec"),
+        help="base: seeds 1-6; wide: 7-12; all: 1-12; spec: 350 genes (21, 22)",
+    )
     p.add_argument(
         "--methods",
         default="dash,imp,unpruned",
         help=f"comma-separated runs among {', '.join(RUNS)} (dash_adapt = dash with adapt_prior=True)",
     )
+    p.add_argument("--only", default=None, help="comma-separated seed:fraction pairs to run, e.g. 3:0.4,4:0.2")
+    p.add_argument("--k-method", default="dash", help="the DASH run whose edge count is k of BA@k")
+    p.add_argument("--k-from", default=None, nargs="+", help="finished sweep files holding the --k-method rows")
+    p.add_argument("--summary", default=None, nargs="+", help="the acceptance criteria over finished sweep files")
+    p.add_argument(
+        "--summary-methods", default="dash,imp,unpruned", help="with --summary: the DASH, IMP, unpruned runs"
+    )
     p.add_argument("--before", default=None, nargs="+", help="with --after: before/after table of finished sweep files")
     p.add_argument("--after", default=None, nargs="+")
     args = p.parse_args()
+    if args.summary:
+        print(summary(args.summary, *args.summary_methods.split(",")))
+        return
     if args.before:
         print(compare(args.before, args.after))
         return
@@ -245,10 +350,14 @@ def main() -> None:
     if unknown:
         p.error(f"--methods: unknown {unknown}")
     k, n = map(int, args.part.split("/"))
-    cases = {"base": CASES, "wide": WIDE, "all": CASES + WIDE}[args.cases]
+    cases = {"base": CASES, "wide": WIDE, "all": CASES + WIDE, "spec": SPEC}[args.cases]
     jobs = [(*case, frac) for case in cases for frac in FRACTIONS][k::n]
+    if args.only:
+        wanted = {(int(a), float(b)) for a, b in (pair.split(":") for pair in args.only.split(","))}
+        jobs = [job for job in jobs if (job[2], job[4]) in wanted]
+    known = reference_edges(args.k_from, args.k_method) if args.k_from else None
     for job in jobs:
-        for row in run_case(*job, methods):
+        for row in run_case(*job, methods, k_method=args.k_method, k_known=known):
             with open(args.out, "a") as fh:
                 fh.write(json.dumps(row) + "\n")
             print({key: (round(v, 3) if isinstance(v, float) else v) for key, v in row.items()}, flush=True)
