@@ -297,7 +297,7 @@ def optimise(
     z_rows = np.empty(n)
     attract = _Attraction(P, y.shape[1])
     # the objective over the edges the attraction walks: each pair once when P is symmetric
-    kl_edges = (sparse.csr_matrix((attract.data, attract.indices, attract.indptr), shape=P.shape),)
+    kl_edges = sparse.csr_matrix((attract.data, attract.indices, attract.indptr), shape=P.shape)
     repel = _Repulsion(method, theta)
     ones, plain = np.ones(n), PAIR_SCALES[None]
     dens_from = early_exaggeration_iter if density_start is None else density_start
@@ -325,7 +325,7 @@ def optimise(
                     have_sums = True
                 pull = density.pull_coefficients(y, sums) / exaggeration
                 attract(y, s_it, code_it, attr, pull, next_sums)
-                sums, next_sums, have_sums = next_sums, sums, True
+                sums, next_sums = next_sums, sums
             else:
                 attract(y, s_it, code_it, attr)
             z = repel(y, s_it, code_it, rep, z_rows)
@@ -338,8 +338,8 @@ def optimise(
             y -= y.mean(axis=0)
             bar.update()
             if progress and (it % 50 == 49 or it == n_iter - 1):
-                bar.set_postfix(kl=f"{kl_divergence(*kl_edges, y, s_it, code_it, z, upper=attract.symmetric):.4f}")
+                bar.set_postfix(kl=f"{kl_divergence(kl_edges, y, s_it, code_it, z, upper=attract.symmetric):.4f}")
         # The objective at the final coordinates (Z by the same estimator as the forces).
         z = repel(y, s, code, rep, z_rows)
-        kl = kl_divergence(*kl_edges, y, s, code, z, upper=attract.symmetric)
+        kl = kl_divergence(kl_edges, y, s, code, z, upper=attract.symmetric)
     return EmbeddingResult(embedding=y, kl_divergence=kl, repulsion=method)
