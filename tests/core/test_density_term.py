@@ -151,7 +151,9 @@ def test_attraction_carries_the_density_pull():
     np.testing.assert_allclose(both[:, 2], reference, rtol=1e-12)
     np.testing.assert_allclose(term.radii_sums(y), reference, rtol=1e-12)
     with pytest.raises(ValueError, match="columns"):
-        attraction_symmetric(U.indptr, U.indices, U.data, y, s, 1, np.empty((N_ATTRACTION_BLOCKS, n, 4)), np.empty((n, 4)))
+        attraction_symmetric(
+            U.indptr, U.indices, U.data, y, s, 1, np.empty((N_ATTRACTION_BLOCKS, n, 4)), np.empty((n, 4))
+        )
 
 
 class _OneStepBehind(DensityTerm):
@@ -212,20 +214,15 @@ def test_scale_start_holds_the_plain_kernel_until_then():
     np.testing.assert_array_equal(head, cut)
 
 
-def test_upper_triangle_radii_equal_the_full_walk():
-    from fischer_sc.core.embedding._density import N_SUM_BLOCKS, upper_sq_sums
-
+def test_radii_of_a_non_symmetric_p_are_those_of_its_own_edges():
     rng = np.random.default_rng(8)
-    n = 3 * N_SUM_BLOCKS + 5
+    n = 29
     P = _sym_p(rng, n)
     y = rng.normal(size=(n, 2))
-    full, half = np.empty(n), np.empty(n)
-    edge_sq_sums(P.indptr, P.indices, P.data, y, full)
-    U = sparse.triu(P, k=1, format="csr")
-    upper_sq_sums(U.indptr, U.indices, U.data, y, np.empty((N_SUM_BLOCKS, n)), half)
-    np.testing.assert_allclose(half, full, rtol=1e-12)
-    # a non-symmetric P keeps the full walk, so its gradient stays that of its own edges
     A = P.tolil()
     A[0, 1] = 2.0 * A[0, 1] + 1e-3
-    term = DensityTerm(A.tocsr(), log_radii(P, rng.normal(size=(n, 4))), weight=0.3)
-    assert term.upper is None
+    A = A.tocsr()
+    term = DensityTerm(A, log_radii(P, rng.normal(size=(n, 4))), weight=0.3)
+    rows = np.repeat(np.arange(n), np.diff(A.indptr))
+    reference = np.bincount(rows, A.data * ((y[rows] - y[A.indices]) ** 2).sum(axis=1), minlength=n)
+    np.testing.assert_allclose(term.radii_sums(y), reference, rtol=1e-12)

@@ -30,7 +30,6 @@ from scipy import sparse
 
 from fischer_sc.core._numba import NUMPY_ERRORS, njit
 
-from ._forces import block_rows, symmetric_upper
 from ._threads import run_rows
 
 
@@ -73,44 +72,6 @@ def _edge_pull_rows(
             f = data[e] * (b[i] + b[j])
             for c in range(dim):
                 out[i, c] += f * (y[i, c] - y[j, c])
-
-
-#: Row blocks of ``upper_sq_sums``, each with its own buffer: fixed (not the thread count), so the
-#: order of the final sums, and hence the result, never depends on the threads.
-N_SUM_BLOCKS = 8
-
-
-@njit(fastmath=True, error_model=NUMPY_ERRORS)
-def _upper_sq_sums_planar(
-    lo: int, hi: int, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, y: np.ndarray, buffers: np.ndarray
-) -> None:
-    """Row blocks ``lo`` to ``hi`` of ``upper_sq_sums``: block b adds into ``buffers[b]`` (zeroed by the caller)."""
-    for blk in range(lo, hi):
-        buf = buffers[blk]
-        first, last = block_rows(blk, y.shape[0], buffers.shape[0])
-        for i in range(first, last):
-            xi, yi = y[i, 0], y[i, 1]
-            acc = 0.0
-            for e in range(indptr[i], indptr[i + 1]):
-                j = np.uint64(indices[e])  # unsigned: no wrap-around test for negative indices
-                dx, dy = xi - y[j, 0], yi - y[j, 1]
-                v = data[e] * (dx * dx + dy * dy)
-                acc += v
-                buf[j] += v
-            buf[i] += acc
-
-
-def upper_sq_sums(
-    indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, y: np.ndarray, buffers: np.ndarray, out: np.ndarray
-) -> None:
-    """``edge_sq_sums`` of a symmetric P given by its strict upper triangle (CSR), for 2-D ``y``.
-
-    Each edge is visited once and added to both ends: half the walk of ``edge_sq_sums``.
-    ``buffers`` is ``(N_SUM_BLOCKS, n)`` scratch.
-    """
-    buffers.fill(0.0)
-    run_rows(_upper_sq_sums_planar, buffers.shape[0], indptr, indices, data, y, buffers, grain=1)
-    np.sum(buffers, axis=0, out=out)
 
 
 def edge_sq_sums(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, y: np.ndarray, out: np.ndarray) -> None:
@@ -161,9 +122,6 @@ class DensityTerm:
         self.log_weight = np.log(np.maximum(np.asarray(P.sum(axis=1)).ravel(), 1e-300))
         self.sums, self.b = np.empty(n), np.empty(n)
         self.correlation = float("nan")
-        # A symmetric P's radii come from its upper triangle, each edge once (2-D embeddings).
-        self.upper = symmetric_upper(P)
-        self.sum_buffers = np.empty((N_SUM_BLOCKS, n)) if self.upper is not None else None
 
     def uses(self, P: sparse.csr_matrix) -> bool:
         """Whether this term was built on the edges of ``P`` (so its pull can ride on P's attraction)."""
@@ -176,12 +134,12 @@ class DensityTerm:
         )
 
     def radii_sums(self, y: np.ndarray) -> np.ndarray:
-        """S_i = sum_j p_ij ||y_i - y_j||^2 at ``y`` (a walk over the edges of P); a buffer reused by the next call."""
-        if self.upper is not None and y.shape[1] == 2:
-            U = self.upper
-            upper_sq_sums(U.indptr, U.indices, U.data, y, self.sum_buffers, self.sums)
-        else:
-            edge_sq_sums(self.indptr, self.indices, self.data, y, self.sums)
+        """S_i = sum_j p_ij ||y_i - y_j||^2 at ``y`` (a walk over the edges of P); a buffer reused by the next call.
+
+        The optimiser's default path does not call this: where the term rides on the attraction,
+        the attraction kernel collects these sums in its own walk over P's upper triangle.
+        """
+        edge_sq_sums(self.indptr, self.indices, self.data, y, self.sums)
         return self.sums
 
     def pull_coefficients(self, y: np.ndarray, sums: np.ndarray | None = None) -> np.ndarray:

@@ -315,11 +315,8 @@ def attraction_symmetric(
     (``DensityTerm.pull_coefficients``). With 2-D ``y``, ``buffers`` and ``out`` may have a third
     column, which then receives sum_j p_ij ||y_i - y_j||^2 (the density term's ``edge_sq_sums``).
     """
-    dim = y.shape[1]
-    if buffers.ndim != 3 or buffers.shape[:2] != (N_ATTRACTION_BLOCKS, y.shape[0]) or out.shape != (
-        y.shape[0],
-        buffers.shape[2],
-    ):
+    n, dim = y.shape
+    if buffers.ndim != 3 or buffers.shape[:2] != (N_ATTRACTION_BLOCKS, n) or out.shape != (n, buffers.shape[2]):
         msg = f"buffers {buffers.shape} and out {out.shape} do not fit {y.shape[0]} points."
         raise ValueError(msg)
     if buffers.shape[2] != dim and not (dim == 2 and buffers.shape[2] == 3):
