@@ -147,6 +147,11 @@ class _Feedback:
         """Visibility above which the prior counts as still visible: the target, or the noise band if wider."""
         return max(self.target * self.reference, NOISE_Z * self.noise)
 
+    @property
+    def lower(self) -> float:
+        """Visibility below which the prior counts as hidden with room to spare: half the target."""
+        return 0.5 * self.target * self.reference
+
     def checkpoint(self, iteration: int, y: np.ndarray) -> float | None:
         """The visibility of ``y`` when ``iteration`` is a checkpoint, else ``None``."""
         if self.start <= iteration < self.freeze and (iteration - self.start) % self.every == 0:
@@ -200,7 +205,7 @@ class AutoLam(_Feedback):
         if v is not None:
             if v > self.upper:
                 self.lam = min(self.lam * self.grow, max(cap, self._floor))
-            elif v < 0.5 * self.target * self.reference:  # from the weight in use (lam may sit far above the cap)
+            elif v < self.lower:  # from the weight in use (lam may sit far above the cap)
                 self.lam = max(min(self.lam, cap) / math.sqrt(self.grow), self._floor)
             self.history.append((int(iteration), float(v), float(min(self.lam, cap))))
         return min(self.lam, cap)
@@ -243,7 +248,7 @@ class AutoBeta(_Feedback):
         if v is not None:
             # as JEDI's weight: lower b while the prior is visible, raise it again once the prior
             # is below half the target (the weakest b that hides the prior keeps the most structure)
-            move = -1 if v > self.upper else 1 if v < 0.5 * self.target * self.reference else 0
+            move = -1 if v > self.upper else 1 if v < self.lower else 0
             if move:
                 if move == -self._last:  # turned back: the b that hides the prior lies between the last two
                     self.step = max(math.sqrt(self.step), MIN_STEP)
