@@ -633,7 +633,7 @@ def test_early_exaggeration_runs_on_the_plain_kernel():
     pair = optimise(aff.P, y0, scales=point_scales(aff.beta), pair_scale="mean", **kw)
     plain = optimise(aff.P, y0, pair_scale=None, **kw)
     np.testing.assert_array_equal(pair.embedding, plain.embedding)
-    on = optimise(aff.P, y0, scales=point_scales(aff.beta), pair_scale="mean", plain_early_exaggeration=False, **kw)
+    on = optimise(aff.P, y0, scales=point_scales(aff.beta), pair_scale="mean", scale_start=0, **kw)
     assert not np.allclose(on.embedding, plain.embedding)
 
 

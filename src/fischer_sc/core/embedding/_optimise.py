@@ -215,7 +215,6 @@ def optimise(
     n_jobs: int | None = None,
     progress: bool = False,
     repulsive_gradient: RepulsiveGradient | None = None,
-    plain_early_exaggeration: bool = True,
     density: DensityTerm | None = None,
     density_start: int | None = None,
     scale_start: int | None = None,
@@ -250,20 +249,17 @@ def optimise(
         Threads of the numba kernels; ``None`` keeps numba's setting.
     progress
         Show a tqdm progress bar with the current KL divergence.
-    plain_early_exaggeration
-        Use the plain t-SNE kernel (gamma = 1) during early exaggeration and the pair scale only
-        afterwards. Early exaggeration lays out the clusters; with the pair scale already on,
-        clusters of large radii push the others apart while they grow, which costs global
-        structure (distance correlation on the ``g10d`` toy: 0.55 instead of 0.63).
     density, density_start
         An extra term (``DensityTerm``) added from iteration ``density_start`` (default: the end
         of early exaggeration).
     scale_start
         Iteration from which the pair-scaled kernel replaces the plain one (default: the end of
-        early exaggeration with ``plain_early_exaggeration``, else 0). Later than that, plain
-        t-SNE lays out the clusters and the pair scale only shapes them at the end: clusters of
-        unequal radii otherwise repel each other unequally (the kernel's tail grows with the
-        pair's width) and drift out of their arrangement.
+        early exaggeration; ``0``: from the start). Early exaggeration lays out the clusters; with
+        the pair scale already on, clusters of large radii push the others apart while they grow,
+        which costs global structure (distance correlation on the ``g10d`` toy: 0.55 instead of
+        0.63). Later than that, plain t-SNE lays out the clusters and the pair scale only shapes
+        them at the end: clusters of unequal radii otherwise repel each other unequally (the
+        kernel's tail grows with the pair's width) and drift out of their arrangement.
     repulsive_gradient
         Turns the repulsion into the part of the gradient that is subtracted from the
         (exaggerated) attraction, for objectives that extend KL(P || Q): called as
@@ -302,7 +298,7 @@ def optimise(
     ones, plain = np.ones(n), PAIR_SCALES[None]
     dens_from = early_exaggeration_iter if density_start is None else density_start
     if scale_start is None:
-        scale_start = early_exaggeration_iter if plain_early_exaggeration else 0
+        scale_start = early_exaggeration_iter
     # The density term's gradient is a pull over the edges of P: where the attraction walks the
     # same edges, it adds that pull in the same walk (about a third of the term's separate cost).
     # Its radii S_i = sum_j p_ij ||y_i - y_j||^2 are collected by that walk too, so its
