@@ -115,6 +115,26 @@ def test_mnn_rounds_align_a_shift_that_differs_per_cluster():
     assert np.linalg.norm(centres[1] - centres[0]) == pytest.approx(12.0, abs=0.5)  # the clusters stay apart
 
 
+def test_mnn_pairs_follow_proximity_not_identity_when_shifts_exceed_the_cluster_gap():
+    # the documented limit (module docstring, docs/factor_out.md): label 1 shifts cluster 0 by 5
+    # towards cluster 1 (6 away) and cluster 1 elsewhere, so label 1's cluster 0 lies next to
+    # label 0's cluster 1 and the two are mutual nearest neighbours; the data no longer say which
+    # cluster is which, and the first move takes label 1's cluster 0 towards label 0's cluster 1
+    # (+x), not back to its own counterpart at the origin (-x)
+    rng = np.random.default_rng(3)
+    cluster = np.repeat([0, 1], 100)
+    codes = np.tile([0, 1], 100)
+    centres = np.array([[0.0, 0.0, 0.0], [6.0, 0.0, 0.0]])
+    shifts = np.array([[5.0, 0.0, 0.0], [0.0, 8.0, 0.0]])  # label 1 only, its own way per cluster
+    x = centres[cluster] + np.where(codes[:, None] == 1, shifts[cluster], 0.0) + 0.5 * rng.normal(size=(200, 3))
+    first = mnn_moves(x, codes, k=10)
+    moved = first[(cluster == 0) & (codes == 1)].mean(0)
+    assert moved[0] > 0.1, moved  # towards the wrong cluster
+    # with a shift below the gap the same cells move back towards their counterpart
+    x_small = x - np.where(((cluster == 0) & (codes == 1))[:, None], [3.0, 0.0, 0.0], 0.0)  # shift 2
+    assert mnn_moves(x_small, codes, k=10)[(cluster == 0) & (codes == 1)].mean(0)[0] < -0.1
+
+
 def _mnn_moves_loop(x: np.ndarray, codes: np.ndarray, k: int) -> np.ndarray:
     """The alignment round written plainly (every cell an anchor): one kNN search per pair and direction."""
     from fischer_sc.core.embedding import knn_query

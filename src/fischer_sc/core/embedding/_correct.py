@@ -21,22 +21,28 @@ visibility:
    ``SMOOTH_K``-point mean to every cell, it is kept only if it removes at least half of the
    visibility left (``SMOOTH_GAIN``).
 2. **Mutual-nearest-neighbour alignment between prior groups**: groups are the labels, or for a
-   feature prior k-means clusters of Z (deliberately many: n / 50, 2-8; see ``kmeans_groups``). The idea
-   is that of MNN correction (Haghverdi et al. 2018), implemented from its description and made
-   symmetric: for every pair of groups (a, b), the mutual nearest neighbours between a and b are
-   cells in the same local state; the vectors from a's cells to their b partners, smoothed over
-   a by a Gaussian kernel (bandwidth: the median distance to the ``k``-th neighbour within a),
-   give every cell of a a local correction towards b. Each cell moves by the mean of its
-   corrections over all groups, 1/G of the way to every other group (so groups meet in the
-   middle and no group is the reference). The alignment runs only if the groups still differ:
-   the first round's moves must be at least ``MIN_SIGNAL`` above those of random groups of the
-   same sizes (aligning groups that no longer differ pushes the prior below chance). Rounds
-   repeat until the visibility is at most the target or stops falling. A per-label shift is the special case of a constant correction; a
-   shift per (label, cluster) is corrected cluster by cluster because MNN pairs stay within a
-   cluster. The moves are fitted on at most ``TOTAL_ANCHORS`` anchor cells shared by the groups
-   (all cells of groups below their share; one distance block per pair of groups serves both
-   directions) and carried to the other cells by the same kernel, so a round costs about
-   ``TOTAL_ANCHORS``^2 distances plus one pass of every cell over its group's anchors.
+   feature prior k-means clusters of Z (deliberately many: n / 50, 2-8; see ``kmeans_groups``). The
+   idea is that of MNN correction (Haghverdi et al. 2018), implemented from its description and
+   made symmetric: for every pair of groups (a, b), the mutual nearest neighbours between a and b
+   are cells in the same local state; the vectors from a's cells to their b partners, smoothed over
+   a by a Gaussian kernel (bandwidth: the median distance to the ``k``-th neighbour within a), give
+   every cell of a a local correction towards b. Each cell moves by the mean of its corrections
+   over all groups, 1/G of the way to every other group (so groups meet in the middle and no group
+   is the reference). The alignment runs only if the groups still differ: the first round's moves
+   must be at least ``MIN_SIGNAL`` above those of random groups of the same sizes (aligning groups
+   that no longer differ pushes the prior below chance). Rounds repeat until the visibility is at
+   most ``ROUNDS_TARGET`` of the target or stops falling. A per-label shift is the special case of
+   a constant correction; a shift per (label, cluster) is corrected cluster by cluster because MNN
+   pairs stay within a cluster, as long as two labels' shifts of one cluster differ by less than
+   the distance to the next cluster. Beyond that the data do not say which cluster of one group is
+   which of another (its nearest counterpart is another cluster; even the true clusters matched as
+   wholes pair some wrongly), the pairs join different clusters and the rounds pull them together:
+   the prior goes, and part of the kept structure with it
+   (``benchmarks/factor_out_correspondence.py``). The moves are fitted on at most ``TOTAL_ANCHORS``
+   anchor cells shared by the groups (all cells of groups below their share; one distance block per
+   pair of groups serves both directions) and carried to the other cells by the same kernel, so a
+   round costs about ``TOTAL_ANCHORS``^2 distances plus one pass of every cell over its group's
+   anchors.
 
 Every choice (stages run, groups, rounds, visibilities) is returned in ``info`` for ``uns``.
 """
