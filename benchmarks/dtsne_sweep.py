@@ -5,6 +5,7 @@ Three parts (any combination):
     python benchmarks/dtsne_sweep.py --quality            # the sweep of Gaussian-cluster families
     python benchmarks/dtsne_sweep.py --timing             # first call (empty numba cache) and warm, over n
     python benchmarks/dtsne_sweep.py --speed 20000 100000 # dtSNE vs openTSNE, interleaved in one process
+    python benchmarks/dtsne_sweep.py --quality --scales 2.5 5  # the sweep with every cluster size x 2.5, x 5
 
 Families (means ~ U(0, 50)^dims, isotropic Gaussian clusters):
 
@@ -14,6 +15,10 @@ Families (means ~ U(0, 50)^dims, isotropic Gaussian clusters):
 
 Measures: density correlation (Pearson, log distance to the 15th neighbour, data vs embedding),
 kNN recall@15 and global distance correlation; the ``vs_open`` columns divide by openTSNE's.
+``--scales`` (default 1) multiplies every cluster size of each family (n ~ 1.5k-2.8k at 1, 7.5k-14k at 5;
+same dims, spreads and seed); with a scale other than 1 the table adds ``scale`` and the embedding wall
+seconds of each method (``wall_*``, blank when a peer came from the cache; the first family of a process
+includes numba's compilation or cache loading).
 Results go to ``benchmarks/results/dtsne_sweep.md`` (appended per part).
 """
 
@@ -51,6 +56,12 @@ FAMILIES["many_10cl_size_50d"] = (50, tuple(int(s) for s in np.geomspace(80, 640
 PEER_CACHE = Path(os.environ.get("DTSNE_SWEEP_CACHE", Path(tempfile.gettempdir()) / "dtsne_sweep_peers"))
 
 
+def scaled(family: tuple[int, tuple[int, ...], tuple[float, ...]], scale: float) -> tuple:
+    """``family`` (dims, sizes, spreads) with every cluster size multiplied by ``scale`` (rounded down)."""
+    dims, sizes, spreads = family
+    return dims, tuple(int(s * scale) for s in sizes), spreads
+
+
 def make(dims: int, sizes: tuple[int, ...], spreads: tuple[float, ...], seed: int = 0) -> np.ndarray:
     """Isotropic Gaussian clusters with means ~ U(0, 50)^dims."""
     rng = np.random.default_rng(seed)
@@ -76,18 +87,23 @@ def embed(method: str, x: np.ndarray, threads: int, options: dict) -> np.ndarray
     return umap.UMAP(densmap=True, random_state=0).fit_transform(x)
 
 
-def peer_embedding(method: str, name: str, x: np.ndarray, threads: int) -> np.ndarray:
-    """A peer's embedding of family ``name``, from :data:`PEER_CACHE` when this peer version made it before."""
+def peer_embedding(method: str, name: str, x: np.ndarray, threads: int) -> tuple[np.ndarray, bool]:
+    """A peer's embedding of family ``name``, from :data:`PEER_CACHE` when this peer version made it before.
+
+    The file is keyed by family and n: a scaled family has another n (each cluster size is non-decreasing in
+    the scale, so two scales with the same n have the same sizes and hence the same data). Returns the
+    embedding and whether it came from the cache.
+    """
     import importlib.metadata
 
     version = importlib.metadata.version("openTSNE" if method == "opentsne" else "umap-learn")
     path = PEER_CACHE / f"{method}-{version}-{name}-{x.shape[0]}.npy"
     if path.exists():
-        return np.load(path)
+        return np.load(path), True
     y = embed(method, x, threads, {})
     PEER_CACHE.mkdir(parents=True, exist_ok=True)
     np.save(path, y)
-    return y
+    return y, False
 
 
 def scores(x: np.ndarray, y: np.ndarray) -> dict[str, float]:
@@ -106,30 +122,33 @@ def quality(args: argparse.Namespace) -> str:
 
     rows = []
     names = args.families or list(FAMILIES)
-    for name in names:
-        x = make(*FAMILIES[name])
-        row: dict = {"family": name, "n": x.shape[0]}
-        for method in args.methods:
-            t = time.perf_counter()
-            y = (
-                embed(method, x, args.threads, args.options)
-                if method == "dtsne"
-                else peer_embedding(method, name, x, args.threads)
-            )
-            s = scores(x, y)
-            row.update({f"{k}_{method}": v for k, v in s.items()})
-            row[f"s_{method}"] = time.perf_counter() - t
-        if {"opentsne", "dtsne"} <= set(args.methods):
-            for k in ("recall", "global"):
-                row[f"{k}_vs_open"] = row[f"{k}_dtsne"] / row[f"{k}_opentsne"]
-        rows.append(row)
-        print(json.dumps(row), flush=True)
-    cols = ["family", "n"] + [
-        f"{k}_{m}" for k in ("density", "recall", "global") for m in args.methods if f"{k}_{m}" in rows[0]
-    ]
+    for scale in args.scales:  # scale outermost: a cut-short run has whole smaller scales
+        for name in names:
+            x = make(*scaled(FAMILIES[name], scale))
+            row: dict = {"family": name, "scale": scale, "n": x.shape[0]}
+            for method in args.methods:
+                t = time.perf_counter()
+                if method == "dtsne":
+                    y, cached = embed(method, x, args.threads, args.options), False
+                else:
+                    y, cached = peer_embedding(method, name, x, args.threads)
+                row[f"wall_{method}"] = None if cached else time.perf_counter() - t
+                s = scores(x, y)
+                row.update({f"{k}_{method}": v for k, v in s.items()})
+                row[f"s_{method}"] = time.perf_counter() - t
+            if {"opentsne", "dtsne"} <= set(args.methods):
+                for k in ("recall", "global"):
+                    row[f"{k}_vs_open"] = row[f"{k}_dtsne"] / row[f"{k}_opentsne"]
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    with_scale = args.scales != [1.0]
+    cols = ["family"] + (["scale"] if with_scale else []) + ["n"]
+    cols += [f"{k}_{m}" for k in ("density", "recall", "global") for m in args.methods if f"{k}_{m}" in rows[0]]
     cols += [c for c in ("recall_vs_open", "global_vs_open") if c in rows[0]]
+    cols += [f"wall_{m}" for m in args.methods] if with_scale else []
     table = pd.DataFrame(rows)[cols].round(3).to_markdown(index=False)
-    return f"## Quality (dtSNE options {args.options or 'defaults'}, {args.threads} threads)\n\n{table}\n"
+    scales = f", scales {' '.join(f'{s:g}' for s in args.scales)}" if with_scale else ""
+    return f"## Quality (dtSNE options {args.options or 'defaults'}, {args.threads} threads{scales})\n\n{table}\n"
 
 
 TIMING_CHILD = r"""
@@ -206,6 +225,9 @@ def main() -> None:
     parser.add_argument("--quality", action="store_true")
     parser.add_argument("--families", nargs="*", choices=list(FAMILIES))
     parser.add_argument("--methods", nargs="*", default=["dtsne", "opentsne", "densmap"])
+    parser.add_argument(
+        "--scales", type=float, nargs="+", default=[1.0], help="multiply every cluster size of each family (1 each)"
+    )
     parser.add_argument("--options", type=json.loads, default={}, help="dtSNE keyword arguments as JSON")
     parser.add_argument("--timing", action="store_true")
     parser.add_argument("--timing-sizes", type=int, nargs="*", default=[2000, 500, 1000, 3000, 5000])
@@ -214,6 +236,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
+    if min(args.scales) <= 0:
+        parser.error(f"--scales must be positive, got {args.scales}")
     parts = []
     if args.quality:
         parts.append(quality(args))
