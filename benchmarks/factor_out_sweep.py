@@ -72,7 +72,7 @@ per-cluster with 8 labels; `--n 5000 --only 0 2 4 7`) was run later, at commit 9
 factor_out code path unchanged since the rows above); it is counted in "all rows" only.
 The column "default, labels" (ct-SNE) was then re-run on every row at commit 5e87b2e, which lets
 ct-SNE's within-label repulsion use Barnes-Hut above about 250 points per label (the same counts;
-every row within 0.02 of before; `--methods "default, label"`).
+every ratio within 0.025 of before; `--methods "default, label"`).
 
 """
 #: The seed offsets of the sweep proper (every configuration at n = 600 and 1 500); other offsets are extra draws.
