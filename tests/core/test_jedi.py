@@ -7,7 +7,7 @@ import pytest
 import torch
 from scipy import sparse
 
-from fischer_sc.core.embedding._forces import attraction, repulsion_exact
+from fischer_sc.core.embedding._forces import N_ATTRACTION_BLOCKS, attraction, repulsion_exact, symmetric_upper
 from fischer_sc.core.embedding._jedi import (
     JediLabelRepulsion,
     JediRepulsion,
@@ -18,6 +18,7 @@ from fischer_sc.core.embedding._jedi import (
     label_prior_dense,
     prior_term,
     prior_term_reference,
+    prior_term_symmetric,
 )
 
 
@@ -170,6 +171,97 @@ def test_kernel_matches_numpy_reference():
     assert qr.sum() == pytest.approx(sq)
     assert gqr.sum() == pytest.approx(sgq)
     assert jsr.sum() == pytest.approx(js)
+
+
+def _sparse_sym_prior(seed: int, n: int, k: int) -> sparse.csr_matrix:
+    """A symmetric sparse P' (k random partners per row, symmetrised, zero diagonal) summing to 1."""
+    rng = np.random.default_rng(seed)
+    rows = np.repeat(np.arange(n), k)
+    P = sparse.csr_matrix((rng.random(n * k), (rows, rng.integers(0, n, n * k))), shape=(n, n))
+    P = (P + P.T).tolil()
+    P.setdiag(0.0)
+    P = P.tocsr()
+    P.eliminate_zeros()
+    return sparse.csr_matrix(P / P.sum())
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+def test_symmetric_kernel_matches_reference_at_any_thread_count(dim, monkeypatch):
+    """Each pair of the upper triangle, added to both rows, gives the full-row sums on 1, 2 and 3 threads.
+
+    ``run_rows`` takes its thread count from ``numba.get_num_threads`` (patched here, so that the
+    test runs real worker threads whatever NUMBA_NUM_THREADS the process started with).
+    """
+    import numba
+
+    n = 700
+    Pp = _sparse_sym_prior(12, n, 9)
+    y = np.random.default_rng(13).normal(size=(n, dim)) * 3.0
+    z, alpha, beta = 410.0, 0.3, 0.6
+    c = js_constant(alpha, beta)
+    upper = symmetric_upper(Pp)
+    assert upper is not None and 2 * upper.nnz == Pp.nnz
+    args = (upper.indptr.astype(np.int64), upper.indices.astype(np.int64), upper.data, y, z, alpha, beta, c)
+    results = []
+    for threads in (1, 2, 3):
+        monkeypatch.setattr(numba, "get_num_threads", lambda t=threads: t)
+        buffers, out = np.full((N_ATTRACTION_BLOCKS, n, dim + 3), np.nan), np.full((n, dim + 3), np.nan)
+        prior_term_symmetric(*args, True, buffers, out)
+        results.append(out)
+    np.testing.assert_array_equal(results[0], results[1])
+    np.testing.assert_array_equal(results[0], results[2])
+    out = results[0]
+    s, sq, sgq, js = prior_term_reference(Pp, y, z, alpha, beta)
+    np.testing.assert_allclose(out[:, :dim], s, rtol=1e-11, atol=1e-14 * np.abs(s).max())
+    assert out[:, dim].sum() == pytest.approx(sq, rel=1e-12)
+    assert out[:, dim + 1].sum() == pytest.approx(sgq, rel=1e-12)
+    assert out[:, dim + 2].sum() == pytest.approx(js, rel=1e-12)
+    # the row sums mean what the full-row kernel's mean (each pair in both rows)
+    full, qr, gqr, jsr = np.empty_like(y), np.empty(n), np.empty(n), np.empty(n)
+    P = sparse.csr_matrix(Pp)
+    prior_term(
+        P.indptr.astype(np.int64), P.indices.astype(np.int64), P.data, y, z, alpha, beta, c, full, qr, gqr, jsr, True
+    )
+    np.testing.assert_allclose(out[:, dim:], np.column_stack([qr, gqr, jsr]), rtol=1e-11, atol=1e-18)
+    # without the JS value the force and the other sums are unchanged, and the JS column is zero
+    buffers, lazy = np.empty((N_ATTRACTION_BLOCKS, n, dim + 3)), np.empty((n, dim + 3))
+    prior_term_symmetric(*args, False, buffers, lazy)
+    np.testing.assert_array_equal(lazy[:, : dim + 2], out[:, : dim + 2])
+    assert not lazy[:, dim + 2].any()
+    with pytest.raises(ValueError, match="do not fit"):
+        prior_term_symmetric(*args, False, buffers[:, :, :dim], lazy)
+
+
+def _hook_expected(Pp, y, rep, z, alpha, beta, weight):
+    """The hook's output and JS value from ``prior_term_reference`` (the module docstring's formulae)."""
+    s, sq, sgq, js = prior_term_reference(sparse.csr_matrix(Pp), y, z, alpha, beta)
+    c = js_constant(alpha, beta)
+    g_bar = c * (1.0 - sq) + sgq
+    return (1.0 + weight * (g_bar - c)) * rep / z - weight * s, js + c * (1.0 - sq)
+
+
+@pytest.mark.parametrize("kind", ["symmetric", "not symmetric", "diagonal"])
+def test_hook_takes_the_upper_triangle_of_a_symmetric_prior_only(kind):
+    """A symmetric P' goes through ``prior_term_symmetric``; a non-symmetric one, or one with a diagonal, through the full rows."""
+    n = 60
+    Pp = _sparse_sym_prior(21, n, 5).tolil()
+    if kind == "not symmetric":
+        Pp[3, 7], Pp[7, 3] = Pp[3, 7] + 0.02, 0.0
+        Pp[10, 11] = 0.01
+    elif kind == "diagonal":
+        Pp[4, 4] = 0.01
+    Pp = sparse.csr_matrix(Pp)
+    rng = np.random.default_rng(22)
+    y = rng.normal(size=(n, 2))
+    rep, z_rows = np.empty_like(y), np.empty(n)
+    repulsion_exact(y, np.ones(n), 2, rep, z_rows)
+    z = float(z_rows.sum())
+    hook = JediRepulsion(Pp, alpha=0.4, beta=0.7, weight=6.0)
+    assert (hook._upper is not None) == (kind == "symmetric")
+    expected, js = _hook_expected(Pp, y, rep, z, 0.4, 0.7, 6.0)
+    for _ in range(2):  # the second call reuses the buffers
+        np.testing.assert_allclose(hook(0, y, rep, z), expected, rtol=1e-10, atol=1e-14 * np.abs(expected).max())
+        assert hook.js == pytest.approx(js, rel=1e-11)
 
 
 @pytest.mark.parametrize(("alpha", "beta"), [(-0.1, 0.5), (1.1, 0.5), (0.5, 0.0), (0.5, 1.0)])
