@@ -140,6 +140,8 @@ def test_visibility_noise_is_the_spread_of_an_independent_prior(kind):
         r = np.random.default_rng(100 + s)
         v = r.integers(0, 2, n) if kind == "labels" else r.normal(size=(n, 3))
         fresh.append(Visibility(Prior(kind, v, "t"), 0).of_layout(y))
+    assert vis.noise(y, neighbours=vis.neighbours(y)) == noise  # the caller's search, same value
+    assert vis.noise(y, neighbours=vis.neighbours(rng.normal(size=(n, 2)))) != noise  # and it is used
     assert 0.5 * np.std(fresh) < noise < 2.0 * np.std(fresh)
     assert abs(np.mean(fresh)) < 2 * noise
     # a prior that shapes the layout is far outside the noise

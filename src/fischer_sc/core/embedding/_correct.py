@@ -144,20 +144,23 @@ def local_correction(
     if prior.kind not in ("labels", "features"):
         return (residualise(x, prior)[0] if linear else x), info
     vis = Visibility(prior, seed)
-    ref = vis.of_layout(np.asarray(reference_x if reference_x is not None else x, dtype=np.float64))
+    # the query points' neighbours in the representation the stages start from, kept for the noise
+    nb = vis.neighbours(x) if reference_x is None else None
+    ref = vis.of_neighbours(nb) if nb is not None else vis.of_layout(np.asarray(reference_x, dtype=np.float64))
     goal = target * max(ref, 1e-3)
     info["visibility_data"] = ref
     v = ref
     if linear:
         xl = residualise(x, prior)[0]
-        vl = info["visibility_linear"] = vis.of_layout(xl)
+        nb_l = vis.neighbours(xl)
+        vl = info["visibility_linear"] = vis.of_neighbours(nb_l)
         info["linear"] = bool(abs(vl) < abs(v))  # label means can carry other structure (cell types per phase)
         if info["linear"]:
-            x, v = xl, vl
+            x, v, nb = xl, vl, nb_l
     if not local:
         return x, info
     # a visibility within the noise of its measurement is chance: nothing is left to remove
-    info["visibility_noise"] = noise = vis.noise(x)
+    info["visibility_noise"] = noise = vis.noise(x, neighbours=nb)
     rounds_goal, goal = ROUNDS_TARGET * goal, max(goal, NOISE_Z * noise)
     if prior.kind == "features" and abs(v) > goal:
         xs = conditional_mean_residual(x, prior.values, min(SMOOTH_K, max(1, (prior.n - 1) // 10)), seed)
