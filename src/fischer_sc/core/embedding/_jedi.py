@@ -44,7 +44,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-import numba
 import numpy as np
 from scipy import sparse
 
@@ -81,8 +80,10 @@ def _js_pair(p: float, q: float, alpha: float, beta: float) -> tuple[float, floa
     return g, log_ratio
 
 
-@njit(parallel=True)
-def prior_term(
+@njit(error_model=NUMPY_ERRORS)
+def _prior_term_rows(
+    lo_row: int,
+    hi_row: int,
     indptr: np.ndarray,
     indices: np.ndarray,
     pp: np.ndarray,
@@ -97,16 +98,9 @@ def prior_term(
     js_rows: np.ndarray,
     with_js: bool,
 ) -> None:
-    """The sparse JS part over the edges of P' (CSR ``indptr``, ``indices``, values ``pp``).
-
-    Writes per row ``out[i] = S_i`` (see the module docstring), ``q_rows[i] = sum_j q_ij``,
-    ``gq_rows[i] = sum_j G^JS_ij q_ij`` and ``js_rows[i]``, the row's part of
-    alpha KL(P' || M1) + (1 - alpha) sum q log(q / M2) over the prior edges (only when
-    ``with_js``: its extra logarithm is a third of the kernel's cost). Each row is written
-    by one thread only, so the result does not depend on the thread count.
-    """
+    """Rows ``lo_row`` to ``hi_row`` of :func:`prior_term`."""
     n, dim = y.shape
-    for i in numba.prange(n):
+    for i in range(lo_row, hi_row):
         for c_ in range(dim):
             out[i, c_] = 0.0
         sq = 0.0
@@ -132,6 +126,49 @@ def prior_term(
         q_rows[i] = sq
         gq_rows[i] = sgq
         js_rows[i] = sjs
+
+
+def prior_term(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    pp: np.ndarray,
+    y: np.ndarray,
+    z: float,
+    alpha: float,
+    beta: float,
+    c: float,
+    out: np.ndarray,
+    q_rows: np.ndarray,
+    gq_rows: np.ndarray,
+    js_rows: np.ndarray,
+    with_js: bool,
+) -> None:
+    """The sparse JS part over the edges of P' (CSR ``indptr``, ``indices``, values ``pp``).
+
+    Writes per row ``out[i] = S_i`` (see the module docstring), ``q_rows[i] = sum_j q_ij``,
+    ``gq_rows[i] = sum_j G^JS_ij q_ij`` and ``js_rows[i]``, the row's part of
+    alpha KL(P' || M1) + (1 - alpha) sum q log(q / M2) over the prior edges (only when
+    ``with_js``: its extra logarithm is a third of the kernel's cost). Each row is written
+    by one thread only, so the result does not depend on the thread count.
+    """
+    run_rows(
+        _prior_term_rows,
+        y.shape[0],
+        indptr,
+        indices,
+        pp,
+        y,
+        z,
+        alpha,
+        beta,
+        c,
+        out,
+        q_rows,
+        gq_rows,
+        js_rows,
+        with_js,
+        grain=256,
+    )
 
 
 #: Columns of :func:`prior_term_symmetric`'s output after the force's: sum_j q_ij, sum_j G q_ij, JS part.
@@ -282,8 +319,10 @@ def prior_term_symmetric(
     run_rows(_sum_blocks, n, buffers, out, grain=4096)
 
 
-@njit(parallel=True)
-def label_prior_term(
+@njit(error_model=NUMPY_ERRORS)
+def _label_prior_term_rows(
+    lo_row: int,
+    hi_row: int,
     members: np.ndarray,
     group_start: np.ndarray,
     group_of: np.ndarray,
@@ -302,21 +341,11 @@ def label_prior_term(
     js_rows: np.ndarray,
     with_js: bool,
 ) -> None:
-    """:func:`prior_term` for the uniform label prior, estimated from ``n_samples`` same-label partners per point.
-
-    The points of group g are ``members[group_start[g]:group_start[g + 1]]``; point i is group
-    ``group_of[i]``'s member number ``rank[i]``, and every same-label pair of group g has the prior
-    affinity ``p_group[g]``. A point whose group has at most ``n_samples`` other members sums over
-    all of them (exact). Otherwise it draws ``n_samples`` of its m other members uniformly with
-    replacement and weights each by m / n_samples: every row sum (S_i, sum_j q_ij, sum_j G q_ij
-    and the JS part) is then an unbiased estimate of the exact one. The draws are a hash of
-    (``seed``, point, draw number), so they do not depend on the thread count; pass a new
-    ``seed`` each iteration for fresh partners.
-    """
+    """Rows ``lo_row`` to ``hi_row`` of :func:`label_prior_term`."""
     n, dim = y.shape
     base = mix64(np.int64(seed))
     inv_z = 1.0 / z
-    for i in numba.prange(n):
+    for i in range(lo_row, hi_row):
         for c_ in range(dim):
             out[i, c_] = 0.0
         q_rows[i] = 0.0
@@ -358,8 +387,64 @@ def label_prior_term(
         js_rows[i] = weight * sjs
 
 
-@njit(parallel=True)
-def sampled_prior_term(
+def label_prior_term(
+    members: np.ndarray,
+    group_start: np.ndarray,
+    group_of: np.ndarray,
+    rank: np.ndarray,
+    p_group: np.ndarray,
+    n_samples: int,
+    seed: int,
+    y: np.ndarray,
+    z: float,
+    alpha: float,
+    beta: float,
+    c: float,
+    out: np.ndarray,
+    q_rows: np.ndarray,
+    gq_rows: np.ndarray,
+    js_rows: np.ndarray,
+    with_js: bool,
+) -> None:
+    """:func:`prior_term` for the uniform label prior, estimated from ``n_samples`` same-label partners per point.
+
+    The points of group g are ``members[group_start[g]:group_start[g + 1]]``; point i is group
+    ``group_of[i]``'s member number ``rank[i]``, and every same-label pair of group g has the prior
+    affinity ``p_group[g]``. A point whose group has at most ``n_samples`` other members sums over
+    all of them (exact). Otherwise it draws ``n_samples`` of its m other members uniformly with
+    replacement and weights each by m / n_samples: every row sum (S_i, sum_j q_ij, sum_j G q_ij
+    and the JS part) is then an unbiased estimate of the exact one. The draws are a hash of
+    (``seed``, point, draw number), so they do not depend on the thread count; pass a new
+    ``seed`` each iteration for fresh partners.
+    """
+    run_rows(
+        _label_prior_term_rows,
+        y.shape[0],
+        members,
+        group_start,
+        group_of,
+        rank,
+        p_group,
+        n_samples,
+        seed,
+        y,
+        z,
+        alpha,
+        beta,
+        c,
+        out,
+        q_rows,
+        gq_rows,
+        js_rows,
+        with_js,
+        grain=256,
+    )
+
+
+@njit(error_model=NUMPY_ERRORS)
+def _sampled_prior_term_rows(
+    lo_row: int,
+    hi_row: int,
     indptr: np.ndarray,
     indices: np.ndarray,
     pp: np.ndarray,
@@ -378,17 +463,10 @@ def sampled_prior_term(
     js_rows: np.ndarray,
     with_js: bool,
 ) -> None:
-    """:func:`prior_term` estimated from ``n_samples`` prior pairs per row drawn with probability p'_ij / sum_j p'_ij.
-
-    ``cum`` holds each row's cumulative sums of ``pp`` divided by the row's total ``row_mass``.
-    Rows with at most ``n_samples`` stored pairs are summed exactly. Otherwise each drawn pair
-    counts ``row_mass / (n_samples p'_ij)`` times, so every row sum is an unbiased estimate of the
-    exact one (importance sampling: a pair's term vanishes with p'_ij, so the weights stay
-    bounded). The draws are a hash of (``seed``, row, draw number), as in :func:`label_prior_term`.
-    """
+    """Rows ``lo_row`` to ``hi_row`` of :func:`sampled_prior_term`."""
     n, dim = y.shape
     base = mix64(np.int64(seed))
-    for i in numba.prange(n):
+    for i in range(lo_row, hi_row):
         for c_ in range(dim):
             out[i, c_] = 0.0
         lo, hi = indptr[i], indptr[i + 1]
@@ -431,6 +509,57 @@ def sampled_prior_term(
         q_rows[i] = sq
         gq_rows[i] = sgq
         js_rows[i] = sjs
+
+
+def sampled_prior_term(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    pp: np.ndarray,
+    cum: np.ndarray,
+    row_mass: np.ndarray,
+    n_samples: int,
+    seed: int,
+    y: np.ndarray,
+    z: float,
+    alpha: float,
+    beta: float,
+    c: float,
+    out: np.ndarray,
+    q_rows: np.ndarray,
+    gq_rows: np.ndarray,
+    js_rows: np.ndarray,
+    with_js: bool,
+) -> None:
+    """:func:`prior_term` estimated from ``n_samples`` prior pairs per row drawn with probability p'_ij / sum_j p'_ij.
+
+    ``cum`` holds each row's cumulative sums of ``pp`` divided by the row's total ``row_mass``.
+    Rows with at most ``n_samples`` stored pairs are summed exactly. Otherwise each drawn pair
+    counts ``row_mass / (n_samples p'_ij)`` times, so every row sum is an unbiased estimate of the
+    exact one (importance sampling: a pair's term vanishes with p'_ij, so the weights stay
+    bounded). The draws are a hash of (``seed``, row, draw number), as in :func:`label_prior_term`.
+    """
+    run_rows(
+        _sampled_prior_term_rows,
+        y.shape[0],
+        indptr,
+        indices,
+        pp,
+        cum,
+        row_mass,
+        n_samples,
+        seed,
+        y,
+        z,
+        alpha,
+        beta,
+        c,
+        out,
+        q_rows,
+        gq_rows,
+        js_rows,
+        with_js,
+        grain=256,
+    )
 
 
 def prior_term_reference(
