@@ -99,7 +99,7 @@ def _prior_term_rows(
     with_js: bool,
 ) -> None:
     """Rows ``lo_row`` to ``hi_row`` of :func:`prior_term`."""
-    n, dim = y.shape
+    dim = y.shape[1]
     for i in range(lo_row, hi_row):
         for c_ in range(dim):
             out[i, c_] = 0.0
@@ -111,15 +111,11 @@ def _prior_term_rows(
             w = 1.0 / (1.0 + sq_dist(y, i, j))
             q = w / z
             p = pp[e]
-            m1 = beta * q + (1.0 - beta) * p
-            m2 = beta * p + (1.0 - beta) * q
-            ratio = q / m2
-            log_ratio = math.log(ratio)
-            g = -alpha * beta * p / m1 + (1.0 - alpha) * (1.0 + log_ratio - (1.0 - beta) * ratio)
+            g, log_ratio = _js_pair(p, q, alpha, beta)
             sq += q
             sgq += g * q
             if with_js:
-                sjs += alpha * p * math.log(p / m1) + (1.0 - alpha) * q * log_ratio
+                sjs += alpha * p * math.log(p / (beta * q + (1.0 - beta) * p)) + (1.0 - alpha) * q * log_ratio
             f = w * w / z * (g - c)
             for c_ in range(dim):
                 out[i, c_] += f * (y[i, c_] - y[j, c_])
@@ -342,7 +338,7 @@ def _label_prior_term_rows(
     with_js: bool,
 ) -> None:
     """Rows ``lo_row`` to ``hi_row`` of :func:`label_prior_term`."""
-    n, dim = y.shape
+    dim = y.shape[1]
     base = mix64(np.int64(seed))
     inv_z = 1.0 / z
     for i in range(lo_row, hi_row):
@@ -464,7 +460,7 @@ def _sampled_prior_term_rows(
     with_js: bool,
 ) -> None:
     """Rows ``lo_row`` to ``hi_row`` of :func:`sampled_prior_term`."""
-    n, dim = y.shape
+    dim = y.shape[1]
     base = mix64(np.int64(seed))
     for i in range(lo_row, hi_row):
         for c_ in range(dim):
