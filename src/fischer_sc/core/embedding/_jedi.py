@@ -70,14 +70,23 @@ def check_alpha_beta(alpha: float, beta: float) -> None:
 
 
 @njit(inline="always")
-def _js_pair(p: float, q: float, alpha: float, beta: float) -> tuple[float, float]:
-    """G^JS_ij and the pair's part of alpha KL(P' || M1) + (1 - alpha) KL(Q || M2), for p'_ij = p > 0."""
+def _js_pair_terms(p: float, q: float, alpha: float, beta: float, with_js: bool) -> tuple[float, float]:
+    """(G^JS_ij, the pair's JS summand) for p'_ij = p > 0; the summand is 0 unless ``with_js``.
+
+    G^JS_ij = -alpha beta p / M1 + (1 - alpha) (1 + log(q / M2) - (1 - beta) q / M2) and the summand
+    alpha p log(p / M1) + (1 - alpha) q log(q / M2), with M1 = beta q + (1 - beta) p and
+    M2 = beta p + (1 - beta) q; one division serves both p / M1 and q / M2: 1 / (M1 M2).
+    Every prior kernel (full rows, label groups, samples, upper triangle) calls this one helper.
+    """
     m1 = beta * q + (1.0 - beta) * p
     m2 = beta * p + (1.0 - beta) * q
-    ratio = q / m2
+    inv = 1.0 / (m1 * m2)
+    p_m1 = p * m2 * inv
+    ratio = q * m1 * inv
     log_ratio = math.log(ratio)
-    g = -alpha * beta * p / m1 + (1.0 - alpha) * (1.0 + log_ratio - (1.0 - beta) * ratio)
-    return g, log_ratio
+    g = -alpha * beta * p_m1 + (1.0 - alpha) * (1.0 + log_ratio - (1.0 - beta) * ratio)
+    js = alpha * p * math.log(p_m1) + (1.0 - alpha) * q * log_ratio if with_js else 0.0
+    return g, js
 
 
 @njit(error_model=NUMPY_ERRORS)
@@ -111,11 +120,10 @@ def _prior_term_rows(
             w = 1.0 / (1.0 + sq_dist(y, i, j))
             q = w / z
             p = pp[e]
-            g, log_ratio = _js_pair(p, q, alpha, beta)
+            g, js = _js_pair_terms(p, q, alpha, beta, with_js)
             sq += q
             sgq += g * q
-            if with_js:
-                sjs += alpha * p * math.log(p / (beta * q + (1.0 - beta) * p)) + (1.0 - alpha) * q * log_ratio
+            sjs += js
             f = w * w / z * (g - c)
             for c_ in range(dim):
                 out[i, c_] += f * (y[i, c_] - y[j, c_])
@@ -169,23 +177,6 @@ def prior_term(
 
 #: Columns of :func:`prior_term_symmetric`'s output after the force's: sum_j q_ij, sum_j G q_ij, JS part.
 N_ROW_SUMS = 3
-
-
-@njit(inline="always")
-def _js_pair_terms(p: float, q: float, alpha: float, beta: float, with_js: bool) -> tuple[float, float]:
-    """(G^JS_ij, the pair's JS summand) for p'_ij = p > 0; the summand is 0 unless ``with_js``.
-
-    As :func:`_js_pair`, with one division for both p / M1 and q / M2: 1 / (M1 M2).
-    """
-    m1 = beta * q + (1.0 - beta) * p
-    m2 = beta * p + (1.0 - beta) * q
-    inv = 1.0 / (m1 * m2)
-    p_m1 = p * m2 * inv
-    ratio = q * m1 * inv
-    log_ratio = math.log(ratio)
-    g = -alpha * beta * p_m1 + (1.0 - alpha) * (1.0 + log_ratio - (1.0 - beta) * ratio)
-    js = alpha * p * math.log(p_m1) + (1.0 - alpha) * q * log_ratio if with_js else 0.0
-    return g, js
 
 
 @njit(fastmath=True, error_model=NUMPY_ERRORS)
@@ -370,11 +361,10 @@ def _label_prior_term_rows(
             j = members[lo + r]
             w = 1.0 / (1.0 + sq_dist(y, i, j))
             q = w * inv_z
-            gij, log_ratio = _js_pair(p, q, alpha, beta)
+            gij, js = _js_pair_terms(p, q, alpha, beta, with_js)
             sq += q
             sgq += gij * q
-            if with_js:
-                sjs += alpha * p * math.log(p / (beta * q + (1.0 - beta) * p)) + (1.0 - alpha) * q * log_ratio
+            sjs += js
             f = weight * w * q * (gij - c)
             for c_ in range(dim):
                 out[i, c_] += f * (y[i, c_] - y[j, c_])
@@ -492,13 +482,10 @@ def _sampled_prior_term_rows(
             p = pp[e]
             w = 1.0 / (1.0 + sq_dist(y, i, j))
             q = w / z
-            gij, log_ratio = _js_pair(p, q, alpha, beta)
+            gij, js = _js_pair_terms(p, q, alpha, beta, with_js)
             sq += weight * q
             sgq += weight * gij * q
-            if with_js:
-                sjs += weight * (
-                    alpha * p * math.log(p / (beta * q + (1.0 - beta) * p)) + (1.0 - alpha) * q * log_ratio
-                )
+            sjs += weight * js
             f = weight * w * w / z * (gij - c)
             for c_ in range(dim):
                 out[i, c_] += f * (y[i, c_] - y[j, c_])
