@@ -60,6 +60,16 @@ SPEC = [
     (350, 0.025, 21, 150),
     (350, 0.05, 22, 150),
 ]
+# a third family (--cases scarce): fewer observations per candidate edge (10-60 trajectories, noise up to
+# 0.2), where the data alone identify the network less well and a prior has more to add
+SCARCE = [
+    (20, 0.05, 31, 20),
+    (20, 0.1, 32, 40),
+    (30, 0.05, 33, 30),
+    (30, 0.2, 34, 60),
+    (40, 0.1, 35, 40),
+    (25, 0.025, 36, 10),
+]
 FRACTIONS = (0.2, 0.4)
 
 
@@ -309,8 +319,8 @@ def main() -> None:
     p.add_argument(
         "--cases",
         default="base",
-        choices=("base", "wide", "all", "spec"),
-        help="base: seeds 1-6; wide: 7-12; all: 1-12; spec: 350 genes (21, 22)",
+        choices=("base", "wide", "all", "spec", "scarce"),
+        help="base: seeds 1-6; wide: 7-12; all: 1-12; spec: 350 genes (21, 22); scarce: 10-60 trajectories (31-36)",
     )
     p.add_argument(
         "--methods",
@@ -350,7 +360,7 @@ def main() -> None:
     if unknown:
         p.error(f"--methods: unknown {unknown}")
     k, n = map(int, args.part.split("/"))
-    cases = {"base": CASES, "wide": WIDE, "all": CASES + WIDE, "spec": SPEC}[args.cases]
+    cases = {"base": CASES, "wide": WIDE, "all": CASES + WIDE, "spec": SPEC, "scarce": SCARCE}[args.cases]
     jobs = [(*case, frac) for case in cases for frac in FRACTIONS][k::n]
     if args.only:
         wanted = {(int(a), float(b)) for a, b in (pair.split(":") for pair in args.only.split(","))}

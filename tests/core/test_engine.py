@@ -26,7 +26,7 @@ from fischer_sc.core.embedding._forces import (
     gradient_step,
     repulsion_exact,
 )
-from fischer_sc.core.embedding._optimise import kl_divergence, resolve_repulsion
+from fischer_sc.core.embedding._optimise import _Objective, kl_divergence, resolve_repulsion
 from fischer_sc.core.embedding._pair_scale import pair_beta, pair_gamma, pair_width
 
 CODES = {"mean": 0, "geometric": 1, None: 2}
@@ -277,6 +277,19 @@ def test_gradient_matches_finite_differences(code):
     assert kl_divergence(upper, y, s, code, z.sum(), upper=True) == pytest.approx(
         ref_kl(y, P.toarray(), s, code), rel=1e-10
     )
+
+
+def test_objective_keeps_its_widths_only_for_the_same_radii():
+    """optimise's KL evaluator caches the pair widths; switching radii (plain -> pair-scaled phase) recomputes them."""
+    n = 30
+    y, P = RNG.normal(size=(n, 2)), random_p(n, 0.3)
+    ones, s = np.ones(n), RNG.uniform(0.5, 2, n)
+    upper = sparse.triu(P, k=1, format="csr")
+    objective = _Objective(upper, upper=True)
+    for radii, code in [(ones, 2), (s, 0), (s, 1), (ones, 2), (s, 0), (ones, 0)]:
+        y = y + RNG.normal(scale=0.1, size=y.shape)
+        z = ref_kernel(y, radii, code)[1].sum()
+        assert objective(y, radii, code, z) == pytest.approx(ref_kl(y, P.toarray(), radii, code), rel=1e-10)
 
 
 def test_gradient_step_matches_its_definition():
