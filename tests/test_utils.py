@@ -8,11 +8,15 @@ import scanpy as sc
 from scipy import sparse
 
 from fischer_sc._utils import (
+    check_adata,
     check_bool,
     check_choice,
     check_finite,
     check_int,
+    check_metric,
     check_number,
+    check_save_path,
+    check_spread,
     choose_representation,
     clean_params,
     labels_to_codes,
@@ -189,3 +193,63 @@ def test_obs_codes_and_matrix_reading():
     assert where == "adata.layers['counts']" and x.sum() == 0
     with pytest.raises(KeyError, match=r"layer='raw' is not in adata.layers \(layers: 'counts'\)"):
         read_matrix(a, "raw")
+
+
+def test_representation_accepts_numpy_integers_for_n_pcs(adata):
+    np.testing.assert_array_equal(
+        choose_representation(adata, use_rep="X_pca", n_pcs=np.int64(3)), adata.obsm["X_pca"][:, :3]
+    )
+    with pytest.raises(TypeError, match="use_rep must be 'X', a key of adata.obsm or None, got int"):
+        choose_representation(adata, use_rep=3)
+
+
+def test_representation_checks_spread_columns_and_pca_size(adata):
+    adata.X[:] = 2.0
+    with pytest.raises(ValueError, match="all 90 observations of adata.X are identical"):
+        choose_representation(adata)
+    adata.obsm["X_empty"] = np.zeros((adata.n_obs, 0))
+    with pytest.raises(ValueError, match=r"adata.obsm\['X_empty'\] has no columns"):
+        choose_representation(adata, use_rep="X_empty")
+    wide = small_adata(n_obs=20, n_vars=60)
+    del wide.obsm["X_pca"]
+    with pytest.raises(ValueError, match=r"n_pcs=30, but adata.X \(20 x 60\) allows at most 19"):
+        choose_representation(wide, n_pcs=30)
+    wide.X[3, 3] = np.nan  # checked before PCA, named as .X
+    with pytest.raises(ValueError, match=r"adata.X contains 1 NaN"):
+        choose_representation(wide)
+
+
+def test_spread_bounds_follow_the_float32_neighbour_search():
+    x = np.random.default_rng(0).normal(size=(30, 4))
+    for scale in (1e-12, 1.0, 1e12):
+        assert check_spread(x * scale, "x") is not None
+    for scale in (1e-30, 1e30):
+        with pytest.raises(ValueError, match=r"x deviates from its mean by up to .* Rescale it first"):
+            check_spread(x * scale, "x")
+    with pytest.raises(ValueError, match="deviates from its mean by up to inf"):
+        check_spread(np.array([[1.5e308], [1.5e308], [-1.5e308]]), "x")  # the mean overflows: still a clear error
+    assert check_spread(np.ones((5, 2)), "prior", identical_ok=True) is not None
+
+
+def test_numpy_scalars_are_plain_in_params_and_n_jobs():
+    params = clean_params({"k": np.int64(3), "lr": np.float32(0.5), "flag": np.bool_(True), "pair": (np.int64(1), 2)})
+    assert params == {"k": 3, "lr": 0.5, "flag": True, "pair": [1, 2]}
+    assert type(params["k"]) is int and type(params["flag"]) is bool
+    assert resolve_n_jobs(np.int64(2)) == 2
+
+
+def test_adata_metric_and_save_path_checks(tmp_path):
+    with pytest.raises(TypeError, match="dtsne takes an AnnData as its first argument, got ndarray"):
+        check_adata(np.zeros((3, 3)), "dtsne")
+    assert check_metric("euclidean") == "euclidean" and check_metric("manhattan") == "manhattan"
+    with pytest.raises(ValueError, match="metric='eucledian' is not a metric"):
+        check_metric("eucledian")
+    with pytest.raises(TypeError, match="metric must be a string"):
+        check_metric(2)
+    assert check_save_path(None, "save_model") is None
+    assert check_save_path(tmp_path / "m.pt", "save_model") == tmp_path / "m.pt"
+    assert check_save_path("m.pt", "save_model") is not None  # the working directory
+    with pytest.raises(ValueError, match="does not exist; create it first"):
+        check_save_path(tmp_path / "no" / "m.pt", "save_model")
+    with pytest.raises(ValueError, match="is a directory"):
+        check_save_path(tmp_path, "save_model")

@@ -5,7 +5,7 @@ A tool reads: validate options (``check_*``) -> read its input (``choose_represe
 ``clean_params``. ``fischer_sc.core`` never imports this package: it knows nothing of AnnData.
 """
 
-from ._checks import check_bool, check_choice, check_int, check_number
+from ._checks import check_adata, check_bool, check_choice, check_int, check_metric, check_number, check_save_path
 from ._device import resolve_device
 from ._keys import OutputKeys, resolve_keys
 from ._lookup import is_label_dtype, locate_key, var_values
@@ -13,16 +13,20 @@ from ._matrix import labels_to_codes, obs_codes, read_matrix
 from ._neighbors import write_neighbors
 from ._progress import progress_enabled, resolve_n_jobs
 from ._random import resolve_rng, resolve_seed
-from ._rep import check_finite, choose_representation
+from ._rep import check_finite, check_spread, choose_representation
 from ._uns import clean_params
 
 __all__ = [
     "OutputKeys",
+    "check_adata",
     "check_bool",
     "check_choice",
     "check_finite",
+    "check_spread",
     "check_int",
+    "check_metric",
     "check_number",
+    "check_save_path",
     "choose_representation",
     "clean_params",
     "is_label_dtype",

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from collections.abc import Collection
+from pathlib import Path
 from typing import Any
 
 
@@ -78,3 +80,58 @@ def check_bool(value: Any, name: str) -> bool:
         msg = f"{name} must be True or False, got {value!r}."
         raise TypeError(msg)
     return value
+
+
+def check_adata(adata: Any, tool: str) -> None:
+    """A ``TypeError`` naming ``tool`` unless ``adata`` is an :class:`~anndata.AnnData` (e.g. an array was passed)."""
+    from anndata import AnnData
+
+    if not isinstance(adata, AnnData):
+        msg = (
+            f"{tool} takes an AnnData as its first argument, got {type(adata).__name__}; "
+            "wrap an array first, e.g. anndata.AnnData(X)."
+        )
+        raise TypeError(msg)
+
+
+def check_metric(metric: Any) -> Any:
+    """``metric`` if the kNN search knows it (``"euclidean"``, ``"cosine"``, a pynndescent name or a callable).
+
+    Otherwise a ``ValueError`` naming ``metric`` and a few known names, before any work is done
+    (pynndescent's own message names neither).
+    """
+    if metric in ("euclidean", "cosine") or callable(metric):
+        return metric
+    if not isinstance(metric, str):
+        msg = f"metric must be a string such as 'euclidean' or 'cosine', got {type(metric).__name__}."
+        raise TypeError(msg)
+    from pynndescent.distances import named_distances
+
+    if metric not in named_distances:
+        msg = (
+            f"metric={metric!r} is not a metric the neighbour search knows; use 'euclidean', 'cosine' or a "
+            f"pynndescent metric such as 'manhattan', 'correlation' or 'chebyshev'."
+        )
+        raise ValueError(msg)
+    return metric
+
+
+def check_save_path(value: Any, name: str) -> Path | None:
+    """``None``, or ``value`` as a :class:`~pathlib.Path` whose directory exists.
+
+    Checked before training so a typo in the path does not cost the whole run (and the result).
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str | os.PathLike):
+        msg = f"{name} must be a file path (str or os.PathLike) or None, got {type(value).__name__}."
+        raise TypeError(msg)
+    path = Path(value)
+    if path.is_dir():
+        msg = f"{name}={str(value)!r} is a directory; pass a file path, e.g. {str(path / 'model.pt')!r}."
+        raise ValueError(msg)
+    parent = path.parent if str(path.parent) else Path()
+    if not parent.is_dir():
+        msg = f"{name}={str(value)!r}: the directory {str(parent)!r} does not exist; create it first."
+        raise ValueError(msg)
+    return path

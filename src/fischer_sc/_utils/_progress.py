@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import os
 import sys
 from typing import Any
@@ -36,7 +37,7 @@ def resolve_n_jobs(n_jobs: int | None) -> int:
     """``None`` -> :attr:`scanpy.settings.n_jobs`; ``-1`` (or any value < 1) -> every core."""
     if n_jobs is None:
         n_jobs = _scanpy_setting("n_jobs", _DEFAULT_N_JOBS)
-    if not isinstance(n_jobs, int) or isinstance(n_jobs, bool):
+    if not isinstance(n_jobs, numbers.Integral) or isinstance(n_jobs, bool):
         msg = f"n_jobs must be an int or None, got {type(n_jobs).__name__}."
         raise TypeError(msg)
-    return n_jobs if n_jobs >= 1 else (os.cpu_count() or 1)
+    return int(n_jobs) if n_jobs >= 1 else (os.cpu_count() or 1)

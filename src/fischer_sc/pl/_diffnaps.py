@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
-from fischer_sc._utils import OutputKeys, resolve_keys
+from fischer_sc._utils import OutputKeys, check_int, resolve_keys
 
 if TYPE_CHECKING:
     from anndata import AnnData
@@ -117,6 +117,8 @@ def diffnaps(
     """
     import matplotlib.pyplot as plt
 
+    n_patterns = check_int(n_patterns, "n_patterns", low=1)
+    max_features = check_int(max_features, "max_features", low=0)
     keys = _keys(adata, key)
     uns = adata.uns.get(keys.uns)
     if (

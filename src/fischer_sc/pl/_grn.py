@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+
+from fischer_sc._utils import check_int
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -123,7 +126,8 @@ def grn(
     """
     import matplotlib.pyplot as plt
 
-    if key not in adata.uns or "edges" not in adata.uns[key]:
+    n_edges = check_int(n_edges, "n_edges", low=1)
+    if key not in adata.uns or not isinstance(adata.uns[key], Mapping) or "edges" not in adata.uns[key]:
         msg = (
             f"adata.uns[{key!r}] has no dash_grn result; run fs.tl.dash_grn(adata, ...) first (or pass its key_added)."
         )
@@ -135,7 +139,7 @@ def grn(
         msg = "ax needs kind='network' or kind='loss' (kind='both' draws two panels)."
         raise ValueError(msg)
     uns = adata.uns[key]
-    edges = uns["edges"].head(int(n_edges))
+    edges = uns["edges"].head(n_edges)
     genes = [g for g in adata.var_names if g in set(edges["source"]) | set(edges["target"])]
     kinds = ["network", "loss"] if kind == "both" else [kind]
     if ax is None:

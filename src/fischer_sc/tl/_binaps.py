@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from fischer_sc._utils import (
+    check_adata,
+    check_bool,
     check_choice,
     check_int,
     check_number,
@@ -41,6 +43,8 @@ def read_binary(
     """
     from fischer_sc.core.binarynet import binarize_matrix, empty_rows
 
+    if isinstance(binarize, numbers.Real) and not isinstance(binarize, bool):
+        binarize = check_number(binarize, "binarize", hint="a threshold, or 'auto', 'q75', 'nonzero' or None")
     x, where = read_matrix(adata, layer)
     if adata.n_obs < 2 or adata.n_vars < 2:
         msg = f"{tool} needs at least 2 observations and 2 features, got {adata.n_obs} x {adata.n_vars}."
@@ -83,6 +87,12 @@ def group_codes(adata: AnnData, groupby: str) -> tuple[np.ndarray, list[str]]:
         msg = (
             f"adata.obs[{groupby!r}] has {len(classes)} group(s) ({', '.join(map(repr, classes))}); diffnaps contrasts "
             "groups and needs at least 2. Use fs.tl.binaps for patterns without groups."
+        )
+        raise ValueError(msg)
+    if np.bincount(labels).max() < 2:
+        msg = (
+            f"every group of adata.obs[{groupby!r}] has fewer than 2 observations; a reported pattern needs a joint "
+            "support of at least 2 in its group. Use larger groups."
         )
         raise ValueError(msg)
     return labels, classes
@@ -191,6 +201,7 @@ def binaps(
     """
     from fischer_sc.core import binarynet
 
+    check_adata(adata, "binaps")
     if hidden_dim is not None:
         hidden_dim = check_int(hidden_dim, "hidden_dim", low=1)
     n_epochs = check_int(n_epochs, "n_epochs", low=0)
@@ -200,6 +211,8 @@ def binaps(
     lambda_s = check_number(lambda_s, "lambda_s", low=0.0)
     threshold = check_number(threshold, "threshold", low=0.0, high=1.0)
     check_choice(tied_update, "tied_update", ("double", "single"))
+    check_bool(progress, "progress")
+    check_bool(copy, "copy")
     keys = resolve_keys("binaps", key_added)
     device = resolve_device(device, "binaps")
     seed = resolve_seed(random_state)

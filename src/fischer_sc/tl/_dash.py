@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import numbers
 import warnings
 from typing import TYPE_CHECKING, Literal
 
@@ -8,11 +9,13 @@ import pandas as pd
 from scipy import sparse
 
 from fischer_sc._utils import (
+    check_adata,
     check_bool,
     check_choice,
     check_finite,
     check_int,
     check_number,
+    check_save_path,
     clean_params,
     obs_codes,
     progress_enabled,
@@ -28,6 +31,8 @@ if TYPE_CHECKING:
     from anndata import AnnData
 
 _NAME = "dash_grn"
+#: Largest |value| accepted with ``scale=False`` (the float32 training overflowed from about 1e9 in a test).
+MAX_UNSCALED = 1e6
 Network = str | pd.DataFrame | np.ndarray | None
 
 
@@ -191,6 +196,10 @@ def dash_grn(
     """
     from scanpy import logging as logg
 
+    check_adata(adata, _NAME)
+    check_bool(progress, "progress")
+    check_bool(copy, "copy")
+    check_save_path(save_model, "save_model")
     opts = {
         "pruning": check_choice(pruning, "pruning", ("dash", "magnitude", "prior", "none")),
         "solver": check_choice(solver, "solver", ("rk4", "euler", "dopri5")),
@@ -221,6 +230,13 @@ def dash_grn(
     genes = adata.var_names.astype(str).tolist()
     x, where = read_matrix(adata, layer)
     x = check_finite(np.asarray(x.toarray() if sparse.issparse(x) else x, dtype=np.float64), where)
+    if not opts["scale"] and x.size and np.abs(x).max() > MAX_UNSCALED:
+        msg = (
+            f"{where} holds values up to {np.abs(x).max():.3g} and scale=False: the model trains in float32 around "
+            f"the [0, 1] range of its softsign, and overflows on such values (it did from about 1e9). Use scale=True, "
+            f"or rescale the data to within +-{MAX_UNSCALED:g}."
+        )
+        raise ValueError(msg)
     time = _time(adata, time_key)
     traj = None if trajectory_key is None else np.asarray(obs_codes(adata, trajectory_key, param="trajectory_key")[0])
     motif = _network(adata, prior, "prior", genes)
@@ -271,7 +287,7 @@ def dash_grn(
         "layer": layer,
         "prior": prior if isinstance(prior, str) else (None if prior is None else type(prior).__name__),
         "ppi": ppi if isinstance(ppi, str) else (None if ppi is None else type(ppi).__name__),
-        "random_state": random_state if isinstance(random_state, int) else seed,
+        "random_state": int(random_state) if isinstance(random_state, numbers.Integral) else seed,
         "device": dev,
         "save_model": None if save_model is None else str(save_model),
         "n_pairs": int(pairs.dt.size),

@@ -7,10 +7,12 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from fischer_sc._utils import (
+    check_adata,
     check_bool,
     check_choice,
     check_int,
     check_number,
+    check_save_path,
     clean_params,
     progress_enabled,
     resolve_device,
@@ -180,6 +182,7 @@ def diffnaps(
     """
     from fischer_sc.core import binarynet, patterns
 
+    check_adata(adata, "diffnaps")
     if hidden_dim is not None:
         hidden_dim = check_int(hidden_dim, "hidden_dim", low=1)
     n_epochs = check_int(n_epochs, "n_epochs", low=0)
@@ -201,6 +204,9 @@ def diffnaps(
         msg = f"screen must be 'auto', True or False, got {screen!r}."
         raise ValueError(msg)
     check_choice(tied_update, "tied_update", ("double", "single"))
+    check_bool(progress, "progress")
+    check_bool(copy, "copy")
+    check_save_path(save_model, "save_model")
     keys = resolve_keys("diffnaps", key_added)
     device = resolve_device(device, "diffnaps")
     seed = resolve_seed(random_state)

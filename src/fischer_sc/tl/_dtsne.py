@@ -3,14 +3,19 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+from scipy import sparse
 
 from fischer_sc._utils import (
+    check_adata,
     check_bool,
     check_choice,
+    check_finite,
     check_int,
+    check_metric,
     check_number,
     choose_representation,
     clean_params,
@@ -184,6 +189,7 @@ def dtsne(
     >>> fs.pl.dtsne(adata, color="bulk_labels")  # doctest: +SKIP
     """
     # Validation: every option before any work, so adata is untouched on error.
+    check_adata(adata, "dtsne")
     check_choice(pair_scale, "pair_scale", PAIR_SCALES)
     check_choice(repulsion, "repulsion", REPULSIONS)
     balance = check_number(balance, "balance", low=0.0, high=1.0, hint="0 keeps t-SNE's affinities, 1 balances fully")
@@ -203,6 +209,8 @@ def dtsne(
         check_number(learning_rate, "learning_rate", low=0.0, low_open=True, hint="or 'auto'")
     theta = check_number(theta, "theta", low=0.0, low_open=True, high=1.5, hint="1.0 is the default")
     check_bool(progress, "progress")
+    check_bool(copy, "copy")
+    check_metric(metric)
     resolve_device(device, "dtsne")
     keys = resolve_keys("dtsne", key_added)
     threads = resolve_n_jobs(n_jobs)
@@ -287,14 +295,19 @@ def dtsne(
 
 def _graph_neighbours(adata: AnnData, key: str, perplexity: float) -> tuple[np.ndarray, np.ndarray, float]:
     """KNN indices and distances of the graph of ``sc.pp.neighbors(key_added=key)``, and the perplexity they allow."""
-    if key not in adata.uns or "distances_key" not in adata.uns[key]:
+    record = adata.uns.get(key) if isinstance(key, str) else None
+    if not isinstance(record, Mapping) or "distances_key" not in record:
         msg = f"neighbors_key={key!r} is not a neighbours record in adata.uns; run sc.pp.neighbors(adata, key_added={key!r}) first."
         raise KeyError(msg)
     dist_key = adata.uns[key]["distances_key"]
     if dist_key not in adata.obsp:
         msg = f"adata.obsp[{dist_key!r}] named by adata.uns[{key!r}] is missing; rerun sc.pp.neighbors."
         raise KeyError(msg)
-    indices, distances = knn_from_graph(adata.obsp[dist_key])
+    graph = adata.obsp[dist_key]
+    check_finite(
+        np.asarray(graph.data if sparse.issparse(graph) else graph, dtype=np.float64), f"adata.obsp[{dist_key!r}]"
+    )
+    indices, distances = knn_from_graph(graph)
     k = indices.shape[1]
     used = perplexity_for_neighbours(k, perplexity)
     factor = TSNE_DEFAULTS.neighbours_per_perplexity

@@ -9,11 +9,14 @@ import pandas as pd
 from scipy import sparse
 
 from fischer_sc._utils import (
+    check_adata,
     check_bool,
     check_choice,
     check_finite,
     check_int,
+    check_metric,
     check_number,
+    check_spread,
     choose_representation,
     clean_params,
     is_label_dtype,
@@ -178,6 +181,7 @@ def factor_out(
     ``adata.obsp[key + '_distances' | key + '_connectivities']`` : :class:`scipy.sparse.csr_matrix`
         CONFETTI graph distances under F and UMAP connectivities (with ``store_graph``).
     """
+    check_adata(adata, "factor_out")
     check_choice(method, "method", METHODS)
     check_choice(embedding, "embedding", emb.CONFETTI_BACKENDS)
     lam = lam if lam is None or lam == "auto" else check_number(lam, "lam", low=0.0, low_open=True, hint="or 'auto'")
@@ -196,6 +200,8 @@ def factor_out(
     check_bool(regress_out, "regress_out")
     check_bool(local_correct, "local_correct")
     check_bool(progress, "progress")
+    check_bool(copy, "copy")
+    check_metric(metric)
     resolve_device(device, "factor_out")
     keys = resolve_keys("factor_out", key_added)
     threads, seed = resolve_n_jobs(n_jobs), resolve_seed(random_state)
@@ -203,6 +209,8 @@ def factor_out(
         msg = f"factor_out needs at least {MIN_OBS} observations, got {adata.n_obs}."
         raise ValueError(msg)
     the_prior = _resolve_prior(adata, prior_key, prior, layer)
+    if the_prior.kind == "features":  # its neighbours are searched as the data's are
+        check_spread(the_prior.values, "the prior", identical_ok=True)
     method = ("ctsne" if the_prior.kind == "labels" else "jedi") if method == "auto" else method
     x = np.ascontiguousarray(choose_representation(adata, use_rep=use_rep, n_pcs=n_pcs, tool="factor_out"))
     weight = emb.default_lam(method, the_prior) if lam is None and method != "ctsne" else lam

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from fischer_sc._utils import (
+    check_adata,
     check_bool,
     check_choice,
     check_int,
@@ -184,6 +185,7 @@ def mercat(
     )
 
     # Validation: every option before any work, so adata is untouched on error.
+    check_adata(adata, "mercat")
     if denoise_rank is not None and denoise_rank != "auto":
         denoise_rank = check_int(denoise_rank, "denoise_rank", low=2, hint="or 'auto' or None")
     n_epochs = check_int(n_epochs, "n_epochs", low=1)
@@ -208,8 +210,16 @@ def mercat(
     if adata.n_obs < MIN_OBS:
         msg = f"mercat needs at least {MIN_OBS} observations, got {adata.n_obs}."
         raise ValueError(msg)
-    n_neighbors = check_int(n_neighbors, "n_neighbors", low=2, high=adata.n_obs - 1)
+    n_neighbors = check_int(
+        n_neighbors, "n_neighbors", low=2, high=adata.n_obs - 1, hint=f"adata has {adata.n_obs} observations"
+    )
     x = choose_representation(adata, use_rep=use_rep, n_pcs=n_pcs, tool="mercat")
+    if x.shape[1] < 2:
+        msg = (
+            f"mercat needs a representation with at least 2 dimensions (its start is the first two principal "
+            f"components), got {x.shape[1]}; choose another use_rep or a larger n_pcs."
+        )
+        raise ValueError(msg)
     rep_key = use_rep or ("X" if adata.n_vars <= 50 and n_pcs is None else "X_pca")  # choose_representation's rule
 
     # Core: denoise -> neighbours -> half-sphere start -> Riemannian Adam -> orientation -> map.
