@@ -26,6 +26,7 @@ from fischer_sc._utils import (
     resolve_device,
     resolve_keys,
     resolve_n_jobs,
+    resolve_random_state,
     resolve_rng,
     resolve_seed,
 )
@@ -253,3 +254,14 @@ def test_adata_metric_and_save_path_checks(tmp_path):
         check_save_path(tmp_path / "no" / "m.pt", "save_model")
     with pytest.raises(ValueError, match="is a directory"):
         check_save_path(tmp_path, "save_model")
+
+
+def test_random_state_records_an_int_that_reproduces_the_engine_seed():
+    assert resolve_random_state(4) == (4, resolve_seed(4))
+    assert resolve_random_state(np.int64(4)) == (4, resolve_seed(4))
+    recorded, seed = resolve_random_state(np.random.default_rng(9))
+    assert recorded == int(np.random.default_rng(9).integers(2**31 - 1)) and seed == resolve_seed(recorded)
+    recorded, seed = resolve_random_state(None)
+    assert resolve_random_state(recorded) == (recorded, seed)
+    with pytest.raises(ValueError, match="non-negative"):
+        resolve_random_state(-3)

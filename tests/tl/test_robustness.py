@@ -247,3 +247,23 @@ def test_dtsne_neighbors_key_must_name_a_finite_neighbours_record():
         ValueError,
         r"adata.obsp\['distances'\] contains 3 NaN",
     )
+
+
+@pytest.mark.parametrize("given", [None, "generator"])
+def test_the_recorded_random_state_reproduces_a_run_seeded_by_none_or_a_generator(given):
+    adata = small_adata(n_obs=40)
+    random_state = np.random.default_rng(11) if given == "generator" else None
+    first = fs.tl.mercat(adata, random_state=random_state, copy=True, **MERCAT)
+    recorded = first.uns["mercat"]["params"]["random_state"]
+    assert type(recorded) is int
+    again = fs.tl.mercat(adata, random_state=recorded, copy=True, **MERCAT)
+    np.testing.assert_array_equal(first.obsm["X_mercat"], again.obsm["X_mercat"])
+
+
+def test_the_recorded_random_state_reproduces_binaps():
+    adata = binary_adata()
+    first = fs.tl.binaps(adata, random_state=np.random.default_rng(2), n_epochs=2, progress=False, copy=True)
+    again = fs.tl.binaps(
+        adata, random_state=first.uns["binaps"]["params"]["random_state"], n_epochs=2, progress=False, copy=True
+    )
+    pd.testing.assert_frame_equal(first.uns["binaps"]["history"], again.uns["binaps"]["history"])

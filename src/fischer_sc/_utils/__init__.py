@@ -12,7 +12,7 @@ from ._lookup import is_label_dtype, locate_key, var_values
 from ._matrix import labels_to_codes, obs_codes, read_matrix
 from ._neighbors import write_neighbors
 from ._progress import progress_enabled, resolve_n_jobs
-from ._random import resolve_rng, resolve_seed
+from ._random import resolve_random_state, resolve_rng, resolve_seed
 from ._rep import check_finite, check_spread, choose_representation
 from ._uns import clean_params
 
@@ -38,6 +38,7 @@ __all__ = [
     "resolve_device",
     "resolve_keys",
     "resolve_n_jobs",
+    "resolve_random_state",
     "resolve_rng",
     "resolve_seed",
     "var_values",

@@ -24,7 +24,7 @@ from fischer_sc._utils import (
     read_matrix,
     resolve_device,
     resolve_keys,
-    resolve_seed,
+    resolve_random_state,
 )
 
 if TYPE_CHECKING:
@@ -96,11 +96,6 @@ def group_codes(adata: AnnData, groupby: str) -> tuple[np.ndarray, list[str]]:
         )
         raise ValueError(msg)
     return labels, classes
-
-
-def recorded_seed(random_state: Any, seed: int) -> Any:
-    """What ``params`` records as ``random_state``: the int given, else the seed drawn from the generator."""
-    return random_state if isinstance(random_state, numbers.Integral) else seed
 
 
 def binaps(
@@ -215,7 +210,7 @@ def binaps(
     check_bool(copy, "copy")
     keys = resolve_keys("binaps", key_added)
     device = resolve_device(device, "binaps")
-    seed = resolve_seed(random_state)
+    recorded, seed = resolve_random_state(random_state)
     xb, applied = read_binary(adata, layer, binarize, "binaps")
 
     hidden = hidden_dim or binarynet.default_hidden_dim(xb.shape[1])
@@ -243,7 +238,7 @@ def binaps(
         "threshold": threshold,
         "min_size": min_size,
         "tied_update": tied_update,
-        "random_state": recorded_seed(random_state, seed),
+        "random_state": recorded,
         "key_added": key_added,
         "binarize_applied": applied,
         "alpha": result.alpha,

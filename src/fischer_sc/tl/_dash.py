@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import numbers
 import warnings
 from typing import TYPE_CHECKING, Literal
 
@@ -22,7 +21,7 @@ from fischer_sc._utils import (
     read_matrix,
     resolve_device,
     resolve_keys,
-    resolve_seed,
+    resolve_random_state,
 )
 
 if TYPE_CHECKING:
@@ -226,7 +225,7 @@ def dash_grn(
     n_time_bins = None if n_time_bins is None else check_int(n_time_bins, "n_time_bins", low=2)
     key = resolve_keys(_NAME, key_added).uns
     dev = resolve_device(device, _NAME)
-    seed = resolve_seed(random_state)
+    recorded, seed = resolve_random_state(random_state)
     genes = adata.var_names.astype(str).tolist()
     x, where = read_matrix(adata, layer)
     x = check_finite(np.asarray(x.toarray() if sparse.issparse(x) else x, dtype=np.float64), where)
@@ -287,7 +286,7 @@ def dash_grn(
         "layer": layer,
         "prior": prior if isinstance(prior, str) else (None if prior is None else type(prior).__name__),
         "ppi": ppi if isinstance(ppi, str) else (None if ppi is None else type(ppi).__name__),
-        "random_state": int(random_state) if isinstance(random_state, numbers.Integral) else seed,
+        "random_state": recorded,
         "device": dev,
         "save_model": None if save_model is None else str(save_model),
         "n_pairs": int(pairs.dt.size),

@@ -17,10 +17,10 @@ from fischer_sc._utils import (
     progress_enabled,
     resolve_device,
     resolve_keys,
-    resolve_seed,
+    resolve_random_state,
 )
 
-from ._binaps import check_pair, group_codes, read_binary, recorded_seed
+from ._binaps import check_pair, group_codes, read_binary
 
 if TYPE_CHECKING:
     from os import PathLike
@@ -209,7 +209,7 @@ def diffnaps(
     check_save_path(save_model, "save_model")
     keys = resolve_keys("diffnaps", key_added)
     device = resolve_device(device, "diffnaps")
-    seed = resolve_seed(random_state)
+    recorded, seed = resolve_random_state(random_state)
     labels, classes = group_codes(adata, groupby)
     xb, applied = read_binary(adata, layer, binarize, "diffnaps")
     min_count = patterns.min_counts(labels, len(classes), min_support)
@@ -282,7 +282,7 @@ def diffnaps(
         "min_size": min_size,
         "train_fraction": train_fraction,
         "tied_update": tied_update,
-        "random_state": recorded_seed(random_state, seed),
+        "random_state": recorded,
         "key_added": key_added,
         "binarize_applied": applied,
         "alpha": result.alpha,

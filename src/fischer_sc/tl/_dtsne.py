@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import math
-import numbers
 import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Literal
@@ -23,7 +22,7 @@ from fischer_sc._utils import (
     resolve_device,
     resolve_keys,
     resolve_n_jobs,
-    resolve_seed,
+    resolve_random_state,
 )
 from fischer_sc.core.embedding import (
     PAIR_SCALES,
@@ -214,7 +213,7 @@ def dtsne(
     resolve_device(device, "dtsne")
     keys = resolve_keys("dtsne", key_added)
     threads = resolve_n_jobs(n_jobs)
-    seed = resolve_seed(random_state)
+    recorded, seed = resolve_random_state(random_state)
     if adata.n_obs < MIN_OBS:
         msg = f"dtsne needs at least {MIN_OBS} observations, got {adata.n_obs}."
         raise ValueError(msg)
@@ -279,7 +278,7 @@ def dtsne(
         "repulsion": repulsion,
         "theta": theta,
         "metric": metric,
-        "random_state": random_state if isinstance(random_state, numbers.Integral) else seed,
+        "random_state": recorded,
         "n_jobs": n_jobs,
         "key_added": key_added,
     }

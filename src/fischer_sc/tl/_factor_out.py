@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -27,7 +26,7 @@ from fischer_sc._utils import (
     resolve_device,
     resolve_keys,
     resolve_n_jobs,
-    resolve_seed,
+    resolve_random_state,
     var_values,
     write_neighbors,
 )
@@ -204,7 +203,7 @@ def factor_out(
     check_metric(metric)
     resolve_device(device, "factor_out")
     keys = resolve_keys("factor_out", key_added)
-    threads, seed = resolve_n_jobs(n_jobs), resolve_seed(random_state)
+    threads, (recorded, seed) = resolve_n_jobs(n_jobs), resolve_random_state(random_state)
     if adata.n_obs < MIN_OBS:
         msg = f"factor_out needs at least {MIN_OBS} observations, got {adata.n_obs}."
         raise ValueError(msg)
@@ -251,7 +250,7 @@ def factor_out(
         "embedding": embedding,
         "n_neighbors": n_neighbors,
         "store_graph": store_graph,
-        "random_state": random_state if isinstance(random_state, numbers.Integral) else seed,
+        "random_state": recorded,
         "n_jobs": n_jobs,
         "key_added": key_added,
         "prior": the_prior.description,

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import numbers
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -17,7 +16,7 @@ from fischer_sc._utils import (
     resolve_device,
     resolve_keys,
     resolve_n_jobs,
-    resolve_seed,
+    resolve_random_state,
 )
 
 if TYPE_CHECKING:
@@ -206,7 +205,7 @@ def mercat(
     resolve_device(device, "mercat")
     keys = resolve_keys("mercat", key_added)
     threads = resolve_n_jobs(n_jobs)
-    seed = resolve_seed(random_state)
+    recorded, seed = resolve_random_state(random_state)
     if adata.n_obs < MIN_OBS:
         msg = f"mercat needs at least {MIN_OBS} observations, got {adata.n_obs}."
         raise ValueError(msg)
@@ -271,7 +270,7 @@ def mercat(
         "loss": loss,
         "learning_rate": learning_rate,
         "projection": projection,
-        "random_state": random_state if isinstance(random_state, numbers.Integral) else seed,
+        "random_state": recorded,
         "n_jobs": n_jobs,
         "key_added": key_added,
     }
