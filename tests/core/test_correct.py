@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fischer_sc.core.embedding import Prior, _correct, knn, local_correction, residualise
+from fischer_sc.core.embedding import Prior, _correct, _mnn, knn, local_correction, residualise
 from fischer_sc.core.embedding._auto_lam import AUTO_TARGET, AutoBeta, Visibility
 from fischer_sc.core.embedding._correct import (
     anchors_per_group,
@@ -282,3 +282,87 @@ def test_auto_beta_does_not_chase_a_visibility_within_its_noise():
     assert ctl.upper == pytest.approx(0.04)
     got = [ctl.update(it, np.zeros((3, 2))) for it in (0, 5, 10)]
     assert got == pytest.approx([1.0, 1.0, 1.0 / np.sqrt(10.0)])
+
+
+def _blocks(seed: int = 0, rows: int = 170, cols: int = 130, dim: int = 5):
+    rng = np.random.default_rng(seed)
+    a, b = np.round(rng.normal(size=(rows, dim)), 1), np.round(rng.normal(size=(cols, dim)), 1)  # rounded: ties
+    return a, b, np.einsum("ij,ij->i", a, a), np.einsum("ij,ij->i", b, b)
+
+
+def test_mnn_distance_kernel_gives_the_numpy_passes_bit_for_bit():
+    a, b, sa, sb = _blocks()
+    want = _correct._sq_dists(a, b, sa, sb)
+    assert _mnn.sq_dists(a, b, sa, sb).tobytes() == want.tobytes()
+    scratch = np.full(a.shape[0] * b.shape[0] + 7, np.nan)
+    assert _mnn.sq_dists(a, b, sa, sb, scratch).tobytes() == want.tobytes()
+    assert (want == 0).any() or (want > 0).all()
+
+
+@pytest.mark.parametrize("k", [1, 2, 10, 130])
+def test_mnn_kth_values_equal_numpy_partition(k):
+    a, b, sa, sb = _blocks()
+    d2 = _correct._sq_dists(a, b, sa, sb)
+    np.testing.assert_array_equal(_mnn.kth_rows(d2, k), np.partition(d2, k - 1, axis=1)[:, k - 1])
+    np.testing.assert_array_equal(
+        _mnn.kth_cols(d2, min(k, 170)), np.partition(d2.T, min(k, 170) - 1, axis=1)[:, min(k, 170) - 1]
+    )
+    assert len(np.unique(d2)) < d2.size  # the rounded points give tied distances
+
+
+def test_mnn_pairs_equal_numpy_nonzero():
+    a, b, sa, sb = _blocks(1)
+    d2 = _correct._sq_dists(a, b, sa, sb)
+    row, col = np.partition(d2, 9, axis=1)[:, 9], np.partition(d2.T, 9, axis=1)[:, 9]
+    ii, jj = _mnn.mutual_pairs(d2, row, col)
+    want = np.nonzero((d2 <= row[:, None]) & (d2 <= col[None, :]))
+    np.testing.assert_array_equal(ii, want[0])
+    np.testing.assert_array_equal(jj, want[1])
+    assert ii.size > 0
+
+
+def test_mnn_smoothing_kernel_matches_numpy_and_a_loop():
+    rng = np.random.default_rng(2)
+    cols = np.sort(rng.choice(130, 60, replace=False))
+    vec = rng.normal(size=(60, 4))
+    # without ties: numpy's argpartition selects the same anchors (in another order)
+    a, b = rng.normal(size=(170, 3)), rng.normal(size=(130, 3))
+    d2 = _correct._sq_dists(a, b, np.einsum("ij,ij->i", a, a), np.einsum("ij,ij->i", b, b))
+    np.testing.assert_allclose(
+        _mnn.smooth_from(d2, cols, vec, 0.8, 7), _correct._smooth_from(d2[:, cols], vec, 0.8, 7), rtol=1e-12, atol=1e-14
+    )
+    # with ties at the k-th distance the kernel takes the lower column (numpy's choice is arbitrary)
+    a, b, sa, sb = _blocks(2, dim=3)
+    d2 = _correct._sq_dists(a, b, sa, sb)
+    got = _mnn.smooth_from(d2, cols, vec, 0.8, 7)
+    want = np.empty_like(got)
+    for i in range(d2.shape[0]):
+        near = np.lexsort((np.arange(60), d2[i, cols]))[:7]
+        w = np.exp(-(d2[i, cols][near] - d2[i, cols][near].min()) / (2 * 0.8**2))
+        want[i] = (w[:, None] * vec[near]).sum(0) / w.sum()
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+    assert any(np.sort(row[cols])[6] == np.sort(row[cols])[7] for row in d2)  # ties at the k-th were there
+    # fewer columns than k: all of them
+    np.testing.assert_allclose(
+        _mnn.smooth_from(d2, cols[:5], vec[:5], 0.8, 7),
+        _correct._smooth_from(d2[:, cols[:5]], vec[:5], 0.8, 7),
+        rtol=1e-12,
+    )
+
+
+def test_mnn_moves_equal_the_numpy_round_and_do_not_depend_on_threads(monkeypatch):
+    from fischer_sc.core import num_threads
+
+    x, codes, _, _, _ = _set("per_cluster")
+    want = _correct._mnn_moves_numpy(x, codes, seed=2)
+    got = mnn_moves(x, codes, seed=2)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12 * np.abs(want).max())
+    for threads in (2, 3):
+        with num_threads(threads):
+            assert mnn_moves(x, codes, seed=2).tobytes() == got.tobytes()
+    # anchor subsets and interpolation blocks (several blocks share the scratch buffer)
+    monkeypatch.setattr(_correct, "TOTAL_ANCHORS", 180)
+    monkeypatch.setattr(_correct, "MIN_ANCHORS", 50)
+    monkeypatch.setattr(_correct, "INTERPOLATE_BLOCK", 17)
+    want = _correct._mnn_moves_numpy(x, codes, seed=5)
+    np.testing.assert_allclose(mnn_moves(x, codes, seed=5), want, rtol=0, atol=1e-12 * np.abs(want).max())

@@ -55,6 +55,7 @@ import numpy as np
 
 from ._auto_lam import AUTO_TARGET, NOISE_Z, Visibility
 from ._knn import knn, knn_query
+from ._mnn import kth_cols, kth_rows, mutual_pairs, smooth_from, sq_dists
 from ._priors import Prior, residualise
 
 #: Neighbours in the prior for the conditional mean (capped at a tenth of the points).
@@ -268,7 +269,69 @@ def mnn_moves(x: np.ndarray, codes: np.ndarray, k: int | None = None, seed: int 
     over the other groups. Cells that are not anchors (groups above the cap) take the kernel
     average of their ``SMOOTH_ANCHORS`` nearest anchors' moves; below the cap every cell is an
     anchor and nothing is interpolated.
+
+    The distance blocks, thresholds, mutual pairs and kernel averages are the kernels of
+    ``_mnn`` (``_mnn_moves_numpy`` is the same round in numpy passes: the same pairs, the moves
+    equal up to rounding).
     """
+    k = MNN_K if k is None else k
+    rng = np.random.default_rng(seed)
+    groups = [np.flatnonzero(codes == c) for c in np.unique(codes)]
+    cap = anchors_per_group(len(groups))
+    pools = [g if g.size <= cap else np.sort(rng.choice(g, cap, replace=False)) for g in groups]
+    centre = x[np.concatenate(pools)].mean(0)
+    xp = [x[p] - centre for p in pools]
+    sq = [np.einsum("ij,ij->i", a, a) for a in xp]
+    within = [sq_dists(a, a, s, s) for a, s in zip(xp, sq, strict=True)]
+    sigmas = []
+    for d2 in within:
+        np.fill_diagonal(d2, 0.0)
+        ka = min(k, d2.shape[0] - 1)
+        sigma = float(np.median(np.sqrt(kth_rows(d2, ka + 1)))) if ka >= 1 else 1.0
+        sigmas.append(sigma if sigma > 0 else 1.0)
+    totals = [np.zeros_like(a) for a in xp]
+    # one buffer for every transient block: the largest pair of pools, the largest interpolation block
+    sizes = sorted(p.size for p in pools)
+    pairs = sizes[-1] * sizes[-2] if len(sizes) > 1 else 0
+    rests = [min(INTERPOLATE_BLOCK, g.size - p.size) * p.size for g, p in zip(groups, pools, strict=True)]
+    scratch = np.empty(max(pairs, *rests))
+    for a in range(len(pools)):
+        for b in range(a + 1, len(pools)):
+            if xp[a].shape[0] < 2 and xp[b].shape[0] < 2:
+                continue
+            d2 = sq_dists(xp[a], xp[b], sq[a], sq[b], scratch)
+            kb, ka = min(k, d2.shape[1]), min(k, d2.shape[0])
+            # a's k-th nearest in b, b's k-th nearest in a; the pairs within both
+            ii, jj = mutual_pairs(d2, kth_rows(d2, kb), kth_cols(d2, ka))
+            if ii.size == 0:
+                continue
+            for src, dst, i_src, i_dst in ((a, b, ii, jj), (b, a, jj, ii)):
+                if xp[src].shape[0] < 2:
+                    continue
+                order = np.argsort(i_src, kind="stable")
+                i_src, i_dst = i_src[order], i_dst[order]
+                has, start, cnt = np.unique(i_src, return_index=True, return_counts=True)
+                vec = np.add.reduceat(xp[dst][i_dst], start, axis=0) / cnt[:, None] - xp[src][has]
+                totals[src] += smooth_from(within[src], has, vec, sigmas[src], SMOOTH_ANCHORS)
+    move = np.zeros_like(x)
+    for g, p, xa, s, sigma, total in zip(groups, pools, xp, sq, sigmas, totals, strict=True):
+        if xa.shape[0] < 2:
+            continue
+        if p.size == g.size:
+            move[g] = total / len(groups)
+            continue
+        rest = np.setdiff1d(g, p, assume_unique=True)
+        move[p] = total / len(groups)
+        for lo in range(0, rest.size, INTERPOLATE_BLOCK):
+            xr = x[rest[lo : lo + INTERPOLATE_BLOCK]] - centre
+            d2 = sq_dists(xr, xa, np.einsum("ij,ij->i", xr, xr), s, scratch)
+            every = np.arange(xa.shape[0])
+            move[rest[lo : lo + INTERPOLATE_BLOCK]] = smooth_from(d2, every, total, sigma, SMOOTH_ANCHORS) / len(groups)
+    return move
+
+
+def _mnn_moves_numpy(x: np.ndarray, codes: np.ndarray, k: int | None = None, seed: int = 0) -> np.ndarray:
+    """``mnn_moves`` in numpy passes (argpartition, partition, nonzero): the reference of its kernels' test."""
     k = MNN_K if k is None else k
     rng = np.random.default_rng(seed)
     groups = [np.flatnonzero(codes == c) for c in np.unique(codes)]
