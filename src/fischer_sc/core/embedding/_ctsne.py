@@ -71,16 +71,26 @@ class CtsneRepulsion:
         self.groups = [g for g in self.groups if g.size > 1]
         self.method, self.theta = repulsion, theta
         self._orders: list[np.ndarray | None] = [None] * len(self.groups)
+        self._ones = [np.ones(g.size) for g in self.groups]
+        self._estimators: dict[int, list[bool]] = {}  # per embedding dimension: exact sums per group?
+
+    def _exact(self, dim: int) -> list[bool]:
+        """Per group: whether its sums are exact (``repulsion="exact"``, or the cost model's pick for its size)."""
+        if dim not in self._estimators:
+            self._estimators[dim] = [
+                self.method == "exact" or resolve_repulsion("auto", g.size, dim) == "exact" for g in self.groups
+            ]
+        return self._estimators[dim]
 
     def same_label_sums(self, y: np.ndarray) -> tuple[np.ndarray, float]:
         """rep^same (n, dim) and Z^same: the repulsion sums over same-label pairs."""
         rep_same = np.zeros_like(y)
         z_same = 0.0
-        for gi, g in enumerate(self.groups):
+        for gi, (g, exact) in enumerate(zip(self.groups, self._exact(y.shape[1]), strict=True)):
             yg = np.ascontiguousarray(y[g])
             rep_g, z_rows = np.empty_like(yg), np.empty(g.size)
-            ones = np.ones(g.size)
-            if self.method == "exact" or resolve_repulsion("auto", g.size, y.shape[1]) == "exact":
+            ones = self._ones[gi]
+            if exact:
                 repulsion_exact(yg, ones, 2, rep_g, z_rows)
             else:
                 self._orders[gi] = repulsion_barnes_hut(yg, ones, 2, self.theta, rep_g, z_rows, self._orders[gi])
@@ -94,5 +104,7 @@ class CtsneRepulsion:
             beta = self.auto.update(iteration, y)
             if beta != self.b:
                 self.a, self.b = ctsne_factors(self.codes, beta)
+        if self.a == self.b:  # no label conditioning (b = 1 with a exactly 1): the sums would be multiplied by 0
+            return (self.b * rep) / (self.b * z)
         rep_same, z_same = self.same_label_sums(y)
         return (self.b * rep + (self.a - self.b) * rep_same) / (self.b * z + (self.a - self.b) * z_same)
