@@ -148,3 +148,54 @@ def test_visibility_noise_is_the_spread_of_an_independent_prior(kind):
     shaped = np.where(np.arange(n) < n // 2, 0, 1)
     y2 = y + 4.0 * shaped[:, None]
     assert Visibility(Prior("labels", shaped, "t"), 0).of_layout(y2) > 10 * noise
+
+
+@pytest.mark.parametrize("kind", ["labels", "features"])
+def test_visibility_of_neighbours_equals_one_distance_pass_per_neighbourhood_size(kind):
+    # of_neighbours computes D^Z for the largest k once and takes prefixes: the same bits as
+    # computing each k's distances alone
+    from fischer_sc.core.embedding._auto_lam import pair_prior_distances
+
+    rng = np.random.default_rng(4)
+    y = rng.normal(size=(2500, 2))
+    values = rng.integers(0, 5, 2500) if kind == "labels" else rng.normal(size=(2500, 9)) + y[:, :1]
+    vis = Visibility(Prior(kind, values, "t"), 1)
+    nb = vis.neighbours(y)
+    per_k = []
+    for k in vis.ks(2500):
+        d = pair_prior_distances(vis.prior, np.repeat(vis.queries, k), nb[:, :k].ravel())
+        per_k.append(1.0 - float(d.mean()) / vis.baseline)
+    assert vis.of_neighbours(nb) == float(np.mean(per_k))
+
+
+def test_confetti_lam_graph_equals_a_stable_argsort_of_f(monkeypatch):
+    # the top-k heap selection of F's rows gives the first k of a stable argsort (ties to the lower index)
+    from fischer_sc.core.embedding import _factor_out
+
+    rng = np.random.default_rng(0)
+    x = np.round(rng.normal(size=(400, 3)), 1)  # coarse values: ties in F
+    prior = Prior("labels", rng.integers(0, 3, 400), "t")
+    seen = []
+    real = Visibility.of_neighbours
+
+    def record(self, idx):
+        seen.append(np.array(idx))
+        return real(self, idx)
+
+    monkeypatch.setattr(Visibility, "of_neighbours", record)
+    lam, tried = _factor_out.confetti_lam(x, prior, 14, seed=0)
+    # recompute the lists with argsort on the same F rows
+    vis = Visibility(prior, 0)
+    q = vis.queries
+    xs = np.ascontiguousarray(x, dtype=np.float64)
+    sx = _factor_out.estimate_max_distance(xs, np.random.default_rng(0))
+    dx = _factor_out._rows_to_all(xs, q) / sx
+    dx[np.arange(q.size), q] = np.inf
+    dz = np.minimum(np.vstack([prior.block(int(i), int(i) + 1) for i in q]), 1.0)
+    graphs = seen[1:]  # the first call is the data graph
+    assert len(graphs) == len(tried)
+    for (lam_i, _), got in zip(tried, graphs, strict=True):
+        f = dx - 0.5 * lam_i * dz + lam_i
+        want = np.argsort(f, axis=1, kind="stable")[:, :14]
+        np.testing.assert_array_equal(got, want)
+    assert any((np.diff(np.sort(f, axis=1)[:, :15], axis=1) == 0).any(axis=1))  # ties were present

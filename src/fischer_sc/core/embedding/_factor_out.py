@@ -25,6 +25,7 @@ from ._knn import knn
 from ._optimise import optimise, pca_init, resolve_repulsion
 from ._pair_scale import point_scales
 from ._priors import Prior, prior_affinities
+from ._select import select_rows
 from ._umap import fuzzy_graph, umap_layout
 
 #: Default weights of the prior term (``lam=None``) per method and prior kind (labels or other):
@@ -251,7 +252,8 @@ def confetti_lam(
     """CONFETTI's ``lam="auto"``: the smallest lambda whose F-kNN lists hide the prior (see :mod:`._auto_lam`).
 
     The F rows of a random subset of points (at most 1 000, fewer for large n) are formed once;
-    each candidate lambda then costs one top-k selection. Returns lambda and the
+    each candidate lambda then costs one top-k selection (the heap selection of ``_select``, the
+    first k of a stable argsort at a fraction of its cost). Returns lambda and the
     ``(lambda, visibility)`` of each candidate tried.
     """
     n = x.shape[0]
@@ -274,9 +276,13 @@ def confetti_lam(
     ref_d[np.arange(q.size), q] = np.inf
     data_idx = np.argsort(ref_d, axis=1, kind="stable")[:, :kk]
 
+    dz = np.minimum(dz, 1.0)
+    idx, vals = np.empty((q.size, kk), dtype=np.int64), np.empty((q.size, kk))
+
     def graph_visibility(lam: float) -> float:
-        f = dx - 0.5 * lam * np.minimum(dz, 1.0) + lam
-        return vis.of_neighbours(np.argsort(f, axis=1, kind="stable")[:, :kk])
+        f = dx - 0.5 * lam * dz + lam
+        select_rows(f, kk, idx, vals)  # the first kk of a stable argsort: the kk smallest by (value, index)
+        return vis.of_neighbours(idx)
 
     return confetti_auto_lam(graph_visibility, vis, data_idx)
 
