@@ -265,3 +265,17 @@ def test_random_state_records_an_int_that_reproduces_the_engine_seed():
     assert resolve_random_state(recorded) == (recorded, seed)
     with pytest.raises(ValueError, match="non-negative"):
         resolve_random_state(-3)
+
+
+def test_representation_must_be_numeric_and_custom_metrics_compiled(adata):
+    import pandas as pd
+
+    values = {"x": np.arange(adata.n_obs, dtype=float), "s": ["a"] * adata.n_obs}
+    adata.obsm["table"] = pd.DataFrame(values, index=adata.obs_names)
+    with pytest.raises(ValueError, match=r"adata.obsm\['table'\] must hold numbers"):
+        choose_representation(adata, use_rep="table")
+    with pytest.raises(TypeError, match=r"numba-compiled function \(decorate it with @numba.njit\)"):
+        check_metric(lambda u, v: 0.0)
+    from pynndescent.distances import manhattan  # a numba function, as pynndescent takes them
+
+    assert check_metric(manhattan) is manhattan

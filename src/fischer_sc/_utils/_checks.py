@@ -95,12 +95,20 @@ def check_adata(adata: Any, tool: str) -> None:
 
 
 def check_metric(metric: Any) -> Any:
-    """``metric`` if the kNN search knows it (``"euclidean"``, ``"cosine"``, a pynndescent name or a callable).
+    """``metric`` if the kNN search knows it (``"euclidean"``, ``"cosine"``, a pynndescent name or a numba function).
 
-    Otherwise a ``ValueError`` naming ``metric`` and a few known names, before any work is done
-    (pynndescent's own message names neither).
+    Otherwise a ``ValueError``/``TypeError`` naming ``metric`` and the fix, before any work is done
+    (pynndescent's own message names neither, and a plain Python function fails deep in numba).
     """
-    if metric in ("euclidean", "cosine") or callable(metric):
+    if metric in ("euclidean", "cosine"):
+        return metric
+    if callable(metric):
+        if not hasattr(metric, "py_func"):  # numba's dispatchers keep the Python function there
+            msg = (
+                "metric: a custom distance must be a numba-compiled function (decorate it with @numba.njit), "
+                "as pynndescent requires; or use a metric name such as 'euclidean'."
+            )
+            raise TypeError(msg)
         return metric
     if not isinstance(metric, str):
         msg = f"metric must be a string such as 'euclidean' or 'cosine', got {type(metric).__name__}."

@@ -81,7 +81,7 @@ def choose_representation(
     if x is None:
         msg = f"{where} is empty (None); set use_rep to an obsm key."
         raise ValueError(msg)
-    x = _as_float(x)
+    x = _as_float(x, where)
     if x.ndim != 2 or x.shape[1] == 0:
         msg = f"{where} has no columns (shape {x.shape}); pass use_rep= an obsm key with at least one column."
         raise ValueError(msg)
@@ -128,10 +128,14 @@ def check_spread(x: np.ndarray, where: str, *, identical_ok: bool = False) -> np
     return x
 
 
-def _as_float(x) -> np.ndarray:
+def _as_float(x, where: str = "the representation") -> np.ndarray:
     if sparse.issparse(x):
         x = x.toarray()
-    return np.asarray(x, dtype=np.float64)
+    try:
+        return np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        msg = f"{where} must hold numbers, but it does not convert to float ({err}); pass a numeric use_rep."
+        raise ValueError(msg) from err
 
 
 def check_finite(x: np.ndarray, where: str) -> np.ndarray:
